@@ -1,0 +1,29 @@
+"""mapreg: a penalty is a prior.
+
+MAP estimation with exact zeros and KKT certificates, verified against the
+equivalent penalised fit and scikit-learn, and the posterior beyond the mode.
+"""
+
+from mapreg.families import BernoulliFamily, GaussianFamily, PoissonFamily
+from mapreg.map_estimate import ConvergenceWarning, find_map
+from mapreg.model import Model
+from mapreg.penalized import penalized_fit
+from mapreg.priors import Gaussian, Laplace, Prior
+from mapreg.results import FitResult, MAPResult, PenalizedResult
+
+__all__ = [
+    "BernoulliFamily",
+    "ConvergenceWarning",
+    "FitResult",
+    "Gaussian",
+    "GaussianFamily",
+    "Laplace",
+    "MAPResult",
+    "Model",
+    "PenalizedResult",
+    "PoissonFamily",
+    "Prior",
+    "find_map",
+    "penalized_fit",
+]
+__version__ = "0.1.0"

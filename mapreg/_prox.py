@@ -1,0 +1,37 @@
+"""Elementwise building blocks shared by priors and penalties.
+
+Each takes the *weight* of its term explicitly, so that a prior (weight
+derived from its scale) and a penalty (weight given as lambda) reuse the same
+arithmetic but not the same parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def soft_threshold(v, threshold):
+    """``sign(v) * max(|v| - threshold, 0)``: the prox of ``threshold * |w|``."""
+    v = np.asarray(v, dtype=float)
+    return np.sign(v) * np.maximum(np.abs(v) - threshold, 0.0)
+
+
+def l1_subdiff_distance(w, grad, weight):
+    """Distance from ``-grad`` to the subdifferential of ``weight * |w|``.
+
+    For ``w != 0`` the subdifferential is ``{weight * sign(w)}``; at ``w == 0`` it
+    is the interval ``[-weight, weight]``, so the distance is
+    ``max(|grad| - weight, 0)``.
+    """
+    w = np.asarray(w, dtype=float)
+    grad = np.asarray(grad, dtype=float)
+    return np.where(
+        w != 0.0,
+        np.abs(grad + weight * np.sign(w)),
+        np.maximum(np.abs(grad) - weight, 0.0),
+    )
+
+
+def l2_subdiff_distance(w, grad, weight):
+    """``|grad + 2 * weight * w|``: the gradient of ``weight * w**2`` is ``2 weight w``."""
+    return np.abs(np.asarray(grad, dtype=float) + 2.0 * weight * np.asarray(w, dtype=float))

@@ -1,0 +1,239 @@
+"""Likelihood families with a linear predictor ``eta = X @ w + w0``.
+
+Two views of the same likelihood are kept apart on purpose:
+
+* ``loglik(eta, y)`` — the full elementwise log density ``log p(y_i | eta_i)``,
+  normalising constants included. The MAP side builds its objective from it.
+* ``loss(eta, y)`` — the penalised-regression loss ``L`` of the frequentist side,
+  a **sum** over rows without data-only constants:
+
+  ==========  ===================================  ==============================
+  family      ``L(eta)``                           ``-sum loglik - L``
+  ==========  ===================================  ==============================
+  gaussian    ``sum (y - eta)**2 / (2 s**2)``      ``n log(s sqrt(2 pi))``
+  bernoulli   ``sum log(1 + e**eta) - y eta``      ``0``
+  poisson     ``sum e**eta - y eta``               ``sum log(y!)``
+  ==========  ===================================  ==============================
+
+``dloss`` and ``d2loss`` are derivatives of ``L`` with respect to ``eta``
+(constants do not change them).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import expit, gammaln
+
+from mapreg._validation import check_scale
+
+# exp(eta) overflows float64 beyond ~709; a Poisson linear predictor that large
+# is a diverged iterate, never a fitted value.
+_MAX_LOG_RATE = 700.0
+
+
+class Family(ABC):
+    """A likelihood family with canonical link."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def validate_y(self, y: np.ndarray) -> np.ndarray:
+        """Check that ``y`` lies in the family's support; raise ``ValueError`` if not."""
+
+    @abstractmethod
+    def loglik(self, eta, y) -> np.ndarray:
+        """Elementwise ``log p(y_i | eta_i)``, normalising constants included."""
+
+    @abstractmethod
+    def loss(self, eta, y) -> float:
+        """Penalised-regression loss ``L(eta)`` (a sum over rows, see module docstring)."""
+
+    @abstractmethod
+    def loss_constant(self, y) -> float:
+        """``-sum loglik - loss``: the data-only constant dropped from ``L``."""
+
+    @abstractmethod
+    def dloss(self, eta, y) -> np.ndarray:
+        """``dL / d eta_i``."""
+
+    @abstractmethod
+    def d2loss(self, eta, y) -> np.ndarray:
+        """``d^2 L / d eta_i^2`` (the IRLS weights)."""
+
+    @abstractmethod
+    def mean(self, eta) -> np.ndarray:
+        """Inverse link: ``E[y | eta]``."""
+
+    @abstractmethod
+    def initial_intercept(self, y) -> float:
+        """The intercept-only MLE, a good starting point."""
+
+    @abstractmethod
+    def to_pymc(self, name: str, eta, observed, **kwargs):
+        """Create the observed PyMC random variable for this family."""
+
+    #: ``True`` when ``L`` is quadratic in ``eta`` (Newton converges in one step).
+    is_quadratic: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class GaussianFamily(Family):
+    """Gaussian noise with known standard deviation ``noise_sigma`` (identity link)."""
+
+    noise_sigma: float
+    name: ClassVar[str] = "gaussian"
+    is_quadratic: ClassVar[bool] = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "noise_sigma", check_scale(self.noise_sigma, "noise_sigma"))
+
+    def validate_y(self, y):
+        return y
+
+    def loglik(self, eta, y):
+        s = self.noise_sigma
+        r = np.asarray(y, dtype=float) - eta
+        return -0.5 * (r / s) ** 2 - math.log(s) - 0.5 * math.log(2.0 * math.pi)
+
+    def loss(self, eta, y):
+        r = np.asarray(y, dtype=float) - eta
+        return float(r @ r) / (2.0 * self.noise_sigma**2)
+
+    def loss_constant(self, y):
+        return len(y) * (math.log(self.noise_sigma) + 0.5 * math.log(2.0 * math.pi))
+
+    def dloss(self, eta, y):
+        return (eta - y) / self.noise_sigma**2
+
+    def d2loss(self, eta, y):
+        return np.full(np.shape(eta), 1.0 / self.noise_sigma**2)
+
+    def mean(self, eta):
+        return np.asarray(eta, dtype=float)
+
+    def initial_intercept(self, y):
+        return float(np.mean(y))
+
+    def to_pymc(self, name, eta, observed, **kwargs):
+        import pymc as pm
+
+        return pm.Normal(name, mu=eta, sigma=self.noise_sigma, observed=observed, **kwargs)
+
+
+@dataclass(frozen=True)
+class BernoulliFamily(Family):
+    """Bernoulli labels ``y`` in {0, 1} with the logit link ``P(y=1) = 1 / (1 + e**-eta)``."""
+
+    name: ClassVar[str] = "bernoulli"
+
+    def validate_y(self, y):
+        bad = (y != 0.0) & (y != 1.0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"bernoulli family needs labels in {{0, 1}}; y[{i}] = {y[i]!r} "
+                f"({int(bad.sum())} labels outside {{0, 1}})"
+            )
+        return y
+
+    def loglik(self, eta, y):
+        # log p = y eta - log(1 + e^eta), with logaddexp for large |eta|.
+        return y * eta - np.logaddexp(0.0, eta)
+
+    def loss(self, eta, y):
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+    def loss_constant(self, y):
+        return 0.0
+
+    def dloss(self, eta, y):
+        return expit(eta) - y
+
+    def d2loss(self, eta, y):
+        p = expit(eta)
+        return p * (1.0 - p)
+
+    def mean(self, eta):
+        return expit(eta)
+
+    def initial_intercept(self, y):
+        m = float(np.clip(np.mean(y), 1e-10, 1.0 - 1e-10))
+        return math.log(m / (1.0 - m))
+
+    def to_pymc(self, name, eta, observed, **kwargs):
+        import pymc as pm
+
+        return pm.Bernoulli(name, logit_p=eta, observed=observed, **kwargs)
+
+
+@dataclass(frozen=True)
+class PoissonFamily(Family):
+    """Poisson counts with the log link ``E[y] = exp(eta)``."""
+
+    name: ClassVar[str] = "poisson"
+
+    def validate_y(self, y):
+        bad = (y < 0.0) | (y != np.floor(y))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            what = "negative" if y[i] < 0 else "non-integer"
+            raise ValueError(
+                f"poisson family needs non-negative integer counts; y[{i}] = {y[i]!r} is {what}"
+            )
+        return y
+
+    def loglik(self, eta, y):
+        eta = np.minimum(eta, _MAX_LOG_RATE)
+        return y * eta - np.exp(eta) - gammaln(np.asarray(y, dtype=float) + 1.0)
+
+    def loss(self, eta, y):
+        eta = np.minimum(eta, _MAX_LOG_RATE)
+        return float(np.sum(np.exp(eta) - y * eta))
+
+    def loss_constant(self, y):
+        return float(np.sum(gammaln(np.asarray(y, dtype=float) + 1.0)))
+
+    def dloss(self, eta, y):
+        return np.exp(np.minimum(eta, _MAX_LOG_RATE)) - y
+
+    def d2loss(self, eta, y):
+        return np.exp(np.minimum(eta, _MAX_LOG_RATE))
+
+    def mean(self, eta):
+        return np.exp(eta)
+
+    def initial_intercept(self, y):
+        return math.log(max(float(np.mean(y)), 1e-10))
+
+    def to_pymc(self, name, eta, observed, **kwargs):
+        import pymc as pm
+
+        return pm.Poisson(name, mu=pm.math.exp(eta), observed=observed, **kwargs)
+
+
+FAMILY_NAMES = ("gaussian", "bernoulli", "poisson")
+
+
+def make_family(family, noise_sigma=None) -> Family:
+    """Return a :class:`Family` from its name (or pass one through).
+
+    ``noise_sigma`` is required for, and only accepted by, the gaussian family.
+    """
+    if isinstance(family, Family):
+        return family
+    if family == "gaussian":
+        if noise_sigma is None:
+            raise ValueError(
+                "the gaussian family needs noise_sigma (the known noise standard deviation)"
+            )
+        return GaussianFamily(noise_sigma)
+    if family in ("bernoulli", "poisson"):
+        if noise_sigma is not None:
+            raise ValueError(f"noise_sigma applies only to the gaussian family, not {family!r}")
+        return BernoulliFamily() if family == "bernoulli" else PoissonFamily()
+    raise ValueError(f"family must be one of {FAMILY_NAMES}, got {family!r}")
