@@ -1,0 +1,203 @@
+"""Check, numerically, that the MAP of a model equals the equivalent penalised fit."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from mapreg.map_estimate import find_map
+from mapreg.model import Model
+from mapreg.penalized import penalized_fit
+from mapreg.results import MAPResult, PenalizedResult
+
+
+@dataclass(frozen=True)
+class EquivalenceReport:
+    """Outcome of :func:`verify_equivalence`.
+
+    Attributes
+    ----------
+    lam : float
+        Penalty weight implied by the prior (``1/b`` or ``1/(2 sigma^2)``).
+    map, penalized : MAPResult, PenalizedResult
+        The two fits.
+    sklearn_coef, sklearn_intercept : ndarray or None, float or None
+        scikit-learn's fit through :func:`mapreg.conversions.sklearn_estimator`
+        (``None`` when scikit-learn is missing or has no equivalent estimator).
+    sklearn_name : str
+        The estimator used, with its converted parameters, or why there is none.
+    max_abs_diff : float
+        ``max |coef_MAP - coef_pen|`` over coefficients and intercept.
+    max_abs_diff_sklearn : float or None
+        Same against scikit-learn.
+    objective_constant : float
+        ``neg_log_posterior - penalised objective`` predicted in closed form:
+        ``p log Z_prior + (-sum loglik - L)`` (the priors' and likelihood's normalisers).
+    objective_identity_error : float
+        Largest deviation from that constant, evaluated at both solutions.
+    zeros_agree : bool
+        MAP and penalised fit have the same set of exact zeros.
+    zeros_agree_sklearn : bool or None
+    tolerance : float
+        ``rtol * max(1, ||coef||_inf)``, the bound the differences are checked against.
+    passed : bool
+        MAP = penalised within ``tolerance``, same zeros, both certified
+        (converged), the objective identity holds to ``1e-9`` relative, and
+        scikit-learn (when it converged) agrees within ``sklearn_rtol``.
+    """
+
+    model_description: str
+    lam: float
+    map: MAPResult
+    penalized: PenalizedResult
+    sklearn_coef: np.ndarray | None
+    sklearn_intercept: float | None
+    sklearn_name: str
+    sklearn_converged: bool | None
+    max_abs_diff: float
+    max_abs_diff_sklearn: float | None
+    objective_constant: float
+    objective_identity_error: float
+    zeros_agree: bool
+    zeros_agree_sklearn: bool | None
+    tolerance: float
+    sklearn_tolerance: float
+    passed: bool
+    feature_names: tuple[str, ...]
+
+    def table(self) -> str:
+        """Per-coefficient table: MAP, penalised, scikit-learn."""
+        names = ("intercept", *self.feature_names)
+        map_v = np.append(self.map.intercept, self.map.coef)
+        pen_v = np.append(self.penalized.intercept, self.penalized.coef)
+        sk_v = (np.append(self.sklearn_intercept, self.sklearn_coef)
+                if self.sklearn_coef is not None else None)
+        width = max(12, *(len(n) for n in names))
+        head = f"{'':<{width}} {'MAP':>14} {'penalised':>14} {'scikit-learn':>14}"
+        lines = [head, "-" * len(head)]
+        for i, name in enumerate(names):
+            sk = f"{sk_v[i]:14.6g}" if sk_v is not None else f"{'-':>14}"
+            lines.append(f"{name:<{width}} {map_v[i]:14.6g} {pen_v[i]:14.6g} {sk}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        sk_diff = (f"{self.max_abs_diff_sklearn:.3g}" if self.max_abs_diff_sklearn is not None
+                   else "n/a")
+        sk_conv = "" if self.sklearn_converged in (None, True) else " (scikit-learn NOT converged)"
+        lines = [
+            f"Equivalence check: {self.model_description}",
+            f"  lambda = {self.lam:.6g}   scikit-learn: {self.sklearn_name}",
+            self.table(),
+            f"  max |MAP - penalised|     = {self.max_abs_diff:.3g}  "
+            f"(tolerance {self.tolerance:.3g})",
+            f"  max |MAP - scikit-learn|  = {sk_diff}{sk_conv}",
+            f"  zeros: MAP {self.map.n_zeros}, penalised {self.penalized.n_zeros}, "
+            f"same set: {self.zeros_agree}",
+            f"  KKT violation: MAP {self.map.kkt_violation:.2g}, "
+            f"penalised {self.penalized.kkt_violation:.2g}",
+            f"  -log posterior - penalised objective = {self.objective_constant:.10g} "
+            f"(closed form; error {self.objective_identity_error:.2g})",
+            f"  PASSED: {self.passed}",
+        ]
+        return "\n".join(lines)
+
+
+def verify_equivalence(
+    model: Model,
+    rtol: float = 1e-6,
+    *,
+    sklearn: bool = True,
+    sklearn_rtol: float = 1e-4,
+    tol: float = 1e-11,
+) -> EquivalenceReport:
+    """Fit the MAP and the equivalent penalised problem and compare them.
+
+    The MAP is computed from the model's log densities and prior scale, the
+    penalised fit from the loss and ``lam = prior.lam``; scikit-learn is a third,
+    independent witness through the conversions of :mod:`mapreg.conversions`.
+
+    Parameters
+    ----------
+    model : Model
+    rtol : float
+        The coefficients must agree within ``rtol * max(1, ||coef||_inf)``.
+    sklearn : bool
+        Also fit the scikit-learn equivalent when scikit-learn is installed.
+    sklearn_rtol : float
+        Relative agreement required of scikit-learn (its solvers stop earlier
+        than mapreg's: ``LogisticRegression`` typically near 1e-6 relative).
+    tol : float
+        Relative KKT tolerance passed to both solvers.
+    """
+    map_res = find_map(model, tol=tol)
+    pen_res = penalized_fit(
+        model.X, model.y, penalty=model.prior.penalty_name, lam=model.prior.lam,
+        family=model.family.name, noise_sigma=model.noise_sigma,
+        fit_intercept=model.fit_intercept, tol=tol,
+    )
+    scale = max(1.0, float(np.max(np.abs(map_res.coef), initial=0.0)))
+    tolerance = rtol * scale
+    map_v = np.append(map_res.intercept, map_res.coef)
+    pen_v = np.append(pen_res.intercept, pen_res.coef)
+    max_abs_diff = float(np.max(np.abs(map_v - pen_v)))
+    zeros_agree = bool(np.array_equal(map_res.coef == 0.0, pen_res.coef == 0.0))
+
+    constant = (model.n_features * model.prior.log_normalizer
+                + model.family.loss_constant(model.y))
+    pen = model.prior  # objective identity checked at both solutions
+    gaps = []
+    for res in (map_res, pen_res):
+        nlp = model.neg_log_posterior(res.coef, res.intercept)
+        penalised_obj = (model.family.loss(model.linear_predictor(res.coef, res.intercept),
+                                           model.y) + pen.lam * pen.penalty(res.coef))
+        gaps.append(abs(nlp - penalised_obj - constant))
+    identity_error = max(gaps)
+    identity_ok = identity_error <= 1e-9 * max(1.0, abs(map_res.neg_log_posterior))
+
+    sk_coef = sk_int = sk_diff = sk_zeros = sk_conv = None
+    sk_name = "not requested"
+    if sklearn:
+        sk_coef, sk_int, sk_name, sk_conv = _fit_sklearn(model)
+        if sk_coef is not None:
+            sk_diff = float(np.max(np.abs(np.append(sk_int, sk_coef) - map_v)))
+            sk_zeros = bool(np.array_equal(sk_coef == 0.0, map_res.coef == 0.0))
+    sklearn_tolerance = sklearn_rtol * scale
+    sk_ok = sk_diff is None or not sk_conv or sk_diff <= sklearn_tolerance
+    passed = bool(
+        max_abs_diff <= tolerance and zeros_agree and identity_ok
+        and map_res.converged and pen_res.converged and sk_ok
+    )
+    return EquivalenceReport(
+        model_description=repr(model), lam=model.prior.lam, map=map_res, penalized=pen_res,
+        sklearn_coef=sk_coef, sklearn_intercept=sk_int, sklearn_name=sk_name,
+        sklearn_converged=sk_conv, max_abs_diff=max_abs_diff, max_abs_diff_sklearn=sk_diff,
+        objective_constant=constant, objective_identity_error=identity_error,
+        zeros_agree=zeros_agree, zeros_agree_sklearn=sk_zeros, tolerance=tolerance,
+        sklearn_tolerance=sklearn_tolerance, passed=passed, feature_names=model.feature_names,
+    )
+
+
+def _fit_sklearn(model: Model):
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+    except ImportError:
+        return None, None, "scikit-learn is not installed", None
+    from mapreg.conversions import sklearn_estimator
+
+    est = sklearn_estimator(model)
+    if est is None:
+        return None, None, f"none ({model.family.name} + {type(model.prior).__name__})", None
+    params = {k: v for k, v in est.get_params().items()
+              if k in ("alpha", "C", "l1_ratio", "solver")}
+    args = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in params.items())
+    name = f"{type(est).__name__}({args})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(model.X, model.y)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    coef = np.ravel(est.coef_).astype(float)
+    intercept = float(np.ravel(est.intercept_)[0]) if model.fit_intercept else 0.0
+    return coef, intercept, name, converged
