@@ -1,0 +1,5 @@
+import sys
+
+from mapreg.cli import main
+
+sys.exit(main())
