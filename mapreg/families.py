@@ -136,7 +136,7 @@ class BernoulliFamily(Family):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"bernoulli family needs labels in {{0, 1}}; y[{i}] = {y[i]!r} "
+                f"bernoulli family needs labels in {{0, 1}}; y[{i}] = {float(y[i])!r} "
                 f"({int(bad.sum())} labels outside {{0, 1}})"
             )
         return y
@@ -183,7 +183,8 @@ class PoissonFamily(Family):
             i = int(np.flatnonzero(bad)[0])
             what = "negative" if y[i] < 0 else "non-integer"
             raise ValueError(
-                f"poisson family needs non-negative integer counts; y[{i}] = {y[i]!r} is {what}"
+                f"poisson family needs non-negative integer counts; "
+                f"y[{i}] = {float(y[i])!r} is {what}"
             )
         return y
 
