@@ -27,3 +27,15 @@ __all__ = [
     "penalized_fit",
 ]
 __version__ = "0.1.0"
+
+
+# scikit-learn is not a runtime dependency: the estimators load on first access.
+_LAZY = {"MAPRegressor": "mapreg.estimators", "MAPClassifier": "mapreg.estimators"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mapreg' has no attribute {name!r}")
