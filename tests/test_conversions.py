@@ -1,0 +1,101 @@
+"""Conversions to other libraries' parameters, checked against those libraries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn import linear_model as lm
+
+from mapreg import Gaussian, Laplace, Model, conversions, find_map
+
+
+@pytest.mark.parametrize("b", [0.1, 3.0])
+def test_lasso_round_trip(b):
+    alpha = conversions.lasso_alpha(Laplace(b), noise_sigma=2.0, n_samples=50)
+    assert alpha == pytest.approx(4.0 / (50 * b))
+    assert conversions.laplace_from_lasso_alpha(alpha, 2.0, 50).b == pytest.approx(b)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 3.0])
+def test_ridge_poisson_logistic_round_trips(sigma):
+    g = Gaussian(sigma)
+    assert conversions.gaussian_from_ridge_alpha(
+        conversions.ridge_alpha(g, 2.0), 2.0).sigma == pytest.approx(sigma)
+    assert conversions.gaussian_from_poisson_alpha(
+        conversions.poisson_alpha(g, 30), 30).sigma == pytest.approx(sigma)
+    assert conversions.prior_from_logistic_C(conversions.logistic_C(g), 0).sigma == \
+        pytest.approx(sigma)
+    assert conversions.prior_from_logistic_C(conversions.logistic_C(Laplace(sigma)), 1).b == \
+        pytest.approx(sigma)
+
+
+def test_elasticnet_round_trip():
+    alpha, ratio = conversions.elasticnet_params(Laplace(0.5), Gaussian(2.0), 3.0, 40)
+    lap, gau = conversions.priors_from_elasticnet(alpha, ratio, 3.0, 40)
+    assert lap.b == pytest.approx(0.5) and gau.sigma == pytest.approx(2.0)
+
+
+def _elasticnet_posterior_kkt(X, y, coef, intercept, lap, gau, s):
+    """KKT violation of -log posterior under Laplace x Gaussian priors, from scipy densities."""
+    h = 1e-6
+
+    def smooth_nlp(w, c):
+        # likelihood and Gaussian prior from scipy.stats; the Laplace part is handled exactly
+        loglik = stats.norm.logpdf(y, X @ w + c, s).sum()
+        return -(loglik + stats.norm.logpdf(w, 0, gau.sigma).sum())
+
+    g = np.array([(smooth_nlp(coef + h * e, intercept) - smooth_nlp(coef - h * e, intercept))
+                  / (2 * h) for e in np.eye(len(coef))])
+    viol = np.where(coef != 0, np.abs(g + np.sign(coef) / lap.b),
+                    np.maximum(np.abs(g) - 1 / lap.b, 0))
+    return viol.max()
+
+
+def test_sklearn_elasticnet_is_the_mode_of_laplace_times_gaussian(diabetes):
+    X, y = diabetes.X, diabetes.y
+    lap, gau, s = Laplace(1.0), Gaussian(5.0), 53.0
+    alpha, ratio = conversions.elasticnet_params(lap, gau, s, len(y))
+    est = lm.ElasticNet(alpha=alpha, l1_ratio=ratio, tol=1e-15, max_iter=10**6).fit(X, y)
+    assert (est.coef_ == 0).any()  # the L1 part is active
+    kkt = _elasticnet_posterior_kkt(X, y, est.coef_, est.intercept_, lap, gau, s)
+    assert kkt < 1e-4  # finite-difference gradient accuracy; a wrong mapping gives O(1)
+
+
+def test_statsmodels_fit_regularized_pair(diabetes):
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = diabetes.X, diabetes.y  # centred: no constant column needed
+    lap, gau, s = Laplace(1.0), Gaussian(5.0), 53.0
+    params = conversions.statsmodels_params(lap, gau, s, len(y))
+    res = sm.OLS(y, X).fit_regularized(method="elastic_net", alpha=params["alpha"],
+                                       L1_wt=params["L1_wt"], cnvrg_tol=1e-14, maxiter=10000)
+    alpha, ratio = conversions.elasticnet_params(lap, gau, s, len(y))
+    est = lm.ElasticNet(alpha=alpha, l1_ratio=ratio, fit_intercept=False, tol=1e-15,
+                        max_iter=10**6).fit(X, y)
+    np.testing.assert_allclose(res.params, est.coef_, atol=1e-4)
+
+
+def test_sklearn_estimator_factory_matches_map(diabetes):
+    for prior in (Laplace(2.0), Gaussian(10.0)):
+        model = Model(diabetes.X, diabetes.y, prior=prior, noise_sigma=53.0)
+        est = conversions.sklearn_estimator(model).fit(model.X, model.y)
+        np.testing.assert_allclose(est.coef_, find_map(model).coef, atol=1e-6)
+    pois = Model(np.ones((3, 1)), np.array([1.0, 2.0, 0.0]), prior=Laplace(1.0),
+                 family="poisson")
+    assert conversions.sklearn_estimator(pois) is None
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "message"),
+    [
+        (conversions.lasso_alpha, (Laplace(1.0), 0.0, 10), "noise_sigma"),
+        (conversions.lasso_alpha, (Laplace(1.0), 1.0, 0), "n_samples"),
+        (conversions.laplace_from_lasso_alpha, (-1.0, 1.0, 10), "alpha"),
+        (conversions.priors_from_elasticnet, (1.0, 1.0, 1.0, 10), "l1_ratio"),
+        (conversions.prior_from_logistic_C, (1.0, 0.5), "l1_ratio"),
+        (conversions.poisson_alpha, (Laplace(1.0), 10), "only an L2 penalty"),
+    ],
+)
+def test_conversion_errors(func, args, message):
+    with pytest.raises(ValueError, match=message):
+        func(*args)
