@@ -51,6 +51,12 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, **kwargs) -> MAP
         raise ValueError(f"find_map needs a mapreg.Model or a pymc.Model, got {type(model)}")
     if kwargs:
         raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
+    if getattr(model, "has_hyperpriors", False):
+        raise ValueError(
+            "find_map needs fixed scales, but this model has hyperpriors (noise_prior / "
+            "scale_prior): build the Model with fixed noise_sigma and prior scale for the MAP, "
+            "or sample the joint posterior with mapreg.sample_posterior"
+        )
     tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
 
     def objective(coef, intercept):

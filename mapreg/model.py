@@ -8,6 +8,14 @@ import numpy as np
 
 from mapreg._validation import check_X_y
 from mapreg.families import Family, make_family
+from mapreg.hyperpriors import (
+    Hyperprior,
+    UnknownNoiseGaussianFamily,
+    check_noise_prior,
+    check_scale_prior,
+    pymc_coef,
+    pymc_noise_sigma,
+)
 from mapreg.priors import Prior
 
 
@@ -40,6 +48,20 @@ class Model:
         Whether to include the flat-prior intercept ``w0``.
     feature_names : sequence of str, optional
         Names of the columns of ``X`` (default ``x0, x1, ...``).
+    noise_prior : HalfCauchy or InverseGamma, optional
+        Hyperprior on the unknown noise of the ``"gaussian"`` family (on the
+        sd ``s`` or on ``s**2``, see :mod:`mapreg.hyperpriors`); replaces
+        ``noise_sigma``, which must then be left out.
+    scale_prior : GammaLambdaSq, HalfCauchy or InverseGamma, optional
+        Hyperprior on the scale of ``prior`` (Laplace ``b`` through
+        ``lam**2 = 1/b**2`` or ``b`` itself; Gaussian ``sigma`` or ``sigma**2``).
+        The scale given in ``prior`` is then only a reference value.
+
+    Notes
+    -----
+    With a hyperprior the posterior mode over the weights alone is not
+    defined by fixed scales, so :func:`mapreg.find_map` refuses such a model;
+    :func:`mapreg.sample_posterior` samples the joint posterior.
     """
 
     def __init__(
@@ -51,6 +73,8 @@ class Model:
         noise_sigma: float | None = None,
         fit_intercept: bool = True,
         feature_names: Sequence[str] | None = None,
+        noise_prior: Hyperprior | None = None,
+        scale_prior: Hyperprior | None = None,
     ):
         if not isinstance(prior, Prior):
             raise ValueError(
@@ -58,7 +82,16 @@ class Model:
             )
         if not isinstance(fit_intercept, bool | np.bool_):
             raise ValueError(f"fit_intercept must be True or False, got {fit_intercept!r}")
-        self.family = make_family(family, noise_sigma)
+        if noise_prior is not None:
+            if family != "gaussian" and getattr(family, "name", None) != "gaussian":
+                raise ValueError("noise_prior applies only to the gaussian family")
+            if noise_sigma is not None:
+                raise ValueError("give either noise_sigma (known noise) or noise_prior, not both")
+            self.family = UnknownNoiseGaussianFamily()
+        else:
+            self.family = make_family(family, noise_sigma)
+        self.noise_prior = None if noise_prior is None else check_noise_prior(noise_prior)
+        self.scale_prior = None if scale_prior is None else check_scale_prior(prior, scale_prior)
         X, y = check_X_y(X, y)
         self.y = self.family.validate_y(y)
         self.X = X
@@ -85,7 +118,15 @@ class Model:
 
     @property
     def noise_sigma(self) -> float | None:
+        """The known noise sd (``None`` when unknown or not applicable)."""
+        if self.noise_prior is not None:
+            return None
         return getattr(self.family, "noise_sigma", None)
+
+    @property
+    def has_hyperpriors(self) -> bool:
+        """Whether the noise or the prior scale is unknown (has a hyperprior)."""
+        return self.noise_prior is not None or self.scale_prior is not None
 
     def linear_predictor(self, coef, intercept=0.0) -> np.ndarray:
         """``eta = X @ coef + intercept``."""
@@ -112,16 +153,24 @@ class Model:
         coords = {"feature": list(self.feature_names), "obs": np.arange(self.n_samples)}
         with pm.Model(coords=coords) as pymc_model:
             X = pm.Data("X", self.X, dims=("obs", "feature"))
-            coef = self.prior.to_pymc("coef", dims="feature")
+            coef = pymc_coef(self.prior, self.scale_prior, "coef", dims="feature")
             eta = pm.math.dot(X, coef)
             if self.fit_intercept:
                 intercept = pm.Flat("intercept")
                 eta = eta + intercept
-            self.family.to_pymc("y", eta, observed=self.y, dims="obs")
+            if self.noise_prior is not None:
+                pm.Normal("y", mu=eta, sigma=pymc_noise_sigma(self.noise_prior),
+                          observed=self.y, dims="obs")
+            else:
+                self.family.to_pymc("y", eta, observed=self.y, dims="obs")
         return pymc_model
 
     def __repr__(self) -> str:
         noise = f", noise_sigma={self.noise_sigma:g}" if self.noise_sigma is not None else ""
+        if self.noise_prior is not None:
+            noise = f", noise_prior={self.noise_prior!r}"
+        if self.scale_prior is not None:
+            noise += f", scale_prior={self.scale_prior!r}"
         return (
             f"Model(n_samples={self.n_samples}, n_features={self.n_features}, "
             f"prior={self.prior!r}, family={self.family.name!r}{noise}, "

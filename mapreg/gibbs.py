@@ -1,0 +1,239 @@
+r"""Gibbs samplers for the Gaussian family: the Bayesian lasso and Bayesian ridge.
+
+The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitted)::
+
+    y | theta, s**2  ~ N(Z theta, s**2 I)
+    w_j | d_j        ~ N(0, d_j)                      (i.i.d. over j)
+    p(w0)            ∝ 1
+
+* **Laplace(b) prior** (the Bayesian lasso): ``d_j = tau_j**2`` with
+  ``tau_j**2 ~ Exponential(rate lam**2 / 2)``, ``lam = 1/b``. Integrating
+  ``tau_j**2`` out gives exactly ``p(w_j) = (lam / 2) exp(-lam |w_j|)`` — mapreg's
+  ``Laplace(b)``, *unconditional on the noise*. Park & Casella (2008) instead
+  use the sigma-scaled prior ``w_j | s ~ Laplace(s / lam)`` (``d_j = s**2 tau_j**2``)
+  to get a unimodal joint posterior; that is a different model. Here the
+  coefficient prior never involves ``s``, so with a fixed noise the chain
+  targets exactly the posterior of ``mapreg.Model(X, y, Laplace(b), noise_sigma=s)``.
+* **Gaussian(sigma) prior** (Bayesian ridge): ``d_j = sigma**2`` for every j.
+
+Full conditionals (each is a textbook conjugate update):
+
+1. ``theta | d, s**2 ~ N(A^{-1} Z'y / s**2, A^{-1})``, ``A = Z'Z / s**2 + diag(1/d, 0)``
+   (the 0 is the flat intercept); drawn through the Cholesky factor of ``A``.
+2. Laplace: ``1/tau_j**2 | w_j, lam ~ InverseGaussian(mean = lam / |w_j|, shape = lam**2)``.
+3. Laplace scale, ``GammaLambdaSq(r, delta)`` on ``lam**2``:
+   ``lam**2 | tau ~ Gamma(shape p + r, rate delta + sum_j tau_j**2 / 2)``.
+   Gaussian scale, ``InverseGamma(a, b)`` on ``sigma**2``:
+   ``sigma**2 | w ~ InvGamma(a + p/2, b + |w|**2 / 2)``; ``HalfCauchy(beta)`` on
+   ``sigma`` through ``sigma**2 | c ~ InvGamma(1/2, 1/c)``, ``c ~ InvGamma(1/2, 1/beta**2)``:
+   ``sigma**2 | w, c ~ InvGamma((p + 1)/2, 1/c + |w|**2/2)``, ``c | sigma**2 ~
+   InvGamma(1, 1/sigma**2 + 1/beta**2)`` (Makalic & Schmidt 2016).
+4. Noise, ``InverseGamma(a, b)`` on ``s**2``: ``s**2 | theta ~ InvGamma(a + n/2, b + RSS/2)``;
+   ``HalfCauchy(beta)`` on ``s``: the same auxiliary trick with ``n`` and ``RSS``.
+
+The data enter only through ``Z'Z``, ``Z'y`` and, for the residual sum of
+squares, ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)' Z'Z (theta - t0)``
+with ``t0`` the least-squares fit, ``r0 = |y - Z t0|**2`` and ``g0 = Z'(y - Z t0)``
+(expanding about ``t0`` avoids the cancellation of ``y'y - 2 theta'Z'y + ...``).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+# codes shared with the kernel
+PRIOR_GAUSSIAN, PRIOR_LAPLACE = 0, 1
+FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ = 0, 1, 2, 3
+
+
+@numba.njit(cache=True, nogil=True)
+def _inv_gauss(rng, mu, shape):
+    """One draw from InverseGaussian(mean mu, shape) (Michael, Schucany & Haas 1976).
+
+    The root ``mu (1 + r - sqrt(r (r + 2)))`` with ``r = mu nu**2 / (2 shape)`` is
+    written as ``mu / (1 + r + sqrt(r (r + 2)))``: no cancellation when
+    ``mu`` is huge (a coefficient near zero).
+    """
+    nu = rng.standard_normal()
+    r = mu * nu * nu / (2.0 * shape)
+    x = mu / (1.0 + r + math.sqrt(r * (r + 2.0)))
+    if rng.random() * (mu + x) <= mu:
+        return x
+    return mu * (mu / x)
+
+
+@numba.njit(cache=True, nogil=True)
+def _inv_gamma(rng, shape, scale):
+    """One draw from InvGamma(shape, scale): ``scale / Gamma(shape, 1)``."""
+    return scale / rng.gamma(shape, 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws,
+                prior_kind, scale_mode, scale_a, scale_b, scale_init,
+                noise_mode, noise_a, noise_b, noise_init,
+                out_theta, out_noise, out_scale):
+    """Run one chain; fill ``out_theta`` (draws, k), ``out_noise`` (s) and ``out_scale``.
+
+    ``out_scale`` holds the Laplace ``b = 1/lam`` or the Gaussian ``sigma``.
+    ``rng`` is the chain's own ``numpy.random.Generator``. Codes: ``prior_kind``
+    in {PRIOR_GAUSSIAN, PRIOR_LAPLACE}; ``scale_mode`` in {FIXED, INVGAMMA,
+    HALFCAUCHY, GAMMA_LAM_SQ}; ``noise_mode`` in {FIXED, INVGAMMA, HALFCAUCHY};
+    ``(a, b)`` are the hyperprior's parameters (for HALFCAUCHY, ``a`` is unused
+    and ``b`` is beta).
+    """
+    k = ZtZ.shape[0]
+    # over-dispersed starting values for unknown scales, so R-hat can see non-mixing
+    sig2 = noise_init * noise_init
+    if noise_mode != FIXED:
+        sig2 *= math.exp(rng.standard_normal())
+    scale = scale_init
+    if scale_mode != FIXED:
+        scale *= math.exp(0.5 * rng.standard_normal())
+    lam_sq = 1.0 / (scale * scale)
+    d = np.empty(p)
+    for j in range(p):
+        # Laplace: E[tau^2] = 2 / lam^2 = 2 b^2; Gaussian: sigma^2
+        d[j] = 2.0 * scale * scale if prior_kind == PRIOR_LAPLACE else scale * scale
+    aux_noise = 1.0
+    aux_scale = 1.0
+    A = np.empty((k, k))
+    theta = t0.copy()
+    z = np.empty(k)
+    for it in range(n_tune + n_draws):
+        # 1. theta | d, s^2 ~ N(A^-1 Z'y / s^2, A^-1)
+        for i in range(k):
+            for j in range(k):
+                A[i, j] = ZtZ[i, j] / sig2
+        for j in range(p):
+            A[j, j] += 1.0 / d[j]
+        L = np.linalg.cholesky(A)
+        # forward: L u = Z'y / s^2
+        for i in range(k):
+            acc = Zty[i] / sig2
+            for j in range(i):
+                acc -= L[i, j] * z[j]
+            z[i] = acc / L[i, i]
+        # add noise in the whitened space, then back-substitute L' theta = u + eps
+        for i in range(k):
+            z[i] += rng.standard_normal()
+        for i in range(k - 1, -1, -1):
+            acc = z[i]
+            for j in range(i + 1, k):
+                acc -= L[j, i] * theta[j]
+            theta[i] = acc / L[i, i]
+        # 2-3. the coefficient scales
+        if prior_kind == PRIOR_LAPLACE:
+            sum_tau2 = 0.0
+            lam = math.sqrt(lam_sq)
+            for j in range(p):
+                aw = max(abs(theta[j]), 1e-300)
+                inv_tau2 = _inv_gauss(rng, lam / aw, lam_sq)
+                d[j] = 1.0 / inv_tau2
+                sum_tau2 += d[j]
+            if scale_mode == GAMMA_LAM_SQ:
+                lam_sq = rng.gamma(p + scale_a, 1.0 / (scale_b + 0.5 * sum_tau2))
+            scale = 1.0 / math.sqrt(lam_sq)
+        else:
+            ssw = 0.0
+            for j in range(p):
+                ssw += theta[j] * theta[j]
+            if scale_mode == INVGAMMA:
+                s2w = _inv_gamma(rng, scale_a + 0.5 * p, scale_b + 0.5 * ssw)
+                scale = math.sqrt(s2w)
+            elif scale_mode == HALFCAUCHY:
+                s2w = _inv_gamma(rng, 0.5 * (p + 1), 1.0 / aux_scale + 0.5 * ssw)
+                aux_scale = _inv_gamma(rng, 1.0, 1.0 / s2w + 1.0 / (scale_b * scale_b))
+                scale = math.sqrt(s2w)
+            for j in range(p):
+                d[j] = scale * scale
+        # 4. the noise
+        if noise_mode != FIXED:
+            rss = r0
+            for i in range(k):
+                di = theta[i] - t0[i]
+                rss -= 2.0 * di * g0[i]
+                q = 0.0
+                for j in range(k):
+                    q += ZtZ[i, j] * (theta[j] - t0[j])
+                rss += di * q
+            rss = max(rss, 0.0)
+            if noise_mode == INVGAMMA:
+                sig2 = _inv_gamma(rng, noise_a + 0.5 * n, noise_b + 0.5 * rss)
+            else:
+                sig2 = _inv_gamma(rng, 0.5 * (n + 1), 1.0 / aux_noise + 0.5 * rss)
+                aux_noise = _inv_gamma(rng, 1.0, 1.0 / sig2 + 1.0 / (noise_b * noise_b))
+        if it >= n_tune:
+            t = it - n_tune
+            for i in range(k):
+                out_theta[t, i] = theta[i]
+            out_noise[t] = math.sqrt(sig2)
+            out_scale[t] = scale
+
+
+class SufficientStats(NamedTuple):
+    """``Z'Z``, ``Z'y`` and the least-squares expansion point of the RSS."""
+
+    ZtZ: np.ndarray
+    Zty: np.ndarray
+    t0: np.ndarray
+    r0: float
+    g0: np.ndarray
+    n: int
+    p: int
+
+
+def sufficient_stats(X, y, fit_intercept: bool) -> SufficientStats:
+    """Gram statistics of ``Z = [X, 1]`` (or ``X``), and the RSS expansion point.
+
+    ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)'Z'Z(theta - t0)`` exactly,
+    for any ``t0``; the least-squares ``t0`` makes ``g0 ≈ 0`` and avoids cancellation.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, p = X.shape
+    Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
+    t0 = np.linalg.lstsq(Z, y, rcond=None)[0]
+    r = y - Z @ t0
+    return SufficientStats(Z.T @ Z, Z.T @ y, t0, float(r @ r), Z.T @ r, n, p)
+
+
+class GibbsDraws(NamedTuple):
+    """Draws of one Gibbs run, each with leading axes (chain, draw)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    noise_sigma: np.ndarray
+    prior_scale: np.ndarray
+
+
+def run_gibbs(stats: SufficientStats, *, fit_intercept: bool, prior_kind: int,
+              scale_mode: int, scale_params: tuple[float, float], scale_init: float,
+              noise_mode: int, noise_params: tuple[float, float], noise_init: float,
+              draws: int, tune: int, chains: int, seeds, n_threads: int = 2) -> GibbsDraws:
+    """Run ``chains`` independent chains (in threads; the kernel releases the GIL)."""
+    k = stats.ZtZ.shape[0]
+    theta = np.empty((chains, draws, k))
+    noise = np.empty((chains, draws))
+    scale = np.empty((chains, draws))
+
+    def one(c):
+        gibbs_chain(stats.ZtZ, stats.Zty, stats.t0, stats.r0, stats.g0, stats.n, stats.p,
+                    np.random.default_rng(seeds[c]), tune, draws, prior_kind, scale_mode,
+                    float(scale_params[0]), float(scale_params[1]), float(scale_init),
+                    noise_mode, float(noise_params[0]), float(noise_params[1]),
+                    float(noise_init), theta[c], noise[c], scale[c])
+
+    if n_threads > 1 and chains > 1:
+        with ThreadPoolExecutor(max_workers=min(n_threads, chains)) as pool:
+            list(pool.map(one, range(chains)))
+    else:
+        for c in range(chains):
+            one(c)
+    intercept = theta[:, :, stats.p] if fit_intercept else np.zeros((chains, draws))
+    return GibbsDraws(theta[:, :, : stats.p], intercept, noise, scale)
