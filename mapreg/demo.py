@@ -75,21 +75,29 @@ def format_equivalence_table(rows) -> str:
     return "\n".join(lines)
 
 
+def equivalence_demo_text(rows, noise_sigma: float = NOISE_SIGMA) -> str:
+    """The demo's printed text for the rows of :func:`equivalence_rows`."""
+    lines = [
+        "A penalty is a prior — diabetes data (n=442, p=10), standardised X, centred y, "
+        f"noise s={noise_sigma:g}",
+        "Laplace(b) <-> L1 with lambda = 1/b;  Gaussian(sigma) <-> squared L2 with "
+        "lambda = 1/(2 sigma^2)",
+        "scikit-learn: Lasso(alpha = s^2/(n b)), Ridge(alpha = s^2/sigma^2)\n",
+        format_equivalence_table(rows),
+    ]
+    detail = next(r for r in rows if r["prior"] == "Laplace(b=2.0)")
+    lines += ["\nDetail for Laplace(b=2):", str(detail["report"])]
+    if "pymc_find_map_max_diff" in detail:
+        lines.append(
+            f"\npymc.find_MAP (L-BFGS on the kinked log density) lands "
+            f"{detail['pymc_find_map_max_diff']:.4f} away from the exact mode and returns "
+            f"{detail['pymc_find_map_zeros']} exact zeros (the mode has "
+            f"{detail['zeros_map']}).")
+    return "\n".join(lines)
+
+
 def print_equivalence_demo(noise_sigma: float = NOISE_SIGMA) -> bool:
     """Print the diabetes equivalence table and the b = 2 detail; return all passed."""
     rows = equivalence_rows(noise_sigma)
-    print("A penalty is a prior — diabetes data (n=442, p=10), standardised X, centred y, "
-          f"noise s={noise_sigma:g}")
-    print("Laplace(b) <-> L1 with lambda = 1/b;  Gaussian(sigma) <-> squared L2 with "
-          "lambda = 1/(2 sigma^2)")
-    print("scikit-learn: Lasso(alpha = s^2/(n b)), Ridge(alpha = s^2/sigma^2)\n")
-    print(format_equivalence_table(rows))
-    detail = next(r for r in rows if r["prior"] == "Laplace(b=2.0)")
-    print("\nDetail for Laplace(b=2):")
-    print(detail["report"])
-    if "pymc_find_map_max_diff" in detail:
-        print(f"\npymc.find_MAP (L-BFGS on the kinked log density) lands "
-              f"{detail['pymc_find_map_max_diff']:.4f} away from the exact mode and returns "
-              f"{detail['pymc_find_map_zeros']} exact zeros (the mode has "
-              f"{detail['zeros_map']}).")
+    print(equivalence_demo_text(rows, noise_sigma))
     return all(r["passed"] for r in rows)

@@ -190,7 +190,7 @@ def check_target(y: np.ndarray, family: str, file: str, target: str, lines=None)
         line = f" (line {lines[i]})" if lines is not None else ""
         raise DataError(
             f"{file}: --family {family} needs {need} in target {target!r}, but row {i + 1}{line} "
-            f"is {_fmt(y[i])} ({int(bad.sum())} such rows)"
+            f"is {_fmt(y[i])} ({int(bad.sum())} such row{'s' if bad.sum() > 1 else ''})"
         )
 
 
