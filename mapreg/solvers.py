@@ -111,10 +111,16 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
         Xc, yc = X, y
     l1, l2 = _weights(term, p)
     coef = np.zeros(p)
-    method = "cholesky" if not l1.any() and l2[0] > 0 else ("cd-gram" if n >= p else "cd-residual")
-    if method == "cholesky":
+    if not l1.any() and l2[0] > 0:
+        method = "cholesky"
         coef = _ridge_direct(Xc, yc, h, l2[0])
-    gram = None
+        stage_tol = tol
+    else:
+        method = "cd-gram" if n >= p else "cd-residual"
+        # Coordinate descent converges linearly; run it to a moderate tolerance
+        # first, then try the exact solve on the support it found (below).
+        stage_tol = max(tol, 1e-4 * max(1.0, h * float(np.max(np.abs(Xc.T @ yc)))))
+    gram = XF = None
     n_iter = 0
     converged = False
     for _ in range(max_iter):
@@ -124,23 +130,54 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
             converged = True
             break
         n_iter += 1
-        # Either the direct solve was not accurate enough (ill-conditioning) or
-        # CD stopped early on its in-place gradient: polish with CD from here.
+        if method == "cholesky":  # ill-conditioned direct solve: polish with CD
+            method = "cholesky+cd"
         if n >= p:
             if gram is None:
                 gram = h * (Xc.T @ Xc)
                 xty = h * (Xc.T @ yc)
             G = gram @ coef - xty
-            cd_gram(gram, G, coef, l1, l2, 0.1 * tol, _MAX_SWEEPS)
-            method = method if method != "cholesky" else "cholesky+cd"
+            cd_gram(gram, G, coef, l1, l2, 0.1 * stage_tol, _MAX_SWEEPS)
         else:
-            XF = np.asfortranarray(Xc)
+            if XF is None:
+                XF = np.asfortranarray(Xc)
             s = h * (XF @ coef - yc)
-            cd_residual(XF, np.full(n, h), s, coef, np.zeros(1), False, l1, l2, 0.1 * tol,
-                        _MAX_SWEEPS)
-            method = method if method != "cholesky" else "cholesky+cd"
+            cd_residual(XF, np.full(n, h), s, coef, np.zeros(1), False, l1, l2,
+                        0.1 * stage_tol, _MAX_SWEEPS)
+        polished = _solve_on_support(Xc, yc, h, coef, l1, l2) if l1.any() else None
+        if polished is not None:
+            c_pol = y_mean - float(x_mean @ polished)
+            if kkt_violation(X, y, family, term, polished, c_pol, fit_intercept) <= tol:
+                coef = polished
+                method += "+support-solve"
+        stage_tol = max(0.1 * tol, 1e-3 * stage_tol)
     intercept = y_mean - float(x_mean @ coef)
     return SolverOutput(coef, intercept, kkt, tol, n_iter, converged, method)
+
+
+def _solve_on_support(Xc, yc, h, coef, l1, l2):
+    """Exact minimiser with the support and signs of ``coef`` held fixed, or ``None``.
+
+    On the support ``A`` with signs ``z`` the objective is smooth:
+    ``(h X_A'X_A + 2 diag(l2_A)) w_A = h X_A'y - l1_A z``. The answer is kept only
+    if no sign flips (the caller then checks the full KKT conditions).
+    """
+    support = np.flatnonzero(coef)
+    if support.size == 0 or support.size > Xc.shape[0]:
+        return None
+    XA = Xc[:, support]
+    signs = np.sign(coef[support])
+    M = h * (XA.T @ XA)
+    M[np.diag_indices_from(M)] += 2.0 * l2[support]
+    try:
+        wA = scipy.linalg.solve(M, h * (XA.T @ yc) - l1[support] * signs, assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        return None
+    if not np.all(np.sign(wA) == signs):
+        return None
+    out = np.zeros_like(coef)
+    out[support] = wA
+    return out
 
 
 def _ridge_direct(Xc, yc, h, l2):
