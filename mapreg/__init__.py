@@ -10,6 +10,7 @@ from mapreg.model import Model
 from mapreg.penalized import penalized_fit
 from mapreg.priors import Gaussian, Laplace, Prior
 from mapreg.results import FitResult, MAPResult, PenalizedResult
+from mapreg.sampling import sample_posterior
 
 __all__ = [
     "BernoulliFamily",
@@ -25,6 +26,7 @@ __all__ = [
     "Prior",
     "find_map",
     "penalized_fit",
+    "sample_posterior",
 ]
 __version__ = "0.1.0"
 

@@ -229,7 +229,7 @@ def _describe(info) -> str:
 def _sample(model, args):
     import warnings
 
-    from mapreg import sample_posterior
+    from mapreg.sampling import sample_posterior
 
     for flag in ("draws", "chains"):
         if getattr(args, flag) < 1:

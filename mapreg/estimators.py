@@ -84,9 +84,9 @@ class _MAPBase(BaseEstimator):
             The posterior (also stored as ``posterior_``), with the MAP alongside.
         """
         check_is_fitted(self, "coef_")
-        import mapreg
+        from mapreg.sampling import sample_posterior
 
-        self.posterior_ = mapreg.sample_posterior(
+        self.posterior_ = sample_posterior(
             self.model_, draws=draws, tune=tune, chains=chains, sampler=sampler,
             random_seed=random_seed, progressbar=progressbar, **kwargs)
         return self.posterior_

@@ -97,6 +97,7 @@ def atomic_directory(out):
     except OSError as exc:
         raise ReportError(f"{out}: cannot write here: {exc.strerror or exc}") from None
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
         yield tmp
         (tmp / MARKER).write_text("written by mapreg; safe to replace with a newer report\n")
         if out.exists():
@@ -111,6 +112,12 @@ def atomic_directory(out):
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` and rename the result to ``path`` only if it succeeded."""
     path = Path(path).absolute()
@@ -123,6 +130,7 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         raise ReportError(f"{path}: cannot write here: {exc.strerror or exc}") from None
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
         write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
@@ -442,16 +450,18 @@ def check_destination(out) -> None:
 
 def comparison_records(idata) -> list[dict]:
     """:func:`mapreg.compare_mode_posterior` as a list of row dicts."""
-    from mapreg import compare_mode_posterior
+    from mapreg.compare import compare_mode_posterior
 
     return table_records(compare_mode_posterior(idata))
 
 
 def comparison_text(idata) -> str:
     """:func:`mapreg.compare_mode_posterior` as text (its own ``str`` when it has one)."""
-    from mapreg import compare_mode_posterior
+    from mapreg.compare import compare_mode_posterior
 
     table = compare_mode_posterior(idata)
+    if hasattr(table, "to_string"):  # a DataFrame: never truncate or wrap
+        return table.to_string(float_format=lambda v: f"{v:.4g}")
     if type(table).__str__ is not object.__str__ and not isinstance(table, list | dict):
         return str(table)
     records = table_records(table)

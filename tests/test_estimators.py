@@ -172,10 +172,6 @@ def test_predict_interval_needs_posterior(diabetes):
 
 @pytest.mark.slow
 def test_sample_posterior_after_fit(diabetes):
-    import mapreg
-
-    if not hasattr(mapreg, "sample_posterior"):
-        pytest.skip("mapreg.sample_posterior has not landed yet")
     s, sigma = 53.0, 5.0
     reg = MAPRegressor(prior="gaussian", scale=sigma, noise_sigma=s).fit(diabetes.X, diabetes.y)
     idata = reg.sample_posterior(draws=2000, chains=2, random_seed=3)
