@@ -11,10 +11,12 @@ from mapreg.penalized import penalized_fit
 from mapreg.priors import Gaussian, Laplace, Prior
 from mapreg.results import FitResult, MAPResult, PenalizedResult
 from mapreg.sampling import sample_posterior
+from mapreg.verify import EquivalenceReport, verify_equivalence
 
 __all__ = [
     "BernoulliFamily",
     "ConvergenceWarning",
+    "EquivalenceReport",
     "FitResult",
     "Gaussian",
     "GaussianFamily",
@@ -27,6 +29,7 @@ __all__ = [
     "find_map",
     "penalized_fit",
     "sample_posterior",
+    "verify_equivalence",
 ]
 __version__ = "0.1.0"
 
