@@ -533,7 +533,8 @@ print(f"\nMAP vs closed form on the collinear data: {np.max(np.abs(map2.coef - c
 Least squares puts huge opposite weights (hundreds of thousands) on `bmi` and its copy,
 and a change in $y$ far below the noise level moves them by about a hundred; the MAP
 splits the `bmi` effect evenly between the two copies and barely moves. `find_map` stays
-accurate on this ill-conditioned problem (it agrees with the closed form and certifies its KKT conditions).
+accurate on this ill-conditioned problem (it agrees with the closed form and certifies its
+KKT conditions).
 
 **Summary.** Gaussian($\sigma$) ↔ squared L2 with $2\lambda = 1/\sigma^2$; scikit-learn's
 `Ridge` has $\alpha = s^2/\sigma^2$. With Gaussian noise the posterior is Gaussian, its mean is
