@@ -380,8 +380,12 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         "map": _map_dataset(model, post),
     })
     check_vars = ["coef", *(["intercept"] if model.fit_intercept else []), *_hyper_names(model)]
+    # exact draws are i.i.d. by construction: R-hat / ESS are computed for the record,
+    # but their chance fluctuations are not convergence problems worth a warning
     diag = check_diagnostics(tree, check_vars, sampler=sampler, chains=chains, tune=tune,
-                             stacklevel=3)
+                             warn=sampler != "exact", stacklevel=3)
+    if sampler == "exact":
+        diag = diag._replace(warnings=())
     tree.attrs.update({
         "sampler": sampler,
         "sampler_requested": requested,

@@ -1,0 +1,203 @@
+"""sample_posterior against the closed-form posterior, the output contract, diagnostics.
+
+Reference values never come from mapreg: the conjugate posterior is written
+out here (mean from scikit-learn's Ridge, covariance from an explicit inverse),
+and Monte-Carlo tolerances are ESS-based standard errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz_stats as azs
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+import mapreg
+from mapreg.datasets import load_diabetes
+from mapreg.diagnostics import SamplingWarning, check_diagnostics
+from mapreg.hyperpriors import GammaLambdaSq, HalfCauchy, InverseGamma
+from mapreg.sampling import choose_sampler, pymc_model, sample_posterior
+
+pytestmark = pytest.mark.slow
+
+S_NOISE, S_PRIOR = 1.5, 0.8
+
+
+@pytest.fixture(scope="module")
+def small_gaussian():
+    """n=40, p=3, intercept; correlated columns so the covariance has off-diagonals."""
+    rng = np.random.default_rng(7)
+    n, p = 40, 3
+    X = rng.standard_normal((n, p)) @ np.array([[1, 0.6, 0], [0, 1, 0.3], [0, 0, 1.0]])
+    y = X @ np.array([1.0, -0.5, 0.0]) + 2.0 + S_NOISE * rng.standard_normal(n)
+    model = mapreg.Model(X, y, mapreg.Gaussian(S_PRIOR), noise_sigma=S_NOISE)
+    # truth: mean = ridge with alpha = s^2 / sigma^2 (centring = flat intercept) ...
+    ridge = Ridge(alpha=S_NOISE**2 / S_PRIOR**2, fit_intercept=True, tol=1e-14).fit(X, y)
+    mean = np.append(ridge.coef_, ridge.intercept_)
+    # ... covariance = (Z'Z / s^2 + diag(1/sigma^2, 0))^-1, by explicit inversion
+    Z = np.column_stack([X, np.ones(n)])
+    prec = Z.T @ Z / S_NOISE**2 + np.diag([1 / S_PRIOR**2] * p + [0.0])
+    return model, mean, np.linalg.inv(prec)
+
+
+def _theta(idata):
+    post = idata["posterior"]
+    coef = post["coef"].transpose("chain", "draw", "feature").values
+    return np.concatenate([coef, post["intercept"].values[..., None]], axis=-1)
+
+
+def _check_moments(idata, mean, cov, z=4.5):
+    """Mean and covariance within z ESS-based standard errors of the truth."""
+    th = _theta(idata)
+    flat = th.reshape(-1, th.shape[-1])
+    ess = np.array([float(azs.ess(th[..., j], method="mean")) for j in range(th.shape[-1])])
+    sd = np.sqrt(np.diag(cov))
+    se_mean = sd / np.sqrt(ess)
+    assert np.all(np.abs(flat.mean(0) - mean) < z * se_mean), (flat.mean(0), mean, se_mean)
+    # Gaussian: Var(x_i x_j) = S_ii S_jj + S_ij^2; use the smaller ESS of the pair
+    emp = np.cov(flat.T)
+    ess_pair = np.minimum.outer(ess, ess)
+    se_cov = np.sqrt((np.outer(sd**2, sd**2) + cov**2) / ess_pair)
+    assert np.all(np.abs(emp - cov) < z * se_cov), (emp, cov, se_cov)
+
+
+@pytest.mark.parametrize("sampler", ["exact", "gibbs", "nutpie", "pymc", "numpyro"])
+def test_matches_closed_form_posterior(small_gaussian, sampler):
+    model, mean, cov = small_gaussian
+    draws = 2000 if sampler in ("exact", "gibbs") else 500
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        idata = sample_posterior(model, draws=draws, tune=300, chains=2, sampler=sampler,
+                                 random_seed=3, progressbar=False)
+    assert idata.attrs["sampler"] == sampler
+    _check_moments(idata, mean, cov)
+
+
+def test_sufficient_statistics_model_has_the_full_log_density(small_gaussian):
+    """The X'X form (Potential) and model.to_pymc() (Normal on each y_i) agree everywhere."""
+    model, _, _ = small_gaussian
+    for m in (model, mapreg.Model(model.X, model.y, mapreg.Laplace(0.7),
+                                  noise_prior=HalfCauchy(2.0), scale_prior=GammaLambdaSq(1, 1))):
+        fast = pymc_model(m)
+        full = m.to_pymc()
+        lp_fast = fast.compile_logp(jacobian=False)
+        lp_full = full.compile_logp(jacobian=False)
+        rng = np.random.default_rng(0)
+        start = full.initial_point()
+        fast_vals, full_vals = [], []
+        for _ in range(6):
+            pt = {k: rng.normal(size=np.shape(v)) for k, v in start.items()}
+            for k in pt:
+                if "log__" in k:  # positive hyperparameters, on the log scale
+                    pt[k] = np.asarray(0.3 * pt[k])
+            fast_vals.append(lp_fast(pt))
+            full_vals.append(lp_full(pt))
+        # PyMC's Normal rounds its constant log(sqrt(2 pi)) to ~1e-8 per row, so the
+        # levels agree to ~n * 1e-8; differences between points cancel it exactly.
+        np.testing.assert_allclose(fast_vals, full_vals, rtol=0, atol=1e-7 * m.n_samples)
+        np.testing.assert_allclose(np.diff(fast_vals), np.diff(full_vals), rtol=1e-10,
+                                   atol=1e-9)
+
+
+def test_output_contract_and_map_group(small_gaussian):
+    model, _, _ = small_gaussian
+    idata = sample_posterior(model, draws=100, chains=2, sampler="exact", random_seed=0)
+    assert {"posterior", "sample_stats", "observed_data", "map"} <= set(idata.children)
+    post = idata["posterior"]
+    assert post["coef"].dims == ("chain", "draw", "feature")
+    assert list(post["feature"].values) == list(model.feature_names)
+    assert post["intercept"].dims == ("chain", "draw")
+    np.testing.assert_array_equal(idata["observed_data"]["y"].values, model.y)
+    ref = Ridge(alpha=S_NOISE**2 / S_PRIOR**2, tol=1e-14).fit(model.X, model.y)
+    np.testing.assert_allclose(idata["map"]["coef"].values, ref.coef_, rtol=1e-7)
+    np.testing.assert_allclose(float(idata["map"]["intercept"]), ref.intercept_, rtol=1e-7)
+    for key in ("sampler", "prior", "family", "warnings", "max_rhat", "min_ess_bulk"):
+        assert key in idata.attrs
+    assert idata.attrs["warnings"] == []
+    assert idata.attrs["prior"] == "Gaussian(sigma=0.8)" and idata.attrs["family"] == "gaussian"
+
+
+def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
+    model, _, _ = small_gaussian
+    X, y = model.X, model.y
+    assert choose_sampler(model) == "exact"
+    assert choose_sampler(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0)) == "gibbs"
+    assert choose_sampler(mapreg.Model(X, y, mapreg.Gaussian(1.0),
+                                       noise_prior=InverseGamma(2, 2))) == "gibbs"
+    assert choose_sampler(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0,
+                                       scale_prior=HalfCauchy(1.0))) == "nutpie"
+    assert choose_sampler(mapreg.Model(X, (y > 2).astype(float), mapreg.Laplace(1.0),
+                                       family="bernoulli")) == "nutpie"
+    idata = sample_posterior(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0),
+                             draws=200, chains=2, random_seed=1)
+    assert idata.attrs["sampler"] == "gibbs" and idata.attrs["sampler_requested"] == "auto"
+
+
+def test_invalid_requests_are_refused(small_gaussian):
+    model, _, _ = small_gaussian
+    lap = mapreg.Model(model.X, model.y, mapreg.Laplace(1.0), noise_sigma=1.0)
+    with pytest.raises(ValueError, match="exact"):
+        sample_posterior(lap, sampler="exact")
+    bern = mapreg.Model(model.X, (model.y > 2).astype(float), mapreg.Laplace(1.0),
+                        family="bernoulli")
+    with pytest.raises(ValueError, match="gibbs"):
+        sample_posterior(bern, sampler="gibbs")
+    with pytest.raises(ValueError, match="sampler must be"):
+        sample_posterior(model, sampler="hmc")
+    with pytest.raises(ValueError, match="draws"):
+        sample_posterior(model, draws=0)
+    hyper = mapreg.Model(model.X, model.y, mapreg.Laplace(1.0), noise_prior=HalfCauchy(1.0))
+    with pytest.raises(ValueError, match="hyperpriors"):
+        mapreg.find_map(hyper)
+
+
+def test_too_little_tuning_on_a_funnel_warns_and_is_recorded():
+    """Hierarchical logistic model, 20 rows: a funnel between prior_scale and coef."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((20, 4))
+    y = (rng.random(20) < 0.5).astype(float)
+    model = mapreg.Model(X, y, mapreg.Gaussian(1.0), family="bernoulli",
+                         scale_prior=HalfCauchy(1.0))
+    with pytest.warns(SamplingWarning) as rec:
+        idata = sample_posterior(model, draws=40, tune=3, chains=2, sampler="pymc",
+                                 random_seed=2, progressbar=False)
+    assert len(idata.attrs["warnings"]) >= 1
+    assert any("ESS" in str(w.message) or "R-hat" in str(w.message) for w in rec)
+    assert idata.attrs["warnings"] == [str(w.message) for w in rec
+                                       if issubclass(w.category, SamplingWarning)]
+
+
+def test_diagnostics_flag_chains_that_disagree():
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    good = rng.standard_normal((4, 500))
+    bad = good + np.array([0.0, 0.0, 0.0, 3.0])[:, None]  # one chain stuck elsewhere
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
+        {"a": (("chain", "draw"), good), "b": (("chain", "draw"), bad)})})
+    with pytest.warns(SamplingWarning, match=r"R-hat .* for b"):
+        d = check_diagnostics(tree, ["a", "b"], sampler="test", chains=4, tune=0)
+    assert d.max_rhat > 1.2
+    assert d.n_divergent == 0
+
+
+def test_hyperpriors_gibbs_agrees_with_nuts_on_diabetes():
+    """Unknown noise (HalfCauchy) and Laplace scale (Gamma on lam^2): Gibbs and NUTS agree."""
+    data = load_diabetes()
+    model = mapreg.Model(data.X, data.y, mapreg.Laplace(2.0), noise_prior=HalfCauchy(50.0),
+                         scale_prior=GammaLambdaSq(1.0, 0.1), feature_names=data.feature_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        g = sample_posterior(model, draws=2000, tune=500, chains=2, sampler="gibbs",
+                             random_seed=4)
+        n = sample_posterior(model, draws=1000, tune=500, chains=2, sampler="nutpie",
+                             random_seed=4, progressbar=False)
+    for name in ("noise_sigma", "prior_scale"):
+        a, b = g["posterior"][name].values, n["posterior"][name].values
+        se = np.sqrt(a.var() / float(azs.ess(a, method="mean"))
+                     + b.var() / float(azs.ess(b, method="mean")))
+        assert abs(a.mean() - b.mean()) < 4.5 * se, (name, a.mean(), b.mean(), se)
+    # the MAP group is conditional on the posterior-median hyperparameters
+    assert "prior_scale=" in g["map"].attrs["conditional_on"]
