@@ -4,7 +4,15 @@ MAP estimation with exact zeros and KKT certificates, verified against the
 equivalent penalised fit and scikit-learn, and the posterior beyond the mode.
 """
 
+from mapreg.compare import compare_mode_posterior
+from mapreg.diagnostics import SamplingWarning
+from mapreg.empirical_bayes import (
+    empirical_bayes_gaussian,
+    empirical_bayes_laplace,
+    log_evidence_gaussian,
+)
 from mapreg.families import BernoulliFamily, GaussianFamily, PoissonFamily
+from mapreg.hyperpriors import GammaLambdaSq, HalfCauchy, InverseGamma
 from mapreg.map_estimate import ConvergenceWarning, find_map
 from mapreg.model import Model
 from mapreg.penalized import penalized_fit
@@ -18,15 +26,23 @@ __all__ = [
     "ConvergenceWarning",
     "EquivalenceReport",
     "FitResult",
+    "GammaLambdaSq",
     "Gaussian",
     "GaussianFamily",
+    "HalfCauchy",
+    "InverseGamma",
     "Laplace",
     "MAPResult",
     "Model",
     "PenalizedResult",
     "PoissonFamily",
     "Prior",
+    "SamplingWarning",
+    "compare_mode_posterior",
+    "empirical_bayes_gaussian",
+    "empirical_bayes_laplace",
     "find_map",
+    "log_evidence_gaussian",
     "penalized_fit",
     "sample_posterior",
     "verify_equivalence",
