@@ -20,7 +20,8 @@ _CHECK_KERNEL = f"import sys\nassert sys.executable == {sys.executable!r}, sys.e
 
 def test_the_walk_throughs_are_all_here():
     names = [nb.name for nb in NOTEBOOKS]
-    for prefix in ("01_map_is_penalized_fit", "02_laplace_and_l1", "03_gaussian_and_l2"):
+    for prefix in ("01_map_is_penalized_fit", "02_laplace_and_l1", "03_gaussian_and_l2",
+                   "04_beyond_the_mode"):
         assert f"{prefix}.ipynb" in names
 
 

@@ -357,7 +357,7 @@ def test_posterior_median_path_samples_when_no_idatas_given(diabetes):
         pytest.skip("mapreg.sample_posterior is not available yet")
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
                   feature_names=diabetes.feature_names)
-    fig = plots.posterior_median_path(model, [1.0, 10.0], draws=300, tune=100, chains=1,
+    fig = plots.posterior_median_path(model, [1.0, 10.0], draws=2000, tune=300, chains=2,
                                       sampler="gibbs", random_seed=1)
     right = fig.axes[1]
     _, med = xy(one_line(right, "median-path:bmi"))
