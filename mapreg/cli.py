@@ -295,8 +295,8 @@ def cmd_report(args) -> int:
     from mapreg.report import check_destination, model_report
     from mapreg.verify import verify_equivalence
 
-    model, info = load_model(args)
     check_destination(args.out)
+    model, info = load_model(args)
     _log(args, "verifying MAP = penalised fit")
     equivalence = verify_equivalence(model)
     idata = _sample(model, args)
@@ -379,8 +379,8 @@ def main(argv=None) -> int:
     except ValueError as exc:  # a model or report check (bad scale, destination, ...)
         if os.environ.get("MAPREG_DEBUG"):
             raise
-        print(f"mapreg: error: {str(exc).splitlines()[0] if str(exc) else exc!r}",
-              file=sys.stderr)
+        msg = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        print(f"mapreg: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
         if os.environ.get("MAPREG_DEBUG"):

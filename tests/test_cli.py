@@ -1,0 +1,326 @@
+"""The ``mapreg`` command line, run as a real subprocess: exit codes, messages, files."""
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mapreg.datasets import load_diabetes
+
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+ENV.pop("MAPREG_DEBUG", None)
+
+
+def run(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "mapreg", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=ENV, timeout=timeout)
+
+
+def write_csv(path, header, rows):
+    path.write_text(",".join(header) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    raw = load_diabetes(standardize=False, center_y=False)
+    write_csv(d / "diabetes.csv", [*raw.feature_names, "y"],
+              [[*(f"{v:.10g}" for v in x), f"{t:g}"] for x, t in zip(raw.X, raw.y, strict=True)])
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 3))
+    label = (X[:, 0] - X[:, 1] + rng.standard_normal(150) > 0).astype(int)
+    write_csv(d / "labels.csv", ["a", "b", "c", "sick"],
+              [[f"{v:.6f}" for v in x] + [t] for x, t in zip(X, label, strict=True)])
+    return d
+
+
+def one_line_error(proc):
+    """The process failed with exactly one line on stderr and no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("mapreg: error: ")
+    return lines[0]
+
+
+def test_help_names_every_command():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for cmd in ("demo", "verify", "sample", "report"):
+        assert re.search(rf"^\s+{cmd}\s", proc.stdout, re.M), cmd
+    proc = run("verify", "--help")
+    assert proc.returncode == 0
+    for flag in ("--target", "--family", "--prior", "--scale", "--noise", "--no-intercept",
+                 "--standardize", "--quiet"):
+        assert flag in proc.stdout
+
+
+def _table_row(stdout, name):
+    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)$", stdout, re.M)
+    assert m, stdout
+    return [float(v) for v in m.groups()]
+
+
+def test_verify_diabetes_prints_lasso_coefficients(files):
+    from sklearn.linear_model import Lasso
+
+    proc = run("verify", files / "diabetes.csv", "--target", "y", "--prior", "laplace",
+               "--scale", 2, "--noise", 53, "--standardize")
+    assert proc.returncode == 0, proc.stderr
+    assert "PASSED: True" in proc.stdout
+    d = load_diabetes(center_y=False)
+    ref = Lasso(alpha=53.0**2 / (442 * 2.0), tol=1e-14, max_iter=100_000).fit(d.X, d.y)
+    for j, name in enumerate(d.feature_names):
+        map_v, pen_v, _ = _table_row(proc.stdout, name)
+        assert map_v == pytest.approx(ref.coef_[j], abs=1e-4)  # 6 printed digits
+        assert pen_v == map_v
+    assert _table_row(proc.stdout, "intercept")[0] == pytest.approx(ref.intercept_, abs=1e-3)
+
+
+def test_verify_bernoulli_without_intercept(files):
+    from sklearn.linear_model import LogisticRegression
+
+    proc = run("verify", files / "labels.csv", "--target", "sick", "--family", "bernoulli",
+               "--prior", "gaussian", "--scale", 0.5, "--no-intercept", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # --quiet
+    data = np.loadtxt(files / "labels.csv", delimiter=",", skiprows=1)
+    ref = LogisticRegression(C=0.25, fit_intercept=False, tol=1e-12).fit(data[:, :3], data[:, 3])
+    for j, name in enumerate("abc"):
+        assert _table_row(proc.stdout, name)[0] == pytest.approx(ref.coef_[0, j], abs=1e-5)
+    assert _table_row(proc.stdout, "intercept")[0] == 0.0
+
+
+def test_verify_exit_code_is_1_when_the_check_fails(files, monkeypatch, capsys):
+    import mapreg.verify
+    from mapreg.cli import main
+
+    real = mapreg.verify.verify_equivalence
+    monkeypatch.setattr(mapreg.verify, "verify_equivalence",
+                        lambda m: dataclasses.replace(real(m), passed=False))
+    rc = main(["verify", str(files / "diabetes.csv"), "--target", "y", "--prior", "laplace",
+               "--scale", "2", "-q"])
+    assert rc == 1
+    assert "did not pass" in capsys.readouterr().err
+
+
+def test_missing_noise_uses_least_squares_residual_sd(files):
+    from sklearn.linear_model import LinearRegression
+
+    proc = run("verify", files / "diabetes.csv", "--target", "y", "--prior", "gaussian",
+               "--scale", 10)
+    assert proc.returncode == 0, proc.stderr
+    raw = load_diabetes(standardize=False, center_y=False)
+    resid = raw.y - LinearRegression().fit(raw.X, raw.y).predict(raw.X)
+    s = np.sqrt(resid @ resid / (442 - 11))
+    assert f"residual sd {s:.4g}" in proc.stderr
+
+
+# --- bad input: one line, naming the problem, exit code 2 -----------------------------------
+
+LAPLACE = ("--prior", "laplace", "--scale", "1")
+CASES = {
+    "missing file": (None, ("--target", "y", *LAPLACE), r"nope\.csv: no such file"),
+    "not a CSV (binary)": (b"\x89PNG\r\n\x1a\n\xff\xfe\x00", ("--target", "y", *LAPLACE),
+                           r"cannot read as CSV: not UTF-8 text"),
+    "empty file": ("", ("--target", "y", *LAPLACE), r"cannot read as CSV: the file is empty"),
+    "ragged rows": ("a,b,y\n1,2,3\n4,5\n", ("--target", "y", *LAPLACE),
+                    r"line 3 has 2 fields but the header has 3"),
+    "unknown target": ("a,b,y\n1,2,3\n4,5,6\n", ("--target", "Y", *LAPLACE),
+                       r"no column named 'Y' \(columns: a, b, y\)"),
+    "non-numeric cell": ("a,b,y\n1,2,3\n4,abc,6\n7,8,9\n", ("--target", "y", *LAPLACE),
+                         r"column 'b', row 2 \(line 3\): 'abc' is not a number"),
+    "empty cell": ("a,b,y\n1,2,3\n4,,6\n7,8,9\n", ("--target", "y", *LAPLACE),
+                   r"column 'b', row 2 \(line 3\) is empty"),
+    "NaN cell": ("a,b,y\n1,2,3\n4,5,6\nNaN,8,9\n", ("--target", "y", *LAPLACE),
+                 r"column 'a', row 3 \(line 4\) is NaN"),
+    "inf cell": ("a,b,y\n1,2,3\n4,5,inf\n7,8,9\n", ("--target", "y", *LAPLACE),
+                 r"column 'y', row 2 \(line 3\) is infinite"),
+    "bernoulli label 2": ("a,y\n1,0\n2,1\n3,2\n", ("--target", "y", "--family", "bernoulli",
+                                                   *LAPLACE),
+                          r"--family bernoulli needs labels 0 or 1 in target 'y', but row 3 "
+                          r"\(line 4\) is 2"),
+    "poisson negative count": ("a,y\n1,0\n2,-1\n3,2\n", ("--target", "y", "--family", "poisson",
+                                                        *LAPLACE),
+                               r"--family poisson needs non-negative integer counts in target "
+                               r"'y', but row 2 \(line 3\) is -1"),
+    "poisson non-integer count": ("a,y\n1,0\n2,1.5\n3,2\n", ("--target", "y", "--family",
+                                                            "poisson", *LAPLACE),
+                                  r"non-negative integer counts .* row 2 \(line 3\) is 1\.5"),
+    "zero scale": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "laplace", "--scale", "0"),
+                   r"--scale must be a positive finite number, got 0"),
+    "negative scale": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "gaussian", "--scale",
+                                           "-2"),
+                       r"--scale must be a positive finite number, got -2"),
+    "zero noise": ("a,y\n1,0\n2,1\n", ("--target", "y", *LAPLACE, "--noise", "0"),
+                   r"--noise must be a positive finite number, got 0"),
+    "negative noise": ("a,y\n1,0\n2,1\n", ("--target", "y", *LAPLACE, "--noise", "-1"),
+                       r"--noise must be a positive finite number, got -1"),
+    "one row": ("a,y\n1,2\n", ("--target", "y", *LAPLACE),
+                r"need at least 2 data rows, found 1"),
+    "noise with bernoulli": ("a,y\n1,0\n2,1\n", ("--target", "y", "--family", "bernoulli",
+                                                 *LAPLACE, "--noise", "1"),
+                             r"--noise applies only to --family gaussian"),
+    "missing --target": ("a,y\n1,0\n2,1\n", LAPLACE,
+                         r"the following arguments are required: --target"),
+    "unknown prior": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "lasso", "--scale", "1"),
+                      r"argument --prior: invalid choice: 'lasso'"),
+}
+
+
+# Each bad input runs once through a real subprocess; a few more variants of the same
+# checks run in-process (same code path, without the interpreter start-up).
+IN_PROCESS = ("empty file", "negative scale", "zero noise", "noise with bernoulli",
+              "unknown prior")
+BAD = {k: v for k, v in CASES.items() if k not in IN_PROCESS}
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_gives_one_line_and_exit_2(case, tmp_path):
+    content, args, pattern = BAD[case]
+    _write(tmp_path / "nope.csv", content)
+    line = one_line_error(run("verify", tmp_path / "nope.csv", *args, cwd=tmp_path))
+    assert re.search(pattern, line), line
+
+
+@pytest.mark.parametrize("case", IN_PROCESS)
+def test_more_bad_input_in_process(case, tmp_path, capsys):
+    from mapreg.cli import main
+
+    content, args, pattern = CASES[case]
+    _write(tmp_path / "nope.csv", content)
+    assert main(["verify", str(tmp_path / "nope.csv"), *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("mapreg: error: "), err
+    assert re.search(pattern, err), err
+
+
+def test_bad_input_is_caught_before_sampling_and_writes_nothing(tmp_path):
+    (tmp_path / "d.csv").write_text("a,y\n1,0\n2,x\n")
+    line = one_line_error(run("report", "d.csv", "--target", "y", *LAPLACE, "--out", "rep",
+                              cwd=tmp_path))
+    assert "column 'y', row 2 (line 3): 'x' is not a number" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_report_refuses_to_overwrite_a_folder_that_is_not_a_report(files, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    line = one_line_error(run("report", files / "diabetes.csv", "--target", "y", *LAPLACE,
+                              "--out", tmp_path / "mine"))
+    assert "is not a mapreg report" in line
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+# --- sample and report ---------------------------------------------------------------------
+
+
+def test_sample_is_reproducible_and_saves_netcdf(files, tmp_path):
+    import xarray as xr
+
+    args = ("sample", files / "diabetes.csv", "--target", "y", "--prior", "laplace", "--scale",
+            2, "--noise", 53, "--standardize", "--draws", 300, "--tune", 100, "--chains", 2,
+            "--seed", 7, "-q")
+    first = run(*args, "--out", tmp_path / "post.nc")
+    assert first.returncode == 0, first.stderr
+    second = run(*args)
+    assert first.stdout == second.stdout
+    for col in ("map", "mean", "median", "p_near_zero"):
+        assert col in first.stdout
+    tree = xr.open_datatree(tmp_path / "post.nc", engine="h5netcdf")
+    coef = tree["posterior"]["coef"]
+    assert coef.shape == (2, 300, 10)
+    assert list(coef["feature"].values) == list(load_diabetes().feature_names)
+    # the printed posterior mean of bmi is the saved draws' mean
+    m = re.search(r"^bmi\s+\S+\s+(\S+)", first.stdout, re.M)
+    assert float(m.group(1)) == pytest.approx(float(coef.sel(feature="bmi").mean()), rel=1e-3)
+    assert [p.name for p in tmp_path.iterdir()] == ["post.nc"]  # no temporary left behind
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs = []
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("src", "href") and value and not value.startswith("#"):
+                self.refs.append(value)
+
+
+def html_refs(index: Path) -> list[str]:
+    parser = _Refs()
+    parser.feed(index.read_text(encoding="utf-8"))
+    return parser.refs
+
+
+def check_report_folder(out: Path, expected_figures):
+    refs = html_refs(out / "index.html")
+    assert refs, "the report links nothing"
+    for ref in refs:
+        assert "://" not in ref and not ref.startswith("/"), ref  # self-contained
+        assert (out / ref).is_file(), f"index.html references missing file {ref}"
+    for name in expected_figures:
+        assert f"figures/{name}.png" in refs
+    for name in ("summary.json", "posterior.nc"):
+        assert name in refs
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["files"]) == {"index.html", *refs}
+    assert "figures_failed" not in summary, summary.get("figures_failed")
+    leftovers = [p.name for p in out.parent.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+    assert leftovers == []
+    return summary
+
+
+def test_report_on_user_data(files, tmp_path):
+    from sklearn.linear_model import Ridge
+
+    out = tmp_path / "rep"
+    args = ("report", files / "diabetes.csv", "--target", "y", "--prior", "gaussian", "--scale",
+            5, "--noise", 53, "--standardize", "--draws", 200, "--chains", 2, "--seed", 1,
+            "--out", out, "-q")
+    proc = run(*args)
+    assert proc.returncode == 0, proc.stderr
+    summary = check_report_folder(out, ["prior_vs_penalty", "shrinkage_force", "map_path",
+                                        "posterior_vs_mode", "posterior_median_path"])
+    assert summary["equivalence"]["passed"] is True
+    assert summary["posterior"]["sampler"] == "exact"
+    d = load_diabetes(center_y=False)
+    ref = Ridge(alpha=53.0**2 / 5.0**2).fit(d.X, d.y)
+    got = summary["equivalence"]["map"]["coef"]
+    np.testing.assert_allclose([got[n] for n in d.feature_names], ref.coef_, rtol=1e-8)
+
+
+@pytest.mark.slow
+def test_demo_writes_the_report(tmp_path):
+    proc = run("demo", "--out", tmp_path / "demo", "--draws", 300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # the issue-2 table is still printed ...
+    assert "find_MAP off by" in proc.stdout and "Laplace(b=2.0)" in proc.stdout
+    assert "PASSED: True" in proc.stdout
+    # ... with progress on stderr, and the report written
+    assert "sampling the posterior" in proc.stderr
+    summary = check_report_folder(tmp_path / "demo", [
+        "prior_vs_penalty", "shrinkage_force", "constraint_geometry", "map_path",
+        "posterior_vs_mode", "posterior_median_path"])
+    assert summary["posterior"]["sampler"] == "gibbs"
+    assert summary["equivalence"]["map"]["n_zeros"] == 3
+    text = (tmp_path / "demo" / "index.html").read_text(encoding="utf-8")
+    assert "Over several prior scales" in text and "Mode vs posterior" in text
