@@ -177,8 +177,10 @@ def sklearn_estimator(model, *, tol: float = 1e-12, max_iter: int = 100_000):
                             fit_intercept=model.fit_intercept, solver="cholesky")
     elif family.name == "bernoulli":
         if isinstance(prior, Laplace):
+            # saga is the only sklearn solver for L1 with an unpenalised intercept;
+            # it converges slowly, so cap its epochs (verify reports non-convergence).
             return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=1.0, solver="saga",
-                                         **common)
+                                         **{**common, "max_iter": min(max_iter, 5_000)})
         if isinstance(prior, Gaussian):
             return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=0.0,
                                          solver="newton-cholesky", **common)

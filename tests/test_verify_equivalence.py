@@ -166,16 +166,19 @@ def test_random_problems(family, n, p, collinear, prior, seed):
 
 
 def test_breast_cancer_logistic_against_newton_reference(breast_cancer):
-    # scikit-learn's own solvers stop near 1e-6 relative here; the Newton
-    # reference in tests/_reference.py is the exact witness.
+    # Real, hard logistic problem. The Newton reference in tests/_reference.py is
+    # the exact witness; scikit-learn's newton-cholesky is a second one for L2.
+    # (Its saga solver, the only one for L1 with an unpenalised intercept, is still
+    # ~7% off after 20,000 epochs here, so it cannot serve as a reference.)
     X, y = breast_cancer
     for prior in (Laplace(1.0), Gaussian(1.0)):
         res = find_map(Model(X, y, prior=prior, family="bernoulli"))
         assert res.kkt_violation <= KKT_MAX
         ref = exact_reference("bernoulli", prior, X, y, True, None)
         assert_same_fit(res.coef, res.intercept, *ref)
-        sk = sklearn_reference("bernoulli", prior, X, y, True, None)
-        assert_same_fit(res.coef, res.intercept, *sk, rtol=1e-3, zeros=False)
+        if isinstance(prior, Gaussian):
+            sk = sklearn_reference("bernoulli", prior, X, y, True, None)
+            assert_same_fit(res.coef, res.intercept, *sk)
 
 
 # --- KKT conditions, recomputed from scratch -------------------------------------
