@@ -14,7 +14,9 @@
   posterior medians of the hyperparameters (``map.attrs["conditional_on"]``);
 * root ``attrs``: ``sampler`` (the one actually run), ``prior``, ``family``,
   ``noise_sigma``, ``warnings`` (list of diagnostic messages), ``max_rhat``,
-  ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``, ``wall_time_s``.
+  ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``, ``wall_time_s``
+  (for ``"exact"`` draws, i.i.d. by construction: ESS = chains x draws,
+  ``max_rhat = nan``).
 
 Speed: for the Gaussian family the log likelihood is written through the
 sufficient statistics ``Z'Z``, ``Z'y`` (``Z = [X, 1]``), an O(p**2) instead of
@@ -32,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from mapreg import gibbs as _gibbs
-from mapreg.diagnostics import SamplingWarning, check_diagnostics
+from mapreg.diagnostics import Diagnostics, SamplingWarning, check_diagnostics
 from mapreg.exact import gaussian_posterior
 from mapreg.hyperpriors import (
     GammaLambdaSq,
@@ -237,13 +239,20 @@ def _run_gibbs(model, draws, tune, chains, seed):
 
 
 def _conditional_lp(model, post) -> np.ndarray:
-    """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded)."""
+    """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded).
+
+    The Gaussian residual sum of squares comes from the sufficient statistics
+    (:func:`mapreg.gibbs.sufficient_stats`): O(p**2) per draw instead of O(n p).
+    """
     coef, b0 = post["coef"], post["intercept"]
-    resid = model.y[None, None, :] - np.einsum("cdp,np->cdn", coef, model.X) - b0[..., None]
+    st = _gibbs.sufficient_stats(model.X, model.y, model.fit_intercept)
+    theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept else coef
+    delta = theta - st.t0
+    rss = st.r0 - 2.0 * delta @ st.g0 + np.einsum("cdi,ij,cdj->cd", delta, st.ZtZ, delta)
+    rss = np.maximum(rss, 0.0)
     s = post.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
     n = model.n_samples
-    loglik = (-0.5 * np.sum(resid**2, axis=-1) / s**2 - n * np.log(s)
-              - 0.5 * n * math.log(2 * math.pi))
+    loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
     scale = post.get("prior_scale")
     if isinstance(model.prior, Laplace):
         b = model.prior.b if scale is None else scale[..., None]
@@ -380,12 +389,14 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         "map": _map_dataset(model, post),
     })
     check_vars = ["coef", *(["intercept"] if model.fit_intercept else []), *_hyper_names(model)]
-    # exact draws are i.i.d. by construction: R-hat / ESS are computed for the record,
-    # but their chance fluctuations are not convergence problems worth a warning
-    diag = check_diagnostics(tree, check_vars, sampler=sampler, chains=chains, tune=tune,
-                             warn=sampler != "exact", stacklevel=3)
     if sampler == "exact":
-        diag = diag._replace(warnings=())
+        # i.i.d. draws by construction: the effective sample size is the number of draws,
+        # there is no chain to converge (R-hat undefined), nothing to warn about
+        total = float(chains * draws)
+        diag = Diagnostics(np.nan, total, total, 0, 0, ())
+    else:
+        diag = check_diagnostics(tree, check_vars, sampler=sampler, chains=chains, tune=tune,
+                                 stacklevel=3)
     tree.attrs.update({
         "sampler": sampler,
         "sampler_requested": requested,

@@ -116,6 +116,12 @@ def test_output_contract_and_map_group(small_gaussian):
     for key in ("sampler", "prior", "family", "warnings", "max_rhat", "min_ess_bulk"):
         assert key in idata.attrs
     assert idata.attrs["warnings"] == []
+    # sample_stats.lp is the log posterior density the core computes, draw by draw
+    lp = idata["sample_stats"]["lp"].values
+    coef = post["coef"].values
+    for c, d in [(0, 0), (1, 57), (1, 99)]:
+        ref = -model.neg_log_posterior(coef[c, d], float(post["intercept"].values[c, d]))
+        np.testing.assert_allclose(lp[c, d], ref, rtol=1e-10)
     assert idata.attrs["prior"] == "Gaussian(sigma=0.8)" and idata.attrs["family"] == "gaussian"
 
 
@@ -201,3 +207,25 @@ def test_hyperpriors_gibbs_agrees_with_nuts_on_diabetes():
         assert abs(a.mean() - b.mean()) < 4.5 * se, (name, a.mean(), b.mean(), se)
     # the MAP group is conditional on the posterior-median hyperparameters
     assert "prior_scale=" in g["map"].attrs["conditional_on"]
+
+
+def test_gaussian_prior_hyperpriors_gibbs_agrees_with_nuts():
+    """Bayesian ridge with HalfCauchy prior scale and InverseGamma noise variance."""
+    data = load_diabetes()
+    model = mapreg.Model(data.X, data.y, mapreg.Gaussian(10.0), noise_prior=InverseGamma(2, 2000),
+                         scale_prior=HalfCauchy(10.0), feature_names=data.feature_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        g = sample_posterior(model, draws=2000, tune=500, chains=2, sampler="gibbs",
+                             random_seed=6)
+        n = sample_posterior(model, draws=1000, tune=500, chains=2, sampler="nutpie",
+                             random_seed=6, progressbar=False)
+    for name in ("noise_sigma", "prior_scale"):
+        a, b = g["posterior"][name].values, n["posterior"][name].values
+        se = np.sqrt(a.var() / float(azs.ess(a, method="mean"))
+                     + b.var() / float(azs.ess(b, method="mean")))
+        assert abs(a.mean() - b.mean()) < 4.5 * se, (name, a.mean(), b.mean(), se)
+    a = g["posterior"]["coef"].values.reshape(-1, 10)
+    b = n["posterior"]["coef"].values.reshape(-1, 10)
+    se = np.sqrt(a.var(0) / 1000 + b.var(0) / 500)  # conservative ESS floors
+    assert np.all(np.abs(a.mean(0) - b.mean(0)) < 4.5 * se)
