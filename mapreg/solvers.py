@@ -119,7 +119,7 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
         method = "cd-gram" if n >= p else "cd-residual"
         # Coordinate descent converges linearly; run it to a moderate tolerance
         # first, then try the exact solve on the support it found (below).
-        stage_tol = max(tol, 1e-4 * max(1.0, h * float(np.max(np.abs(Xc.T @ yc)))))
+        stage_tol = max(tol, 1e-3 * max(1.0, h * float(np.max(np.abs(Xc.T @ yc)))))
     gram = XF = None
     n_iter = 0
     converged = False
@@ -150,7 +150,7 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
             if kkt_violation(X, y, family, term, polished, c_pol, fit_intercept) <= tol:
                 coef = polished
                 method += "+support-solve"
-        stage_tol = max(0.1 * tol, 1e-3 * stage_tol)
+        stage_tol = max(0.1 * tol, 0.1 * stage_tol)
     intercept = y_mean - float(x_mean @ coef)
     return SolverOutput(coef, intercept, kkt, tol, n_iter, converged, method)
 
