@@ -362,11 +362,24 @@ def _check_writable_file(path) -> None:
         raise UsageError(f"--out {path}: cannot write to {parent}")
 
 
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so temporary output is cleaned up either way."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv=None) -> int:
     """Run the ``mapreg`` command line; return the exit code."""
     from mapreg.io import DataError
 
     parser = build_parser()
+    _terminate_like_interrupt()
     try:
         args = parser.parse_args(argv)
         return args.func(args)
