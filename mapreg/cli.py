@@ -226,16 +226,20 @@ def _describe(info) -> str:
             f"{info['target']!r}, {len(info['features'])} features{std}")
 
 
-def _sample(model, args):
-    import warnings
-
-    from mapreg.sampling import sample_posterior
-
+def _check_sampling_args(args) -> None:
     for flag in ("draws", "chains"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if args.tune < 0:
         raise UsageError(f"--tune must be at least 0, got {args.tune}")
+
+
+def _sample(model, args):
+    import warnings
+
+    from mapreg.sampling import sample_posterior
+
+    _check_sampling_args(args)
     _log(args, f"sampling the posterior: {args.chains} chains x {args.draws} draws "
                f"(sampler {args.sampler})")
     t0 = time.perf_counter()
@@ -277,9 +281,10 @@ def cmd_sample(args) -> int:
     """``mapreg sample``: sample, print the mode-vs-posterior table, optionally save."""
     from mapreg.report import atomic_write, comparison_text, write_netcdf
 
-    model, info = load_model(args)
+    _check_sampling_args(args)
     if args.out is not None:
         _check_writable_file(args.out)
+    model, info = load_model(args)
     idata = _sample(model, args)
     print(_describe(info))
     print(f"model: {model!r}; sampler: {idata.attrs.get('sampler', args.sampler)}")
@@ -295,6 +300,7 @@ def cmd_report(args) -> int:
     from mapreg.report import check_destination, model_report
     from mapreg.verify import verify_equivalence
 
+    _check_sampling_args(args)
     check_destination(args.out)
     model, info = load_model(args)
     _log(args, "verifying MAP = penalised fit")
@@ -314,6 +320,7 @@ def cmd_demo(args) -> int:
     """``mapreg demo``: the equivalence table on diabetes, then the posterior and a report."""
     from mapreg.demo import NOISE_SIGMA, equivalence_demo_text, equivalence_rows
 
+    _check_sampling_args(args)
     if not args.no_report:
         from mapreg.report import check_destination
 

@@ -324,3 +324,19 @@ def test_demo_writes_the_report(tmp_path):
     assert summary["equivalence"]["map"]["n_zeros"] == 3
     text = (tmp_path / "demo" / "index.html").read_text(encoding="utf-8")
     assert "Over several prior scales" in text and "Mode vs posterior" in text
+
+
+def test_constant_column_with_standardize_and_bad_counts(tmp_path, capsys):
+    from mapreg.cli import main
+
+    (tmp_path / "c.csv").write_text("a,k,y\n1,5,1\n2,5,2\n3,5,2\n")
+    assert main(["verify", str(tmp_path / "c.csv"), "--target", "y", *LAPLACE,
+                 "--standardize"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mapreg: error: column 'k' is constant, so it cannot be standardised; "
+                   "drop it or leave out --standardize\n")
+    assert main(["sample", str(tmp_path / "c.csv"), "--target", "y", *LAPLACE,
+                 "--draws", "0"]) == 2
+    assert capsys.readouterr().err == "mapreg: error: --draws must be at least 1, got 0\n"
+    assert main([]) == 2
+    assert "required: COMMAND" in capsys.readouterr().err
