@@ -25,12 +25,6 @@ then samples the whole posterior and shows what the mode hides.
 """
 
 EPILOG = """\
-commands:
-  demo      the whole job on the built-in diabetes data; writes a report folder
-  verify    MAP vs penalised fit vs scikit-learn on your CSV; exit 0 only if equal
-  sample    sample the posterior of your model; print mode vs posterior
-  report    verify + sample + figures for your CSV, as an HTML report folder
-
 examples:
   mapreg demo --out mapreg-report
   mapreg verify data.csv --target y --prior laplace --scale 2 --noise 50 --standardize
@@ -41,6 +35,9 @@ examples:
 
 The CSV needs a header row; every column except --target is a feature. Run
 'mapreg COMMAND --help' for a command's options.
+
+exit codes: 0 success; 1 the equivalence check failed; 2 bad input or usage
+(one line on stderr says what); 130 interrupted (nothing half-written is left).
 """
 
 
