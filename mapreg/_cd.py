@@ -43,6 +43,25 @@ def _violation(w_j, g_j, l1_j, l2_j):
 
 
 @numba.njit(cache=True)
+def _gram_sweep(Q, G, w, l1, l2, coords, count):
+    """One pass over ``coords[:count]``; returns the largest KKT violation seen."""
+    worst = 0.0
+    p = w.shape[0]
+    for t in range(count):
+        j = coords[t]
+        v = _violation(w[j], G[j], l1[j], l2[j])
+        if v > worst:
+            worst = v
+        new = _coordinate_update(w[j], Q[j, j], G[j], l1[j], l2[j])
+        delta = new - w[j]
+        if delta != 0.0:
+            w[j] = new
+            for k in range(p):
+                G[k] += Q[j, k] * delta
+    return worst
+
+
+@numba.njit(cache=True)
 def cd_gram(Q, G, w, l1, l2, tol, max_sweeps):
     """Coordinate descent on ``1/2 d' Q d + G' d + pen(w + d)``, updating ``w`` and ``G``.
 
@@ -51,42 +70,21 @@ def cd_gram(Q, G, w, l1, l2, tol, max_sweeps):
     ``l1 = l2 = 0``. Returns the number of sweeps.
     """
     p = w.shape[0]
+    everything = np.arange(p)
     active = np.empty(p, dtype=np.int64)
     sweeps = 0
     while sweeps < max_sweeps:
-        # full sweep
-        worst = 0.0
-        for j in range(p):
-            v = _violation(w[j], G[j], l1[j], l2[j])
-            if v > worst:
-                worst = v
-            new = _coordinate_update(w[j], Q[j, j], G[j], l1[j], l2[j])
-            delta = new - w[j]
-            if delta != 0.0:
-                w[j] = new
-                for k in range(p):
-                    G[k] += Q[j, k] * delta
+        worst = _gram_sweep(Q, G, w, l1, l2, everything, p)
         sweeps += 1
         if worst <= tol:
             break
         n_active = 0
         for j in range(p):
-            if w[j] != 0.0 or (l1[j] == 0.0):
+            if w[j] != 0.0 or l1[j] == 0.0:
                 active[n_active] = j
                 n_active += 1
         while sweeps < max_sweeps:
-            worst = 0.0
-            for t in range(n_active):
-                j = active[t]
-                v = _violation(w[j], G[j], l1[j], l2[j])
-                if v > worst:
-                    worst = v
-                new = _coordinate_update(w[j], Q[j, j], G[j], l1[j], l2[j])
-                delta = new - w[j]
-                if delta != 0.0:
-                    w[j] = new
-                    for k in range(p):
-                        G[k] += Q[j, k] * delta
+            worst = _gram_sweep(Q, G, w, l1, l2, active, n_active)
             sweeps += 1
             if worst <= tol:
                 break
