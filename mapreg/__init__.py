@@ -17,19 +17,31 @@ from mapreg.map_estimate import ConvergenceWarning, find_map
 from mapreg.model import Model
 from mapreg.penalized import penalized_fit
 from mapreg.priors import Gaussian, Laplace, Prior
+from mapreg.priors_family import (
+    Cauchy,
+    ElasticNet,
+    GeneralizedNormal,
+    Horseshoe,
+    RegularizedHorseshoe,
+    StudentT,
+)
 from mapreg.results import FitResult, MAPResult, PenalizedResult
 from mapreg.sampling import sample_posterior
 from mapreg.verify import EquivalenceReport, verify_equivalence
 
 __all__ = [
     "BernoulliFamily",
+    "Cauchy",
     "ConvergenceWarning",
+    "ElasticNet",
     "EquivalenceReport",
     "FitResult",
     "GammaLambdaSq",
     "Gaussian",
     "GaussianFamily",
+    "GeneralizedNormal",
     "HalfCauchy",
+    "Horseshoe",
     "InverseGamma",
     "Laplace",
     "MAPResult",
@@ -37,7 +49,9 @@ __all__ = [
     "PenalizedResult",
     "PoissonFamily",
     "Prior",
+    "RegularizedHorseshoe",
     "SamplingWarning",
+    "StudentT",
     "compare_mode_posterior",
     "empirical_bayes_gaussian",
     "empirical_bayes_laplace",

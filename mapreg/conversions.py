@@ -167,8 +167,19 @@ def sklearn_estimator(model, *, tol: float = 1e-12, max_iter: int = 100_000):
     """
     from sklearn import linear_model as lm
 
+    from mapreg.priors_family import ElasticNet, GeneralizedNormal
+
     prior, family, n = model.prior, model.family, model.n_samples
     common = {"fit_intercept": model.fit_intercept, "tol": tol, "max_iter": max_iter}
+    # p = 1 and p = 2 bridges are the Laplace and Gaussian priors themselves.
+    if isinstance(prior, GeneralizedNormal) and prior.p in (1.0, 2.0):
+        prior = Laplace(prior.alpha) if prior.p == 1.0 else Gaussian(prior.alpha / math.sqrt(2))
+    if isinstance(prior, ElasticNet):
+        if family.name != "gaussian":
+            return None
+        alpha, l1_ratio = elasticnet_params(Laplace(prior.b), Gaussian(prior.sigma),
+                                            family.noise_sigma, n)
+        return lm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **common)
     if family.name == "gaussian":
         if isinstance(prior, Laplace):
             return lm.Lasso(alpha=lasso_alpha(prior, family.noise_sigma, n), **common)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from mapreg.model import Model
 from mapreg.results import MAPResult
 from mapreg.solvers import absolute_tolerance, solve
@@ -13,7 +15,8 @@ class ConvergenceWarning(UserWarning):
     """A solver stopped before its optimality certificate reached the tolerance."""
 
 
-def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, **kwargs) -> MAPResult:
+def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
+             **kwargs) -> MAPResult:
     """Posterior mode of ``model`` with exact zeros and a KKT certificate.
 
     The objective is the negative log posterior
@@ -33,6 +36,10 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, **kwargs) -> MAP
         ``tol * max(1, ||dL/dw at the null model||_inf)``.
     max_iter : int
         Maximum outer iterations.
+    start : array-like, optional
+        Starting coefficients for non-convex priors (``GeneralizedNormal`` with
+        ``p < 1``, ``StudentT``), whose MAP is a *local* mode that depends on the
+        start (default zeros). Convex priors have one mode and ignore it.
 
     Returns
     -------
@@ -57,13 +64,23 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, **kwargs) -> MAP
             "scale_prior): build the Model with fixed noise_sigma and prior scale for the MAP, "
             "or sample the joint posterior with mapreg.sample_posterior"
         )
+    if not getattr(model.prior, "has_mode", True):
+        raise ValueError(
+            f"find_map: the {type(model.prior).__name__} prior has no usable mode (its density "
+            "is infinite at w = 0, so the posterior mode is degenerate at 0 and there is no "
+            "penalty dual). Use mapreg.sample_posterior for this prior."
+        )
+    if start is not None:
+        start = np.asarray(start, dtype=float)
+        if start.shape != (model.n_features,):
+            raise ValueError(f"start must have shape ({model.n_features},), got {start.shape}")
     tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
 
     def objective(coef, intercept):
         return model.neg_log_posterior(coef, intercept)
 
     out = solve(model.X, model.y, model.family, model.prior, objective,
-                fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter)
+                fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter, start=start)
     if not out.converged:
         warnings.warn(
             f"find_map did not converge: KKT violation {out.kkt_violation:.3g} > tol "
@@ -80,6 +97,8 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, **kwargs) -> MAP
         n_iter=out.n_iter,
         converged=out.converged,
         solver=out.method,
+        convex=out.convex,
+        min_curvature=out.min_curvature,
         neg_log_posterior=model.neg_log_posterior(out.coef, out.intercept),
         feature_names=model.feature_names,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from mapreg._validation import check_X_y
 from mapreg.families import make_family
 from mapreg.map_estimate import ConvergenceWarning
@@ -15,14 +17,16 @@ from mapreg.solvers import absolute_tolerance, solve
 def penalized_fit(
     X,
     y,
-    penalty: str = "l1",
-    lam: float = 1.0,
+    penalty="l1",
+    lam: float | None = None,
     family: str = "gaussian",
     noise_sigma: float | None = None,
     fit_intercept: bool = True,
     *,
     tol: float = 1e-11,
     max_iter: int = 200,
+    start=None,
+    **penalty_params,
 ) -> PenalizedResult:
     r"""Minimise ``L(X w + w0) + lam * pen(w)``.
 
@@ -30,7 +34,13 @@ def penalized_fit(
     ``sum (y - eta)^2 / (2 s^2)`` (gaussian, ``s = noise_sigma``),
     ``sum log(1 + e^eta) - y eta`` (bernoulli), ``sum e^eta - y eta`` (poisson).
     ``pen(w)`` is ``sum |w_j|`` for ``"l1"`` and the squared norm ``sum w_j^2`` for
-    ``"l2"``. The intercept ``w0`` is not penalised.
+    ``"l2"``; the wider family (see :mod:`mapreg.penalties`) adds ``"bridge"``
+    (``lam sum |w_j|**p``, pass ``p=``), ``"elasticnet"`` (``lam sum |w_j| + lam2 sum w_j**2``,
+    pass ``lam2=``) and ``"log"`` (``lam sum log(1 + w_j**2/delta)``, pass ``delta=``).
+    ``penalty`` may also be a penalty object (then leave ``lam`` out). ``lam``
+    defaults to 1. The intercept ``w0`` is not penalised. Non-convex penalties
+    (bridge ``p < 1``, log) give a local minimiser from ``start`` (default zeros),
+    certified by ``min_curvature > 0``.
 
     Returns
     -------
@@ -40,14 +50,20 @@ def penalized_fit(
     fam = make_family(family, noise_sigma)
     X, y = check_X_y(X, y)
     y = fam.validate_y(y)
-    pen = make_penalty(penalty, lam)
+    if isinstance(penalty, str) and lam is None:
+        lam = 1.0
+    pen = make_penalty(penalty, lam, **penalty_params)
     tol_abs = absolute_tolerance(X, y, fam, fit_intercept, tol)
 
     def objective(coef, intercept):
         return fam.loss(X @ coef + intercept, y) + pen.value(coef)
 
+    if start is not None:
+        start = np.asarray(start, dtype=float)
+        if start.shape != (X.shape[1],):
+            raise ValueError(f"start must have shape ({X.shape[1]},), got {start.shape}")
     out = solve(X, y, fam, pen, objective, fit_intercept=fit_intercept, tol=tol_abs,
-                max_iter=max_iter)
+                max_iter=max_iter, start=start)
     if not out.converged:
         warnings.warn(
             f"penalized_fit did not converge: KKT violation {out.kkt_violation:.3g} > tol "
@@ -64,6 +80,8 @@ def penalized_fit(
         n_iter=out.n_iter,
         converged=out.converged,
         solver=out.method,
+        convex=out.convex,
+        min_curvature=out.min_curvature,
         objective=objective(out.coef, intercept),
         penalty=pen.name,
         lam=pen.lam,

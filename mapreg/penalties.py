@@ -62,13 +62,153 @@ class L2:
         return 0.0, self.lam
 
 
-PENALTIES = {"l1": L1, "l2": L2}
+@dataclass(frozen=True)
+class Bridge:
+    """``lam * sum_j |w_j|**p`` with ``0 < p <= 2`` (the bridge penalty).
+
+    ``p = 1`` is the lasso and ``p = 2`` ridge (same solver path as :class:`L1`,
+    :class:`L2`); ``1 < p < 2`` is convex and smooth; ``p < 1`` is non-convex: the
+    fit is a local minimiser with a second-order certificate.
+    """
+
+    lam: float
+    p: float
+    name: ClassVar[str] = "bridge"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam", check_nonnegative(self.lam, "lam"))
+        p = check_nonnegative(self.p, "p")
+        if not 0.0 < p <= 2.0:
+            raise ValueError(f"bridge exponent p must lie in (0, 2], got {self.p!r}")
+        object.__setattr__(self, "p", p)
+
+    @property
+    def convex(self) -> bool:
+        return self.p >= 1.0
+
+    @property
+    def solver_kind(self) -> str:
+        return "cd" if self.p in (1.0, 2.0) else "bridge"
+
+    def value(self, w) -> float:
+        return self.lam * float(np.sum(np.abs(np.asarray(w, dtype=float)) ** self.p))
+
+    def bridge_params(self) -> tuple[float, float]:
+        return self.lam, self.p
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        grad = np.asarray(grad, dtype=float)
+        if self.p == 1.0:
+            return l1_subdiff_distance(w, grad, self.lam)
+        if self.p == 2.0:
+            return l2_subdiff_distance(w, grad, self.lam)
+        absw = np.abs(w)
+        nz = absw > 0
+        slope = np.zeros_like(w)
+        slope[nz] = self.lam * self.p * absw[nz] ** (self.p - 1.0) * np.sign(w[nz])
+        # at 0 the slope of |w|^p is 0 (p > 1) or infinite on both sides (p < 1)
+        at_zero = np.abs(grad) if self.p > 1.0 else np.zeros_like(grad)
+        return np.where(nz, np.abs(grad + slope), at_zero)
+
+    def cd_weights(self) -> tuple[float, float]:
+        if self.p == 1.0:
+            return self.lam, 0.0
+        if self.p == 2.0:
+            return 0.0, self.lam
+        raise NotImplementedError(f"|w|**{self.p:g} is solved by the bridge path")
 
 
-def make_penalty(penalty: str, lam: float):
-    """Return the penalty object for ``penalty`` in {"l1", "l2"}."""
+@dataclass(frozen=True)
+class ElasticNetPenalty:
+    """``lam * sum_j |w_j| + lam2 * sum_j w_j**2`` (the elastic net)."""
+
+    lam: float
+    lam2: float
+    name: ClassVar[str] = "elasticnet"
+    solver_kind: ClassVar[str] = "cd"
+    convex: ClassVar[bool] = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam", check_nonnegative(self.lam, "lam"))
+        object.__setattr__(self, "lam2", check_nonnegative(self.lam2, "lam2"))
+
+    def value(self, w) -> float:
+        w = np.asarray(w, dtype=float)
+        return self.lam * float(np.sum(np.abs(w))) + self.lam2 * float(np.sum(w**2))
+
+    def prox(self, v, step: float) -> np.ndarray:
+        return soft_threshold(v, step * self.lam) / (1.0 + 2.0 * step * self.lam2)
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        g = np.asarray(grad, dtype=float) + 2.0 * self.lam2 * np.asarray(w, dtype=float)
+        return l1_subdiff_distance(w, g, self.lam)
+
+    def cd_weights(self) -> tuple[float, float]:
+        return self.lam, self.lam2
+
+
+@dataclass(frozen=True)
+class LogPenalty:
+    """``lam * sum_j log(1 + w_j**2 / delta)`` (non-convex; a Student-t prior's dual)."""
+
+    lam: float
+    delta: float
+    name: ClassVar[str] = "log"
+    solver_kind: ClassVar[str] = "mm"
+    convex: ClassVar[bool] = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam", check_nonnegative(self.lam, "lam"))
+        d = check_nonnegative(self.delta, "delta")
+        if d == 0.0:
+            raise ValueError("delta must be > 0")
+        object.__setattr__(self, "delta", d)
+
+    def value(self, w) -> float:
+        return self.lam * float(np.sum(np.log1p(np.asarray(w, dtype=float) ** 2 / self.delta)))
+
+    def grad(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return 2.0 * self.lam * w / (self.delta + w**2)
+
+    def hess(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return 2.0 * self.lam * (self.delta - w**2) / (self.delta + w**2) ** 2
+
+    def mm_weights(self, w) -> np.ndarray:
+        # log(1 + u/delta) is concave in u = w^2: its tangent in u majorises it.
+        return self.lam / (self.delta + np.asarray(w, dtype=float) ** 2)
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        return np.abs(np.asarray(grad, dtype=float) + self.grad(w))
+
+
+PENALTIES = {"l1": L1, "l2": L2, "bridge": Bridge, "elasticnet": ElasticNetPenalty,
+             "log": LogPenalty}
+
+
+def make_penalty(penalty, lam: float | None = None, **params):
+    """Return the penalty object for ``penalty``.
+
+    ``penalty`` is a name — ``"l1"``, ``"l2"`` (``lam``), ``"bridge"`` (``lam``, ``p``),
+    ``"elasticnet"`` (``lam``, ``lam2``), ``"log"`` (``lam``, ``delta``) — or a penalty
+    object, returned as is (``lam`` and ``params`` must then be left out).
+    """
+    if not isinstance(penalty, str):
+        if lam is not None or params:
+            raise ValueError("give either a penalty object or a name with lam=..., not both")
+        if not hasattr(penalty, "value") or not hasattr(penalty, "subdiff_distance"):
+            raise ValueError(f"not a penalty: {penalty!r}")
+        return penalty
     try:
         cls = PENALTIES[penalty]
     except KeyError:
-        raise ValueError(f"penalty must be one of {sorted(PENALTIES)}, got {penalty!r}") from None
-    return cls(lam)
+        raise ValueError(f"penalty must be one of ['l1', 'l2'] or, beyond them, "
+                         f"['bridge', 'elasticnet', 'log']; got {penalty!r}") from None
+    if lam is None:
+        raise ValueError(f"penalty {penalty!r} needs lam=...")
+    try:
+        return cls(lam, **params)
+    except TypeError as exc:
+        raise ValueError(f"penalty {penalty!r}: {exc}") from None

@@ -35,8 +35,15 @@ class Prior(ABC):
     their log-density, their penalty dual and their proximal operator.
     """
 
-    #: name of the dual penalty ("l1", "l2").
+    #: name of the dual penalty ("l1", "l2", "bridge", "elasticnet", "log").
     penalty_name: ClassVar[str]
+    #: which solver path handles the prior's term: "cd" (``a|w| + c w**2``, coordinate
+    #: descent), "bridge" (``lam |w|**p``) or "mm" (majorise-minimise); see ``solvers.solve``.
+    solver_kind: ClassVar[str] = "cd"
+    #: whether ``-log p`` is convex (then a certified stationary point is the global MAP).
+    convex: ClassVar[bool] = True
+    #: whether the posterior has a finite, non-degenerate mode (``False``: the horseshoe).
+    has_mode: ClassVar[bool] = True
 
     @property
     @abstractmethod
@@ -80,6 +87,14 @@ class Prior(ABC):
     @abstractmethod
     def to_pymc(self, name: str, **kwargs):
         """Create the matching PyMC random variable inside the current model context."""
+
+    def penalty_spec(self) -> tuple[str, dict]:
+        """``(name, params)`` of the dual penalty for :func:`mapreg.penalties.make_penalty`.
+
+        The parameters are numbers derived from the prior's scale (``lam`` and, for
+        the wider family, ``p``, ``lam2`` or ``delta``).
+        """
+        return self.penalty_name, {"lam": self.lam}
 
     def neg_logpdf(self, w) -> float:
         """``-sum_j log p(w_j)``: the prior's contribution to the negative log posterior."""

@@ -38,6 +38,13 @@ class FitResult:
     n_iter: int
     converged: bool
     solver: str
+    #: ``False`` for a non-convex objective (bridge ``p < 1``, Student-t): the result is
+    #: then a *local* minimiser.
+    convex: bool = True
+    #: non-convex objectives only: smallest eigenvalue of the Hessian on the support and
+    #: intercept. With ``kkt_violation <= tol`` a positive value certifies a strict local
+    #: minimum (``converged`` requires it); ``nan`` for convex objectives.
+    min_curvature: float = float("nan")
 
     @property
     def n_zeros(self) -> int:

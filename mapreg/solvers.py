@@ -43,6 +43,10 @@ class SolverOutput:
     n_iter: int
     converged: bool
     method: str
+    #: whether the objective is convex (a certified stationary point is then global).
+    convex: bool = True
+    #: non-convex terms: smallest Hessian eigenvalue on the support (> 0: strict local min).
+    min_curvature: float = float("nan")
 
 
 def kkt_violation(X, y, family: Family, term, coef, intercept, fit_intercept) -> float:
@@ -76,6 +80,7 @@ def solve(
     fit_intercept: bool,
     tol: float,
     max_iter: int,
+    start: np.ndarray | None = None,
 ) -> SolverOutput:
     """Minimise ``L(X w + c) + term(w)`` to a KKT violation below ``tol`` (absolute).
 
@@ -87,7 +92,22 @@ def solve(
     objective
         ``objective(coef, intercept)``: the quantity being minimised, as the
         caller defines it (used for the line search of non-quadratic families).
+    start
+        Starting coefficients for the non-convex paths (default zeros); the convex
+        paths have one answer and ignore it.
+
+    Terms whose ``solver_kind`` is ``"bridge"`` (``lam |w|**p``, ``p`` not 1 or 2) or
+    ``"mm"`` (a smooth term with a quadratic majoriser) go to :mod:`mapreg._general`.
     """
+    kind = getattr(term, "solver_kind", "cd")
+    if kind != "cd":
+        from mapreg import _general
+
+        paths = {"bridge": _general.solve_bridge, "mm": _general.solve_mm}
+        if kind not in paths:
+            raise ValueError(f"no solver for terms of kind {kind!r}")
+        return paths[kind](X, y, family, term, objective, fit_intercept=fit_intercept,
+                           tol=tol, max_iter=max_iter, start=start)
     if family.is_quadratic:
         return _solve_quadratic(X, y, family, term, fit_intercept=fit_intercept, tol=tol,
                                 max_iter=max_iter)

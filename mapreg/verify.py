@@ -10,6 +10,7 @@ import numpy as np
 from mapreg.map_estimate import find_map
 from mapreg.model import Model
 from mapreg.penalized import penalized_fit
+from mapreg.penalties import make_penalty
 from mapreg.results import MAPResult, PenalizedResult
 
 
@@ -42,6 +43,8 @@ class EquivalenceReport:
     zeros_agree_sklearn : bool or None
     tolerance : float
         ``rtol * max(1, ||coef||_inf)``, the bound the differences are checked against.
+    penalty : str
+        The penalty rebuilt from the prior's numbers, e.g. ``bridge(lam=0.5, p=1.5)``.
     passed : bool
         MAP = penalised within ``tolerance``, same zeros, both certified
         (converged), the objective identity holds to ``1e-9`` relative, and
@@ -66,6 +69,7 @@ class EquivalenceReport:
     sklearn_tolerance: float
     passed: bool
     feature_names: tuple[str, ...]
+    penalty: str = ""
 
     def table(self) -> str:
         """Per-coefficient table: MAP, penalised, scikit-learn."""
@@ -88,7 +92,8 @@ class EquivalenceReport:
         sk_conv = "" if self.sklearn_converged in (None, True) else " (scikit-learn NOT converged)"
         lines = [
             f"Equivalence check: {self.model_description}",
-            f"  lambda = {self.lam:.6g}   scikit-learn: {self.sklearn_name}",
+            f"  lambda = {self.lam:.6g}   penalty: {self.penalty}",
+            f"  scikit-learn: {self.sklearn_name}",
             self.table(),
             f"  max |MAP - penalised|     = {self.max_abs_diff:.3g}  "
             f"(tolerance {self.tolerance:.3g})",
@@ -111,6 +116,7 @@ def verify_equivalence(
     sklearn: bool = True,
     sklearn_rtol: float = 1e-4,
     tol: float = 1e-11,
+    start=None,
 ) -> EquivalenceReport:
     """Fit the MAP and the equivalent penalised problem and compare them.
 
@@ -130,12 +136,26 @@ def verify_equivalence(
         than mapreg's: ``LogisticRegression`` typically near 1e-6 relative).
     tol : float
         Relative KKT tolerance passed to both solvers.
+    start : array-like, optional
+        Common starting point of both sides for a non-convex prior (StudentT,
+        GeneralizedNormal with ``p < 1``): both then return a *local* mode.
+
+    Notes
+    -----
+    The penalty comes from ``model.prior.penalty_spec()`` — ``("l1", {"lam": 1/b})``,
+    ``("bridge", {"lam": alpha**-p, "p": p})``, ``("elasticnet", {"lam": 1/b,
+    "lam2": 1/(2 sigma**2)})``, ``("log", {"lam": (nu+1)/2, "delta": nu s**2})`` — and
+    is rebuilt by :func:`mapreg.penalties.make_penalty` from those numbers alone.
     """
-    map_res = find_map(model, tol=tol)
+    map_res = find_map(model, tol=tol, start=start)
+    # The penalised side gets only numbers (lam, and p / lam2 / delta for the wider
+    # family) and builds its own objective from them.
+    pen_name, pen_params = model.prior.penalty_spec()
+    penalty = make_penalty(pen_name, **pen_params)
     pen_res = penalized_fit(
-        model.X, model.y, penalty=model.prior.penalty_name, lam=model.prior.lam,
+        model.X, model.y, penalty=penalty,
         family=model.family.name, noise_sigma=model.noise_sigma,
-        fit_intercept=model.fit_intercept, tol=tol,
+        fit_intercept=model.fit_intercept, tol=tol, start=start,
     )
     scale = max(1.0, float(np.max(np.abs(map_res.coef), initial=0.0)))
     tolerance = rtol * scale
@@ -146,12 +166,11 @@ def verify_equivalence(
 
     constant = (model.n_features * model.prior.log_normalizer
                 + model.family.loss_constant(model.y))
-    pen = model.prior  # objective identity checked at both solutions
-    gaps = []
+    gaps = []  # objective identity checked at both solutions
     for res in (map_res, pen_res):
         nlp = model.neg_log_posterior(res.coef, res.intercept)
         penalised_obj = (model.family.loss(model.linear_predictor(res.coef, res.intercept),
-                                           model.y) + pen.lam * pen.penalty(res.coef))
+                                           model.y) + penalty.value(res.coef))
         gaps.append(abs(nlp - penalised_obj - constant))
     identity_error = max(gaps)
     identity_ok = identity_error <= 1e-9 * max(1.0, abs(map_res.neg_log_posterior))
@@ -176,6 +195,8 @@ def verify_equivalence(
         objective_constant=constant, objective_identity_error=identity_error,
         zeros_agree=zeros_agree, zeros_agree_sklearn=sk_zeros, tolerance=tolerance,
         sklearn_tolerance=sklearn_tolerance, passed=passed, feature_names=model.feature_names,
+        penalty=f"{pen_name}(" + ", ".join(f"{k}={v:.6g}" for k, v in pen_params.items()) + ")"
+        + ("" if getattr(penalty, "convex", True) else " [non-convex: local modes]"),
     )
 
 

@@ -1,0 +1,549 @@
+r"""The wider prior <-> penalty family: bridge, elastic net, Student-t, horseshoe.
+
+Every prior here is i.i.d. and zero-centred over the coefficients, like
+:class:`~mapreg.priors.Laplace` and :class:`~mapreg.priors.Gaussian`, and writes
+its negative log-density as ``-log p(w) = (non-constant penalty) + log Z``:
+
+* ``GeneralizedNormal(alpha, p)``: ``-log p(w) = |w/alpha|**p + log(2 alpha Gamma(1 + 1/p))``;
+  penalty ``"bridge"``, ``lam sum |w|**p`` with ``lam = alpha**-p``.
+* ``ElasticNet(b, sigma)``: ``-log p(w) = |w|/b + w**2/(2 sigma**2) + log Z`` with
+  ``Z = sqrt(pi/c) erfcx(a / (2 sqrt c))``, ``a = 1/b``, ``c = 1/(2 sigma**2)``; penalty
+  ``"elasticnet"``, ``lam sum |w| + lam2 sum w**2`` with ``lam = 1/b``, ``lam2 = 1/(2 sigma**2)``.
+* ``StudentT(nu, s)``: ``-log p(w) = (nu+1)/2 log(1 + w**2/(nu s**2)) + log Z`` with
+  ``Z = Gamma(nu/2) sqrt(nu pi) s / Gamma((nu+1)/2)``; penalty ``"log"``,
+  ``lam sum log(1 + w**2/delta)`` with ``lam = (nu+1)/2``, ``delta = nu s**2``.
+  ``Cauchy(s)`` is ``StudentT(1, s)``.
+* ``Horseshoe``, ``RegularizedHorseshoe``: no closed-form penalty; the density is
+  infinite at 0, so the MAP is degenerate. Posterior only.
+
+Convexity decides what a mode means. ``GeneralizedNormal`` with ``p >= 1`` and
+``ElasticNet`` give a convex negative log posterior (with a convex loss): the
+certified stationary point is the unique global MAP. ``GeneralizedNormal``
+with ``p < 1`` and ``StudentT`` are **not** convex: the solver returns a local
+mode with a second-order certificate (``MAPResult.convex`` is ``False`` and
+``MAPResult.min_curvature > 0`` is the smallest eigenvalue of the Hessian on the
+support, which makes the point a strict local minimum of the negative log
+posterior). Which local mode is found depends on the start (``find_map(start=...)``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import erfcx, exp1, gammaln
+
+from mapreg._prox import l1_subdiff_distance, l2_subdiff_distance, soft_threshold
+from mapreg._validation import check_scale
+from mapreg.priors import Prior
+
+__all__ = [
+    "Cauchy",
+    "ElasticNet",
+    "GeneralizedNormal",
+    "Horseshoe",
+    "RegularizedHorseshoe",
+    "StudentT",
+    "bridge_prox_1d",
+    "bridge_subdiff_distance",
+    "elasticnet_log_normalizer",
+]
+
+
+# ------------------------------------------------------------------ shared arithmetic
+def bridge_prox_1d(z, a, lam, p):
+    """``argmin_x a/2 x**2 - z x + lam |x|**p`` elementwise (``a > 0``, ``lam >= 0``, ``p <= 2``).
+
+    For ``p >= 1`` the minimiser is unique. For ``p < 1`` the problem is
+    non-convex: the global minimiser (``0`` or the larger stationary point) is
+    returned, ties going to ``0``. Computed by the numba kernel in
+    :mod:`mapreg._general` (safeguarded Newton).
+    """
+    from mapreg._general import _bridge_prox
+
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    flat_z, flat_o = z.reshape(-1), out.reshape(-1)
+    for i in range(flat_z.size):
+        flat_o[i] = _bridge_prox(float(flat_z[i]), float(a), float(lam), float(p))
+    return out
+
+
+def bridge_subdiff_distance(w, grad, lam, p):
+    """Distance from ``-grad`` to the (Clarke) subdifferential of ``lam |w|**p``.
+
+    ``w != 0``: ``|grad + lam p |w|**(p-1) sign(w)|``. At ``w = 0``: ``max(|grad| - lam, 0)``
+    for ``p = 1``; ``|grad|`` for ``p > 1`` (the penalty is differentiable there with
+    slope 0); ``0`` for ``p < 1`` (the slope is infinite on both sides, so 0 is
+    always a local minimum along the coordinate).
+    """
+    w = np.asarray(w, dtype=float)
+    grad = np.asarray(grad, dtype=float)
+    if p == 1.0:
+        return l1_subdiff_distance(w, grad, lam)
+    if p == 2.0:
+        return l2_subdiff_distance(w, grad, lam)
+    absw = np.abs(w)
+    nz = absw > 0
+    slope = np.zeros_like(w)
+    slope[nz] = lam * p * absw[nz] ** (p - 1.0) * np.sign(w[nz])
+    at_zero = np.abs(grad) if p > 1.0 else np.zeros_like(grad)
+    return np.where(nz, np.abs(grad + slope), at_zero)
+
+
+def elasticnet_log_normalizer(a: float, c: float) -> float:
+    r"""``log of int exp(-a |w| - c w**2) dw`` for ``a >= 0``, ``c > 0``.
+
+    ``2 int_0^inf exp(-a w - c w^2) dw = sqrt(pi / c) exp(a^2 / (4c)) erfc(a / (2 sqrt c))``
+    ``= sqrt(pi / c) erfcx(a / (2 sqrt c))``; the scaled ``erfcx`` avoids the
+    overflow of ``exp`` times the underflow of ``erfc`` for large ``a / sqrt(c)``.
+    """
+    return 0.5 * math.log(math.pi / c) + math.log(float(erfcx(a / (2.0 * math.sqrt(c)))))
+
+
+def _check_p(p) -> float:
+    p = check_scale(p, "GeneralizedNormal exponent p")
+    if p > 2.0:
+        raise ValueError(f"GeneralizedNormal exponent p must lie in (0, 2], got {p!r}")
+    return p
+
+
+# ------------------------------------------------------------------ generalized normal
+@dataclass(frozen=True)
+class GeneralizedNormal(Prior):
+    r"""Generalized normal (exponential power) prior, dual to the bridge penalty.
+
+    ``p(w) = p / (2 alpha Gamma(1/p)) * exp(-|w / alpha|**p)``, so
+    ``-log p(w) = lam |w|**p + log(2 alpha Gamma(1 + 1/p))`` with ``lam = alpha**(-p)``:
+    the MAP minimises ``L(w) + lam sum_j |w_j|**p`` (``scipy.stats.gennorm(p, scale=alpha)``).
+
+    * ``p = 1`` is ``Laplace(b=alpha)`` (``lam = 1/alpha``) and ``p = 2`` is
+      ``Gaussian(sigma=alpha/sqrt(2))`` (``lam = 1/alpha**2``): the same numbers and
+      the same solver path.
+    * ``1 < p < 2``: convex, differentiable penalty; a unique MAP, not sparse.
+    * ``p < 1``: **non-convex**. The MAP returned is a *local* mode, certified by
+      the first-order conditions on its support plus a positive-definite Hessian
+      there (``MAPResult.min_curvature > 0``); zeros are always locally optimal
+      because ``|w|**p`` has infinite slope at 0. As ``p -> 0`` the penalty tends to
+      ``lam * #{j: w_j != 0}``: best-subset selection.
+
+    Parameters
+    ----------
+    alpha : float
+        Scale, ``> 0``. Variance is ``alpha**2 Gamma(3/p) / Gamma(1/p)``.
+    p : float
+        Shape (exponent), ``0 < p <= 2``.
+    """
+
+    alpha: float
+    p: float
+    penalty_name: ClassVar[str] = "bridge"
+
+    def __post_init__(self):
+        object.__setattr__(self, "alpha",
+                           check_scale(self.alpha, "GeneralizedNormal scale alpha"))
+        object.__setattr__(self, "p", _check_p(self.p))
+
+    @property
+    def lam(self) -> float:
+        return self.alpha ** (-self.p)
+
+    @classmethod
+    def from_lam(cls, lam: float, p: float = 1.0) -> GeneralizedNormal:
+        """The prior with ``-log p(w) = lam |w|**p + const``: ``alpha = lam**(-1/p)``."""
+        p = _check_p(p)
+        return cls(alpha=check_scale(lam, "lam") ** (-1.0 / p), p=p)
+
+    @property
+    def log_normalizer(self) -> float:
+        return math.log(2.0 * self.alpha) + float(gammaln(1.0 + 1.0 / self.p))
+
+    @property
+    def convex(self) -> bool:
+        return self.p >= 1.0
+
+    @property
+    def solver_kind(self) -> str:
+        # p = 1 and p = 2 are exactly the Laplace and Gaussian cases: same CD path.
+        return "cd" if self.p in (1.0, 2.0) else "bridge"
+
+    def penalty_spec(self) -> tuple[str, dict]:
+        return "bridge", {"lam": self.lam, "p": self.p}
+
+    def bridge_params(self) -> tuple[float, float]:
+        """``(lam, p)`` of the bridge term ``lam |w|**p``."""
+        return self.lam, self.p
+
+    def logpdf(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return -np.abs(w / self.alpha) ** self.p - self.log_normalizer
+
+    def penalty(self, w) -> float:
+        return float(np.sum(np.abs(np.asarray(w, dtype=float)) ** self.p))
+
+    def prox(self, v, step: float) -> np.ndarray:
+        # argmin (w - v)^2 / 2 + step lam |w|^p  ==  argmin w^2/2 - v w + step lam |w|^p.
+        if self.p == 1.0:
+            return soft_threshold(v, step * self.lam)
+        return bridge_prox_1d(v, 1.0, step * self.lam, self.p)
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        return bridge_subdiff_distance(w, grad, self.lam, self.p)
+
+    def cd_weights(self) -> tuple[float, float]:
+        if self.p == 1.0:
+            return self.lam, 0.0
+        if self.p == 2.0:
+            return 0.0, self.lam
+        raise NotImplementedError(
+            f"|w|**{self.p:g} is not of the form a|w| + c w**2; solved by the bridge path"
+        )
+
+    def to_pymc(self, name: str, **kwargs):
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        alpha, p, log_z = self.alpha, self.p, self.log_normalizer
+
+        def logp(value, *_):
+            return -pt.abs(value / alpha) ** p - log_z
+
+        def random(*_, rng=None, size=None):
+            import scipy.stats
+
+            return scipy.stats.gennorm(p, scale=alpha).rvs(size=size, random_state=rng)
+
+        return pm.CustomDist(name, logp=logp, random=random, **kwargs)
+
+
+# ------------------------------------------------------------------ elastic net
+@dataclass(frozen=True)
+class ElasticNet(Prior):
+    r"""Elastic-net prior: the normalised product of a Laplace and a Gaussian factor.
+
+    ``p(w) = exp(-|w| / b - w**2 / (2 sigma**2)) / Z`` with
+    ``Z = int exp(-a|w| - c w^2) dw = sqrt(pi / c) erfcx(a / (2 sqrt c))``,
+    ``a = 1/b``, ``c = 1/(2 sigma**2)`` (see :func:`elasticnet_log_normalizer`).
+    So ``-log p(w) = lam |w| + lam2 w**2 + log Z``: the MAP is the elastic net
+    ``L(w) + lam ||w||_1 + lam2 ||w||_2**2`` with ``lam = 1/b``, ``lam2 = 1/(2 sigma**2)``
+    (scikit-learn ``ElasticNet`` through :func:`mapreg.conversions.elasticnet_params`).
+    Note ``b`` and ``sigma`` are the scales of the *factors*, not of the product.
+
+    Parameters
+    ----------
+    b : float
+        Scale of the Laplace factor, ``> 0``.
+    sigma : float
+        Scale of the Gaussian factor, ``> 0``.
+    """
+
+    b: float
+    sigma: float
+    penalty_name: ClassVar[str] = "elasticnet"
+
+    def __post_init__(self):
+        object.__setattr__(self, "b", check_scale(self.b, "ElasticNet Laplace scale b"))
+        object.__setattr__(self, "sigma",
+                           check_scale(self.sigma, "ElasticNet Gaussian scale sigma"))
+
+    @property
+    def lam(self) -> float:
+        """The L1 weight ``1/b`` (the L2 weight is :attr:`lam2`)."""
+        return 1.0 / self.b
+
+    @property
+    def lam2(self) -> float:
+        """The squared-L2 weight ``1/(2 sigma**2)``."""
+        return 0.5 / self.sigma**2
+
+    @classmethod
+    def from_lam(cls, lam: float, lam2: float = 1.0) -> ElasticNet:
+        """The prior of ``lam |w| + lam2 w**2``: ``b = 1/lam``, ``sigma = 1/sqrt(2 lam2)``."""
+        return cls(b=1.0 / check_scale(lam, "lam"),
+                   sigma=1.0 / math.sqrt(2.0 * check_scale(lam2, "lam2")))
+
+    @property
+    def log_normalizer(self) -> float:
+        return elasticnet_log_normalizer(self.lam, self.lam2)
+
+    def penalty_spec(self) -> tuple[str, dict]:
+        return "elasticnet", {"lam": self.lam, "lam2": self.lam2}
+
+    def logpdf(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return -self.lam * np.abs(w) - self.lam2 * w**2 - self.log_normalizer
+
+    def penalty(self, w) -> float:
+        """``sum |w| + (lam2/lam) sum w**2``, so that ``lam * penalty`` is the full penalty."""
+        w = np.asarray(w, dtype=float)
+        return float(np.sum(np.abs(w)) + self.lam2 / self.lam * np.sum(w**2))
+
+    def prox(self, v, step: float) -> np.ndarray:
+        # argmin (w-v)^2/2 + step (lam |w| + lam2 w^2): soft-threshold, then shrink.
+        return soft_threshold(v, step * self.lam) / (1.0 + 2.0 * step * self.lam2)
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        grad = np.asarray(grad, dtype=float) + 2.0 * self.lam2 * np.asarray(w, dtype=float)
+        return l1_subdiff_distance(w, grad, self.lam)
+
+    def cd_weights(self) -> tuple[float, float]:
+        return self.lam, self.lam2
+
+    def to_pymc(self, name: str, **kwargs):
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        a, c, log_z = self.lam, self.lam2, self.log_normalizer
+
+        def logp(value, *_):
+            return -a * pt.abs(value) - c * value**2 - log_z
+
+        return pm.CustomDist(name, logp=logp, **kwargs)
+
+
+# ------------------------------------------------------------------ Student-t
+@dataclass(frozen=True)
+class StudentT(Prior):
+    r"""Student-t prior with ``nu`` degrees of freedom and scale ``s`` (Cauchy: ``nu = 1``).
+
+    ``p(w) = Gamma((nu+1)/2) / (Gamma(nu/2) sqrt(nu pi) s) (1 + w**2/(nu s**2))**(-(nu+1)/2)``,
+    so ``-log p(w) = lam log(1 + w**2 / delta) + log Z`` with ``lam = (nu + 1)/2``,
+    ``delta = nu s**2`` and ``log Z = log(Gamma(nu/2) sqrt(nu pi) s / Gamma((nu+1)/2))``:
+    the log penalty. It is **non-convex** (concave for ``|w| > sqrt(delta)``); the MAP
+    is computed by majorise-minimise — ``log(1 + u/delta)`` is concave in ``u = w**2``,
+    so its tangent at the current ``w_k`` majorises it and each step is a weighted
+    ridge with weights ``lam / (delta + w_k**2)`` — then polished by Newton steps.
+    The result is a certified *local* mode (gradient below tolerance, Hessian
+    positive definite: ``MAPResult.min_curvature > 0``). The default start is
+    ``w = 0``, where the first majoriser is the ridge with weight ``lam/delta``.
+
+    Parameters
+    ----------
+    nu : float
+        Degrees of freedom, ``> 0``.
+    s : float
+        Scale, ``> 0``.
+    """
+
+    nu: float
+    s: float
+    penalty_name: ClassVar[str] = "log"
+    convex: ClassVar[bool] = False
+    solver_kind: ClassVar[str] = "mm"
+
+    def __post_init__(self):
+        object.__setattr__(self, "nu", check_scale(self.nu, "StudentT degrees of freedom nu"))
+        object.__setattr__(self, "s", check_scale(self.s, "StudentT scale s"))
+
+    @property
+    def lam(self) -> float:
+        return 0.5 * (self.nu + 1.0)
+
+    @property
+    def delta(self) -> float:
+        return self.nu * self.s**2
+
+    @classmethod
+    def from_lam(cls, lam: float, delta: float = 1.0) -> StudentT:
+        """Inverse of ``(lam, delta)``: ``nu = 2 lam - 1`` (``lam > 1/2``), ``s**2 = delta/nu``."""
+        lam = check_scale(lam, "lam")
+        if lam <= 0.5:
+            raise ValueError(f"a Student-t log penalty needs lam > 1/2 (nu = 2 lam - 1), "
+                             f"got {lam}")
+        nu = 2.0 * lam - 1.0
+        return cls(nu=nu, s=math.sqrt(check_scale(delta, "delta") / nu))
+
+    @property
+    def log_normalizer(self) -> float:
+        nu = self.nu
+        return float(gammaln(nu / 2.0) - gammaln((nu + 1.0) / 2.0)
+                     + 0.5 * math.log(nu * math.pi) + math.log(self.s))
+
+    def penalty_spec(self) -> tuple[str, dict]:
+        return "log", {"lam": self.lam, "delta": self.delta}
+
+    def logpdf(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return -self.lam * np.log1p(w**2 / self.delta) - self.log_normalizer
+
+    def penalty(self, w) -> float:
+        return float(np.sum(np.log1p(np.asarray(w, dtype=float) ** 2 / self.delta)))
+
+    def grad(self, w) -> np.ndarray:
+        """``d/dw`` of ``-log p(w)``: ``2 lam w / (delta + w**2)``."""
+        w = np.asarray(w, dtype=float)
+        return 2.0 * self.lam * w / (self.delta + w**2)
+
+    def hess(self, w) -> np.ndarray:
+        """``d2/dw2`` of ``-log p(w)``: ``2 lam (delta - w**2) / (delta + w**2)**2``."""
+        w = np.asarray(w, dtype=float)
+        return 2.0 * self.lam * (self.delta - w**2) / (self.delta + w**2) ** 2
+
+    def mm_weights(self, w) -> np.ndarray:
+        """Weights ``c_j`` of the majoriser ``c_j w_j**2 + const`` tight at ``w``."""
+        return self.lam / (self.delta + np.asarray(w, dtype=float) ** 2)
+
+    def prox(self, v, step: float) -> np.ndarray:
+        # Smooth and non-convex: the 1-D minimiser of (w-v)^2/2 + step*lam*log(1+w^2/delta)
+        # is a root of a cubic; take the real root of smallest objective.
+        v = np.atleast_1d(np.asarray(v, dtype=float))
+        out = np.empty_like(v)
+        k, d = step * self.lam, self.delta
+        for i, vi in enumerate(v):
+            # (w - v)(d + w^2) + 2 k w = 0  ->  w^3 - v w^2 + (d + 2k) w - v d = 0
+            roots = np.roots([1.0, -vi, d + 2.0 * k, -vi * d])
+            real = roots[np.abs(roots.imag) <= 1e-9 * (1.0 + np.abs(roots.real))].real
+            obj = 0.5 * (real - vi) ** 2 + k * np.log1p(real**2 / d)
+            out[i] = real[np.argmin(obj)]
+        return out
+
+    def subdiff_distance(self, w, grad) -> np.ndarray:
+        return np.abs(np.asarray(grad, dtype=float) + self.grad(w))
+
+    def cd_weights(self) -> tuple[float, float]:
+        raise NotImplementedError("the log penalty is not of the form a|w| + c w**2; "
+                                  "solved by majorise-minimise")
+
+    def to_pymc(self, name: str, **kwargs):
+        import pymc as pm
+
+        return pm.StudentT(name, nu=self.nu, mu=0.0, sigma=self.s, **kwargs)
+
+
+def Cauchy(s: float) -> StudentT:
+    """The Cauchy prior of scale ``s``: ``StudentT(nu=1, s=s)`` (``lam = 1``, ``delta = s**2``)."""
+    return StudentT(nu=1.0, s=s)
+
+
+# ------------------------------------------------------------------ horseshoe
+class _PosteriorOnlyPrior(Prior):
+    """A prior whose density is infinite at 0: no penalty dual, no finite mode."""
+
+    penalty_name: ClassVar[str] = "none"
+    has_mode: ClassVar[bool] = False
+    convex: ClassVar[bool] = False
+
+    def _no_mode(self, *args, **kwargs):
+        raise ValueError(
+            f"{type(self).__name__} has no penalty dual: its density is infinite at w = 0, so "
+            "the posterior mode is degenerate (every coefficient 0). Sample the posterior with "
+            "mapreg.sample_posterior instead of find_map / penalized_fit."
+        )
+
+    lam = property(_no_mode)
+    log_normalizer = property(_no_mode)
+
+    @classmethod
+    def from_lam(cls, lam):
+        raise ValueError(f"{cls.__name__} has no penalty dual, so no from_lam")
+
+    penalty = prox = subdiff_distance = cd_weights = _no_mode
+
+    def penalty_spec(self):
+        self._no_mode()
+
+
+@dataclass(frozen=True)
+class Horseshoe(_PosteriorOnlyPrior):
+    r"""Horseshoe prior (Carvalho, Polson & Scott 2010), for the posterior only.
+
+    ``w_j | lam_j, tau ~ N(0, lam_j**2 tau**2)``, ``lam_j ~ HalfCauchy(1)`` and
+    ``tau ~ HalfCauchy(scale)`` (or ``tau = scale`` when ``fixed_tau``). Given
+    ``tau`` the marginal density has the closed form
+    ``p(w | tau) = exp(u) E1(u) / (tau sqrt(2 pi**3))``, ``u = w**2 / (2 tau**2)``,
+    which is infinite at ``w = 0``: there is no penalty dual and the MAP is
+    degenerate, so :func:`mapreg.find_map` refuses it. In PyMC it is written
+    non-centred, ``w = z * lam * tau`` with ``z ~ N(0, 1)``, which removes the funnel
+    between ``w`` and its scales that makes the centred form diverge.
+
+    Parameters
+    ----------
+    scale : float
+        The global scale ``tau0`` (in units of the coefficients), ``> 0``.
+    fixed_tau : bool
+        Fix ``tau = scale`` instead of giving it a half-Cauchy prior.
+    """
+
+    scale: float = 1.0
+    fixed_tau: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", check_scale(self.scale, "Horseshoe scale"))
+        object.__setattr__(self, "fixed_tau", bool(self.fixed_tau))
+
+    def logpdf(self, w) -> np.ndarray:
+        """``log p(w | tau = scale)`` (the closed-form marginal over the local scale)."""
+        w = np.asarray(w, dtype=float)
+        tau = self.scale
+        u = w**2 / (2.0 * tau**2)
+        with np.errstate(divide="ignore", over="ignore"):
+            log_e1 = np.where(u < 700.0, np.log(np.exp(np.minimum(u, 700.0)) * exp1(u)),
+                              -np.log(u) + np.log1p(-1.0 / u + 2.0 / u**2 - 6.0 / u**3))
+        return log_e1 - math.log(tau) - 0.5 * math.log(2.0 * math.pi**3)
+
+    def _global_scale(self, name):
+        import pymc as pm
+
+        if self.fixed_tau:
+            return self.scale
+        return pm.HalfCauchy(f"{name}_tau", beta=self.scale)
+
+    def to_pymc(self, name: str, **kwargs):
+        import pymc as pm
+
+        dims = kwargs.pop("dims", None)
+        tau = self._global_scale(name)
+        lam = pm.HalfCauchy(f"{name}_lam", beta=1.0, dims=dims, **kwargs)
+        z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims, **kwargs)
+        return pm.Deterministic(name, z * lam * tau, dims=dims)
+
+
+@dataclass(frozen=True)
+class RegularizedHorseshoe(_PosteriorOnlyPrior):
+    r"""Regularised ("Finnish") horseshoe (Piironen & Vehtari 2017), for the posterior only.
+
+    As :class:`Horseshoe`, with the local scales softly truncated by a slab of
+    width ``c``: ``w_j = z_j tau lt_j``, ``lt_j**2 = c**2 lam_j**2 / (c**2 + tau**2 lam_j**2)``,
+    ``c**2 ~ InvGamma(slab_df/2, slab_df slab_scale**2 / 2)``, ``z_j ~ N(0, 1)``,
+    ``lam_j ~ HalfCauchy(1)``, ``tau ~ HalfCauchy(scale)``. Large coefficients are
+    shrunk like a ``N(0, c**2)`` (a Student-t slab after integrating ``c``), which
+    keeps the posterior proper and NUTS well behaved when the data identify them
+    weakly. No closed-form marginal; :meth:`logpdf` is not available.
+
+    Parameters
+    ----------
+    scale : float
+        Global scale ``tau0``, ``> 0``.
+    slab_scale : float
+        Slab scale ``s``, ``> 0`` (in units of the coefficients).
+    slab_df : float
+        Slab degrees of freedom, ``> 0``.
+    """
+
+    scale: float = 1.0
+    slab_scale: float = 2.0
+    slab_df: float = 4.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", check_scale(self.scale, "RegularizedHorseshoe scale"))
+        object.__setattr__(self, "slab_scale",
+                           check_scale(self.slab_scale, "RegularizedHorseshoe slab_scale"))
+        object.__setattr__(self, "slab_df",
+                           check_scale(self.slab_df, "RegularizedHorseshoe slab_df"))
+
+    def logpdf(self, w):
+        raise ValueError("the regularised horseshoe has no closed-form marginal density")
+
+    def to_pymc(self, name: str, **kwargs):
+        import pymc as pm
+
+        dims = kwargs.pop("dims", None)
+        tau = pm.HalfCauchy(f"{name}_tau", beta=self.scale)
+        lam = pm.HalfCauchy(f"{name}_lam", beta=1.0, dims=dims, **kwargs)
+        c2 = pm.InverseGamma(f"{name}_c2", alpha=self.slab_df / 2.0,
+                             beta=self.slab_df * self.slab_scale**2 / 2.0)
+        lam_t = pm.math.sqrt(c2 * lam**2 / (c2 + tau**2 * lam**2))
+        z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims, **kwargs)
+        return pm.Deterministic(name, z * tau * lam_t, dims=dims)
