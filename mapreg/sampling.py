@@ -267,6 +267,15 @@ def _map_dataset(model, post):
     """The MAP as a Dataset; for hyperprior models, conditional on posterior medians."""
     conditional_on = ""
     fixed = model
+    if not getattr(model.prior, "has_mode", True):
+        # e.g. the horseshoe: its density is infinite at 0, so there is no MAP to store
+        return xr.Dataset(
+            {"coef": (("feature",), np.full(model.n_features, np.nan)),
+             "intercept": ((), np.nan)},
+            coords={"feature": list(model.feature_names)},
+            attrs={"kkt_violation": np.nan, "solver": "none (the prior has no finite mode)",
+                   "conditional_on": ""},
+        )
     if model.has_hyperpriors:
         prior = model.prior
         noise = model.noise_sigma
