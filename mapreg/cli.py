@@ -382,6 +382,8 @@ def main(argv=None) -> int:
     """Run the ``mapreg`` command line; return the exit code."""
     from mapreg.io import DataError
 
+    # Figures go to files: never open a window (or need a display) from the command line.
+    os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
     _terminate_like_interrupt()
     try:

@@ -386,9 +386,6 @@ def write_report(out, *, title: str, subtitle: str, sections: Sequence[Section],
     dpi : int
         Resolution of the PNGs.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     log = log or (lambda msg: None)
