@@ -156,7 +156,8 @@ def model_rows(model) -> list[tuple[str, str]]:
     rows = [
         ("family", model.family.name),
         ("prior", repr(prior)),
-        ("penalty", f"{'L1: λ‖w‖₁' if prior.penalty_name == 'l1' else 'squared L2: λ‖w‖₂²'}"),
+        ("penalty", {"l1": "L1: λ‖w‖₁", "l2": "squared L2: λ‖w‖₂²"}.get(
+            getattr(prior, "penalty_name", ""), str(getattr(prior, "penalty_name", "—")))),
         ("λ", _num(prior.lam)),
         ("noise σ", "—" if model.noise_sigma is None else _num(model.noise_sigma)),
         ("intercept", "fitted (flat prior, not penalised)" if model.fit_intercept else "none"),
