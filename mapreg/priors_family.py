@@ -478,9 +478,12 @@ class Horseshoe(_PosteriorOnlyPrior):
         w = np.asarray(w, dtype=float)
         tau = self.scale
         u = w**2 / (2.0 * tau**2)
-        with np.errstate(divide="ignore", over="ignore"):
+        # log(e^u E1(u)); beyond u = 700 e^u overflows, and the asymptotic series
+        # e^u E1(u) = (1/u)(1 - 1/u + 2/u^2 - 6/u^3 + ...) is exact to ~1e-12 there.
+        big = np.maximum(u, 700.0)
+        with np.errstate(divide="ignore"):
             log_e1 = np.where(u < 700.0, np.log(np.exp(np.minimum(u, 700.0)) * exp1(u)),
-                              -np.log(u) + np.log1p(-1.0 / u + 2.0 / u**2 - 6.0 / u**3))
+                              -np.log(big) + np.log1p(-1.0 / big + 2.0 / big**2 - 6.0 / big**3))
         return log_e1 - math.log(tau) - 0.5 * math.log(2.0 * math.pi**3)
 
     def _global_scale(self, name):
