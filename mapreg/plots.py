@@ -29,6 +29,7 @@ function                   shows
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -74,53 +75,114 @@ def _panels(fig, ncols, figsize, sharey=False):
     return fig, axes
 
 
+# Each prior kind: its scale's name, how to read and replace that scale, and the penalty
+# weight as a function of the scale (for the top axis). The wider family moves along one
+# scale: GeneralizedNormal alpha (p fixed), ElasticNet b (sigma moved so that lam2/lam
+# stays fixed, i.e. scikit-learn's l1_ratio is constant), StudentT s (nu fixed).
+def _kind(prior) -> str:
+    from mapreg.priors_family import ElasticNet, GeneralizedNormal, StudentT
+
+    for cls, name in ((Laplace, "laplace"), (Gaussian, "gaussian"),
+                      (GeneralizedNormal, "gn"), (ElasticNet, "en"), (StudentT, "t")):
+        if isinstance(prior, cls):
+            return name
+    raise ValueError(f"plots know Laplace, Gaussian, GeneralizedNormal, ElasticNet and "
+                     f"StudentT priors (the horseshoe has no penalty), got {prior!r}")
+
+
 def _scale_name(prior: Prior) -> str:
-    return "b" if isinstance(prior, Laplace) else "σ"
+    return {"laplace": "b", "gaussian": "σ", "gn": "α", "en": "b", "t": "s"}[_kind(prior)]
 
 
 def _lam_formula(prior: Prior) -> str:
-    return "1/b" if isinstance(prior, Laplace) else "1/(2σ²)"
+    kind = _kind(prior)
+    if kind == "gn":
+        return f"α^(−{prior.p:g})"
+    return {"laplace": "1/b", "gaussian": "1/(2σ²)", "en": "1/b", "t": "(ν+1)/2"}[kind]
+
+
+_SCALE_ATTR = {"laplace": "b", "gaussian": "sigma", "gn": "alpha", "en": "b", "t": "s"}
 
 
 def _scale_of(prior: Prior) -> float:
-    if isinstance(prior, Laplace):
-        return prior.b
-    if isinstance(prior, Gaussian):
-        return prior.sigma
-    raise ValueError(f"plots know Laplace and Gaussian priors, got {prior!r}")
+    return float(getattr(prior, _SCALE_ATTR[_kind(prior)]))
 
 
-def _lam_of_scale(prior_cls, scale):
+def _prior_with_scale(prior: Prior, scale: float) -> Prior:
+    """The same kind of prior moved to ``scale`` along its one-parameter family."""
+    from mapreg.priors_family import ElasticNet, GeneralizedNormal, StudentT
+
+    scale = float(scale)
+    kind = _kind(prior)
+    if kind == "gn":
+        return GeneralizedNormal(scale, prior.p)
+    if kind == "en":
+        return ElasticNet(scale, prior.sigma * np.sqrt(scale / prior.b))
+    if kind == "t":
+        return StudentT(prior.nu, scale)
+    return type(prior)(scale)
+
+
+def _lam_of_scale(prior, scale):
+    """The penalty weight on the top axis: ``lam`` (``delta = nu s**2`` for Student-t)."""
     scale = np.asarray(scale, dtype=float)
-    return 1.0 / scale if prior_cls is Laplace else 1.0 / (2.0 * scale**2)
+    if isinstance(prior, type):  # a class: Laplace or Gaussian
+        return 1.0 / scale if prior is Laplace else 1.0 / (2.0 * scale**2)
+    kind = _kind(prior)
+    if kind in ("laplace", "en"):
+        return 1.0 / scale
+    if kind == "gaussian":
+        return 1.0 / (2.0 * scale**2)
+    if kind == "gn":
+        return scale ** (-prior.p)
+    return prior.nu * scale**2
 
 
-def _scale_of_lam(prior_cls, lam):
+def _scale_of_lam(prior, lam):
     lam = np.asarray(lam, dtype=float)
-    return 1.0 / lam if prior_cls is Laplace else 1.0 / np.sqrt(2.0 * lam)
+    if isinstance(prior, type):
+        return 1.0 / lam if prior is Laplace else 1.0 / np.sqrt(2.0 * lam)
+    kind = _kind(prior)
+    if kind in ("laplace", "en"):
+        return 1.0 / lam
+    if kind == "gaussian":
+        return 1.0 / np.sqrt(2.0 * lam)
+    if kind == "gn":
+        return lam ** (-1.0 / prior.p)
+    return np.sqrt(lam / prior.nu)
+
+
+def _top_axis_label(prior) -> str:
+    kind = _kind(prior)
+    if kind == "t":
+        return "penalty δ = νs² in (ν+1)/2·log(1 + w²/δ)"
+    if kind == "en":
+        return "penalty λ₁ = 1/b (λ₂/λ₁ fixed)"
+    return f"penalty λ = {_lam_formula(prior)}"
 
 
 def _with_scale(model: Model, scale: float) -> Model:
     """``model`` with its prior replaced by the same kind of prior at ``scale``."""
-    _scale_of(model.prior)  # type check
-    return Model(model.X, model.y, prior=type(model.prior)(float(scale)), family=model.family,
-                 fit_intercept=model.fit_intercept, feature_names=model.feature_names)
+    return Model(model.X, model.y, prior=_prior_with_scale(model.prior, scale),
+                 family=model.family, fit_intercept=model.fit_intercept,
+                 feature_names=model.feature_names)
 
 
-def _add_lam_axis(ax, prior_cls):
+def _add_lam_axis(ax, prior):
     """A top x-axis in ``lam`` for a bottom axis in prior scale (both log scale)."""
     def forward(s):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _lam_of_scale(prior_cls, s)
+            return _lam_of_scale(prior, s)
 
     def inverse(lam):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _scale_of_lam(prior_cls, lam)
+            return _scale_of_lam(prior, lam)
 
     # No set_xscale here: the secondary axis inherits the log scale through the functions
     # (setting it again would drop the reversal 1/b introduces).
     top = ax.secondary_xaxis("top", functions=(forward, inverse))
-    top.set_xlabel(f"penalty λ = {'1/b' if prior_cls is Laplace else '1/(2σ²)'}")
+    top.set_xlabel(_top_axis_label(prior) if not isinstance(prior, type)
+                   else f"penalty λ = {'1/b' if prior is Laplace else '1/(2σ²)'}")
     return top
 
 
@@ -136,21 +198,119 @@ def default_scales(model: Model, num: int = 30) -> np.ndarray:
     fam, X, y = model.family, model.X, model.y
     c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
     eta0 = np.full(len(y), c0)
-    if isinstance(model.prior, Laplace):
+    kind = _kind(model.prior)
+    if kind in ("laplace", "en"):
         lam_max = float(np.max(np.abs(X.T @ fam.dloss(eta0, y))))
         if lam_max <= 0.0:
             raise ValueError("the loss gradient is zero at the null model: no lasso path")
         lam = lam_max * np.geomspace(1.0, 1e-3, num)
-    else:
-        h = float(np.mean(fam.d2loss(eta0, y) @ X**2))
-        lam = h * np.geomspace(1e2, 1e-2, num)
-    return np.sort(_scale_of_lam(type(model.prior), lam))
+        return np.sort(1.0 / lam)
+    h = float(np.mean(fam.d2loss(eta0, y) @ X**2))
+    lam = h * np.geomspace(1e2, 1e-2, num)
+    sd = 1.0 / np.sqrt(2.0 * lam)  # the Gaussian prior sd of each grid point
+    if kind == "gn":
+        # the generalized normal of the same standard deviation
+        p = model.prior.p
+        return np.sort(sd / np.sqrt(math.gamma(3.0 / p) / math.gamma(1.0 / p)))
+    return np.sort(sd)  # Gaussian sigma, Student-t s
 
 
 # --- 1. prior vs penalty ---------------------------------------------------------------
 
+def _penalty_curve(name: str, params: dict, w):
+    """A penalty from its own formula (not from a prior's log-density), and its label."""
+    lam = params["lam"]
+    if name == "l1":
+        return lam * np.abs(w), "λ|w|", f"λ = {lam:.3g}"
+    if name == "l2":
+        return lam * w**2, "λw²", f"λ = {lam:.3g}"
+    if name == "bridge":
+        p = params["p"]
+        return lam * np.abs(w) ** p, f"λ|w|^{p:g}", f"λ = {lam:.3g}"
+    if name == "elasticnet":
+        lam2 = params["lam2"]
+        return (lam * np.abs(w) + lam2 * w**2, "λ₁|w| + λ₂w²",
+                f"λ₁ = {lam:.3g}, λ₂ = {lam2:.3g}")
+    if name == "log":
+        delta = params["delta"]
+        return (lam * np.log1p(w**2 / delta), "λ log(1 + w²/δ)",
+                f"λ = {lam:.3g}, δ = {delta:.3g}")
+    raise ValueError(f"no penalty formula for {name!r}")
+
+
+def _prior_sd(prior) -> float:
+    """Standard deviation (for the default axis width); the scale for heavy tails."""
+    kind = _kind(prior)
+    if kind == "laplace":
+        return math.sqrt(2.0) * prior.b
+    if kind == "gaussian":
+        return prior.sigma
+    if kind == "gn":
+        return prior.alpha * math.sqrt(math.gamma(3.0 / prior.p) / math.gamma(1.0 / prior.p))
+    if kind == "en":
+        return min(math.sqrt(2.0) * prior.b, prior.sigma)
+    return 2.0 * prior.s
+
+
+def _prior_vs_penalty_family(priors, w_max, fig):
+    """One column per prior: density on top, penalty vs shifted ``-log p`` below."""
+    import matplotlib.pyplot as plt
+
+    from mapreg.priors_family import Horseshoe
+
+    priors = list(priors)
+    if not priors:
+        raise ValueError("priors must name at least one prior")
+    if w_max is None:
+        w_max = 3.0 * max(_prior_sd(p) if not isinstance(p, Horseshoe) else 2.0 * p.scale
+                          for p in priors)
+    w = np.linspace(-w_max, w_max, 801)
+    if fig is None:
+        fig = plt.figure(figsize=(3.6 * len(priors), 6), layout="constrained")
+    elif fig.axes:
+        raise ValueError("fig must be empty: the panels are added to it")
+    axes = fig.subplots(2, len(priors), sharex=True, squeeze=False)
+    colors = [f"C{i}" for i in range(len(priors))]
+    for col, prior in enumerate(priors):
+        top, bottom = axes[0, col], axes[1, col]
+        name = repr(prior)
+        with np.errstate(divide="ignore"):
+            logpdf = prior.logpdf(w)
+        top.plot(w, np.exp(logpdf), color=colors[col], lw=2, gid="density", label=name)
+        top.fill_between(w, np.exp(logpdf), color=colors[col], alpha=0.15)
+        top.set_ylabel("prior density p(w)")
+        top.set_title(name, fontsize="small")
+        finite = np.isfinite(logpdf)
+        neg_logpdf = -logpdf
+        bottom.set_xlabel("weight w")
+        bottom.set_ylabel("penalty / negative log-density")
+        if not prior.has_mode:
+            # no penalty dual: draw -log p itself, which dives to -inf at 0
+            bottom.plot(w[finite], neg_logpdf[finite], color="0.5", ls=":", lw=1.5,
+                        gid="neg-logpdf", label="−log p(w | τ): −∞ at 0")
+            bottom.set_title("no penalty: −log p → −∞ at w = 0", fontsize="small")
+            bottom.legend(loc="upper center", fontsize="small")
+            continue
+        pen_name, params = prior.penalty_spec()
+        pen, pen_txt, lam_txt = _penalty_curve(pen_name, params, w)
+        log_z = prior.log_normalizer
+        bottom.plot(w, pen, color=colors[col], lw=5, alpha=0.35, gid="penalty",
+                    label=f"penalty {pen_txt}")
+        bottom.plot(w, neg_logpdf - log_z, color="k", ls="--", lw=1.5,
+                    gid="neg-logpdf-shifted", label=f"−log p(w) − log Z (log Z = {log_z:.3g})")
+        bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
+                    label="−log p(w)")
+        kind = "" if prior.convex else ", non-convex"
+        bottom.set_title(f"{pen_txt}: {lam_txt}{kind}", fontsize="small")
+        bottom.legend(loc="upper center", fontsize="x-small")
+        bottom.set_ylim(min(0.0, float(np.min(neg_logpdf))) - 0.2,
+                        float(np.max(neg_logpdf)) * 1.25)
+    return fig
+
+
 def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None = None, *,
-                     w_max: float | None = None, fig=None):
+                     priors: Sequence[Prior] | None = None, w_max: float | None = None,
+                     fig=None):
     """Prior densities beside their penalties: ``-log p(w) - log Z`` *is* the penalty.
 
     Top row: the Laplace and Gaussian densities. Bottom row: the penalty
@@ -165,10 +325,16 @@ def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None =
     gaussian : Gaussian, optional
         Default: the Gaussian with the same ``lam`` as ``laplace``
         (``sigma = sqrt(b / 2)``), so both penalties carry the same weight.
+    priors : sequence of Prior, optional
+        Instead of the Laplace/Gaussian pair, any priors of the family
+        (``GeneralizedNormal``, ``ElasticNet``, ``StudentT``, ``Horseshoe``, ...), one
+        column each. Each penalty is drawn from its own formula with the numbers of
+        ``prior.penalty_spec()``; the horseshoe, which has none, shows only
+        ``-log p(w | tau)`` (infinite at 0).
     w_max : float, optional
         Half-width of the ``w`` axis (default three times the larger prior sd).
     fig : Figure, optional
-        An empty figure to draw the 2 x 2 panels into.
+        An empty figure to draw the 2 x 2 (or 2 x len(priors)) panels into.
 
     Returns
     -------
@@ -178,6 +344,10 @@ def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None =
     """
     import matplotlib.pyplot as plt
 
+    if priors is not None:
+        if laplace is not None or gaussian is not None:
+            raise ValueError("give either laplace/gaussian or priors=[...], not both")
+        return _prior_vs_penalty_family(priors, w_max, fig)
     laplace = Laplace(1.0) if laplace is None else laplace
     gaussian = Gaussian.from_lam(laplace.lam) if gaussian is None else gaussian
     if w_max is None:
@@ -497,12 +667,14 @@ def map_path(model: Model, scales: Sequence[float] | None = None, *, sklearn: bo
     colors = _feature_colors(len(names))
     coefs_map = _map_coefs(model, scales)
     pen_name = prior_cls.penalty_name
-    coefs_pen = np.array([
-        penalized_fit(model.X, model.y, penalty=pen_name, lam=float(_lam_of_scale(prior_cls, s)),
-                      family=model.family.name, noise_sigma=model.noise_sigma,
-                      fit_intercept=model.fit_intercept).coef
-        for s in scales
-    ])
+    coefs_pen = []
+    for s in scales:
+        # the penalised side gets only the numbers (lam, p, lam2, delta) at this scale
+        name, params = _prior_with_scale(model.prior, s).penalty_spec()
+        coefs_pen.append(penalized_fit(model.X, model.y, penalty=name, **params,
+                                       family=model.family.name, noise_sigma=model.noise_sigma,
+                                       fit_intercept=model.fit_intercept).coef)
+    coefs_pen = np.array(coefs_pen)
     _draw_path(ax, scales, coefs_map, names, gid="map-path", colors=colors, lw=4, alpha=0.45)
     _draw_path(ax, scales, coefs_pen, names, gid="penalized-path", colors=["k"] * len(names),
                lw=1, ls="--")
@@ -526,9 +698,12 @@ def map_path(model: Model, scales: Sequence[float] | None = None, *, sklearn: bo
     ax.set_xscale("log")
     ax.set_xlabel(f"prior scale {_scale_name(model.prior)} ({prior_cls.__name__})")
     ax.set_ylabel("coefficient")
-    _add_lam_axis(ax, prior_cls)
+    _add_lam_axis(ax, model.prior)
     _label_ends(ax, scales[-1], coefs_map[-1], names, colors)
-    ax.set_title(f"MAP path = {pen_name.upper()}-penalised path", pad=8)
+    title = f"MAP path = {pen_name.upper()}-penalised path"
+    if not model.prior.convex:
+        title += " (non-convex: local modes from w = 0)"
+    ax.set_title(title, pad=8)
     ax.legend(handles=handles, loc="upper left", fontsize="small")
     return fig
 
@@ -735,7 +910,7 @@ def posterior_median_path(model: Model, scales: Sequence[float] | None = None, *
         ax.axhline(0.0, color="k", lw=0.6)
         ax.set_xscale("log")
         ax.set_xlabel(label)
-        _add_lam_axis(ax, prior_cls)
+        _add_lam_axis(ax, model.prior)
         ax.set_title(title, pad=8)
     left.set_ylabel("coefficient")
     _label_ends(left, map_scales[-1], coefs_map[-1], names, colors)

@@ -377,3 +377,53 @@ def test_regularized_horseshoe_samples_diabetes_cleanly():
     # the horseshoe keeps the strong signals (bmi, s5) and piles weak ones near zero
     assert table.loc["bmi", "median"] > 15 and table.loc["s5", "median"] > 15
     assert table.loc["age", "p_near_zero"] > 0.3
+
+
+# ------------------------------------------------------------------ plots
+def test_prior_vs_penalty_draws_each_penalty_from_its_formula():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mapreg import plots
+
+    priors = [GeneralizedNormal(1.0, 0.5), ElasticNet(1.0, 2.0), StudentT(3.0, 1.0),
+              Horseshoe(1.0, fixed_tau=True)]
+    fig = plots.prior_vs_penalty(priors=priors, w_max=3.0)
+    formulas = [lambda w: np.abs(w) ** 0.5, lambda w: np.abs(w) + w**2 / 8.0,
+                lambda w: 2.0 * np.log1p(w**2 / 3.0)]
+    bottoms = fig.axes[len(priors):]
+    for ax, formula in zip(bottoms, formulas, strict=False):
+        line = next(ln for ln in ax.lines if ln.get_gid() == "penalty")
+        x, yv = line.get_data()
+        np.testing.assert_allclose(yv, formula(x), rtol=1e-12, atol=1e-12)
+        shifted = next(ln for ln in ax.lines if ln.get_gid() == "neg-logpdf-shifted")
+        np.testing.assert_allclose(shifted.get_ydata(), formula(x), rtol=1e-9, atol=1e-9)
+    assert not any(ln.get_gid() == "penalty" for ln in bottoms[-1].lines)
+
+
+@pytest.mark.parametrize("prior", [ElasticNet(2.0, 5.0), GeneralizedNormal(1.0, 0.5)], ids=repr)
+def test_map_path_accepts_the_new_priors(prior):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mapreg import plots
+
+    model = Model(DIABETES.X, DIABETES.y, prior=prior, noise_sigma=NOISE,
+                  feature_names=DIABETES.feature_names)
+    scales = [0.1, 1.0, 10.0]
+    fig = plots.map_path(model, scales=scales)
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].lines if ln.get_gid()}
+    assert sum(g.startswith("map-path:") for g in lines) == 10
+    bmi = lines["map-path:bmi"].get_ydata()
+    np.testing.assert_allclose(bmi, lines["penalized-path:bmi"].get_ydata(), atol=1e-9)
+    if isinstance(prior, ElasticNet):
+        # scikit-learn's ElasticNet at each scale (l1_ratio constant along the path)
+        n = len(DIABETES.y)
+        for k, b in enumerate(scales):
+            sigma = prior.sigma * math.sqrt(b / prior.b)
+            l1, l2 = NOISE**2 / (n * b), NOISE**2 / (n * sigma**2)
+            sk = SkElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2), tol=1e-14,
+                              max_iter=1_000_000).fit(DIABETES.X, DIABETES.y)
+            assert bmi[k] == pytest.approx(sk.coef_[2], abs=1e-6 * max(1, abs(sk.coef_[2])))
+            assert lines["sklearn-path:bmi"].get_ydata()[k] == pytest.approx(sk.coef_[2],
+                                                                              abs=1e-5)
