@@ -767,12 +767,12 @@ L1 and L2 are two members of one family. For any i.i.d. prior,
 $-\log p(w) = \text{penalty}(w) + \log Z$, so the MAP minimises $L(w) + \text{penalty}(w)$.
 This notebook walks the family on the diabetes data (noise $s = 53$):
 
-| prior | penalty | convex? |
-|---|---|---|
-| `GeneralizedNormal(α, p)`, density $\propto e^{-|w/α|^p}$ | bridge $λ\sum|w_j|^p$, $λ = α^{-p}$ | for $p \ge 1$ |
-| `ElasticNet(b, σ)` (Laplace × Gaussian, normalised) | $λ_1\|w\|_1 + λ_2\|w\|_2^2$, $λ_1 = 1/b$, $λ_2 = 1/(2σ^2)$ | yes |
-| `StudentT(ν, s)` / `Cauchy(s)` | $\frac{ν+1}{2}\sum\log(1 + w_j^2/(ν s^2))$ | no |
-| `Horseshoe`, `RegularizedHorseshoe` | none (density infinite at 0) | — |
+- `GeneralizedNormal(α, p)`, density $\propto e^{-|w/α|^p}$: bridge $λ\sum|w_j|^p$ with
+  $λ = α^{-p}$; convex for $p \ge 1$.
+- `ElasticNet(b, σ)` (Laplace × Gaussian, normalised): $λ_1\|w\|_1 + λ_2\|w\|_2^2$ with
+  $λ_1 = 1/b$, $λ_2 = 1/(2σ^2)$; convex.
+- `StudentT(ν, s)` / `Cauchy(s)`: $\frac{ν+1}{2}\sum\log(1 + w_j^2/(ν s^2))$; not convex.
+- `Horseshoe`, `RegularizedHorseshoe`: no penalty (the density is infinite at 0).
 
 For the convex members the certified stationary point is *the* MAP; for the non-convex ones
 mapreg returns a **local** mode with a second-order certificate (`min_curvature > 0`).
@@ -872,10 +872,10 @@ coordinate.
 res = mapreg.find_map(model(mapreg.GeneralizedNormal(0.3, 0.5)))
 print(f"convex: {res.convex}, converged: {res.converged}, KKT {res.kkt_violation:.1e}, "
       f"min curvature on the support {res.min_curvature:.3g}, zeros: {res.n_zeros}")
-print(dict(zip(names, np.round(res.coef, 3))))
+print(dict(zip(names, np.round(res.coef, 3), strict=True)))
 # another start, another local mode:
 other = mapreg.find_map(model(mapreg.GeneralizedNormal(0.3, 0.5)), start=np.full(10, 20.0))
-print("from w = 20:", dict(zip(names, np.round(other.coef, 3))))
+print("from w = 20:", dict(zip(names, np.round(other.coef, 3), strict=True)))
 print(f"-log posterior: from 0 {res.neg_log_posterior:.4f}, from 20 {other.neg_log_posterior:.4f}")
 fig = plots.map_path(model(mapreg.GeneralizedNormal(1.0, 0.5)))
 """),
