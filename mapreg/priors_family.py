@@ -126,7 +126,9 @@ class GeneralizedNormal(Prior):
     * ``p < 1``: **non-convex**. The MAP returned is a *local* mode, certified by
       the first-order conditions on its support plus a positive-definite Hessian
       there (``MAPResult.min_curvature > 0``); zeros are always locally optimal
-      because ``|w|**p`` has infinite slope at 0. As ``p -> 0`` the penalty tends to
+      because ``|w|**p`` has infinite slope at 0. It is reached by coordinate descent
+      with the exact (global) 1-D prox from ``start`` (default 0) and ends only after
+      a sweep that moves no coordinate, so it is also a coordinate-wise minimum. As ``p -> 0`` the penalty tends to
       ``lam * #{j: w_j != 0}``: best-subset selection.
 
     Parameters
