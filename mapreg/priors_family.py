@@ -128,8 +128,8 @@ class GeneralizedNormal(Prior):
       there (``MAPResult.min_curvature > 0``); zeros are always locally optimal
       because ``|w|**p`` has infinite slope at 0. It is reached by coordinate descent
       with the exact (global) 1-D prox from ``start`` (default 0) and ends only after
-      a sweep that moves no coordinate, so it is also a coordinate-wise minimum. As ``p -> 0`` the penalty tends to
-      ``lam * #{j: w_j != 0}``: best-subset selection.
+      a sweep that moves no coordinate, so it is also a coordinate-wise minimum.
+      As ``p -> 0`` the penalty tends to ``lam * #{j: w_j != 0}``: best-subset selection.
 
     Parameters
     ----------
