@@ -4,13 +4,7 @@ MAP estimation with exact zeros and KKT certificates, verified against the
 equivalent penalised fit and scikit-learn, and the posterior beyond the mode.
 """
 
-from mapreg.compare import compare_mode_posterior
 from mapreg.diagnostics import SamplingWarning
-from mapreg.empirical_bayes import (
-    empirical_bayes_gaussian,
-    empirical_bayes_laplace,
-    log_evidence_gaussian,
-)
 from mapreg.families import BernoulliFamily, GaussianFamily, PoissonFamily
 from mapreg.hyperpriors import GammaLambdaSq, HalfCauchy, InverseGamma
 from mapreg.map_estimate import ConvergenceWarning, find_map
@@ -26,7 +20,6 @@ from mapreg.priors_family import (
     StudentT,
 )
 from mapreg.results import FitResult, MAPResult, PenalizedResult
-from mapreg.sampling import sample_posterior
 from mapreg.verify import EquivalenceReport, verify_equivalence
 
 __all__ = [
@@ -64,13 +57,29 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-# scikit-learn is not a runtime dependency: the estimators load on first access.
-_LAZY = {"MAPRegressor": "mapreg.estimators", "MAPClassifier": "mapreg.estimators"}
+# Loaded on first access: scikit-learn is not a runtime dependency (estimators), and
+# xarray/ArviZ (sampling) and scipy.optimize (empirical Bayes) take ~2 s to import,
+# which every fit and every CLI error message would otherwise pay.
+_LAZY = {
+    "MAPRegressor": "mapreg.estimators",
+    "MAPClassifier": "mapreg.estimators",
+    "sample_posterior": "mapreg.sampling",
+    "compare_mode_posterior": "mapreg.compare",
+    "empirical_bayes_gaussian": "mapreg.empirical_bayes",
+    "empirical_bayes_laplace": "mapreg.empirical_bayes",
+    "log_evidence_gaussian": "mapreg.empirical_bayes",
+}
 
 
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
     raise AttributeError(f"module 'mapreg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
