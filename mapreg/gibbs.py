@@ -1,4 +1,4 @@
-r"""Gibbs samplers for the Gaussian family: the Bayesian lasso and Bayesian ridge.
+r"""Gibbs samplers for the Gaussian family: Bayesian lasso, Bayesian ridge and the horseshoe.
 
 The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitted)::
 
@@ -15,6 +15,19 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
   coefficient prior never involves ``s``, so with a fixed noise the chain
   targets exactly the posterior of ``mapreg.Model(X, y, Laplace(b), noise_sigma=s)``.
 * **Gaussian(sigma) prior** (Bayesian ridge): ``d_j = sigma**2`` for every j.
+* **Horseshoe(scale) prior** (Makalic & Schmidt 2016, "A simple sampler for the
+  horseshoe estimator", IEEE SPL 23(1)): ``d_j = lam_j**2 tau**2`` with
+  ``lam_j ~ HalfCauchy(1)`` and ``tau ~ HalfCauchy(scale)`` (or ``tau = scale``
+  when ``fixed_tau``) — exactly ``Horseshoe.to_pymc``'s ``w_j = z_j lam_j tau``.
+  As for the lasso, the coefficient prior is *not* scaled by the noise ``s``
+  (Makalic & Schmidt's is, ``d_j = s**2 lam_j**2 tau**2``; their conditionals
+  below are rewritten without the ``s**2``). Each half-Cauchy is a scale mixture
+  of inverse gammas: ``lam_j**2 | nu_j ~ InvGamma(1/2, 1/nu_j)``,
+  ``nu_j ~ InvGamma(1/2, 1)``; ``tau**2 | xi ~ InvGamma(1/2, 1/xi)``,
+  ``xi ~ InvGamma(1/2, 1/scale**2)``.
+  The regularised horseshoe has no such sampler here: with its slab the
+  conditional of ``lam_j`` is not conjugate (nor is that of ``c**2``), so it is
+  left to NUTS.
 
 Full conditionals (each is a textbook conjugate update):
 
@@ -28,6 +41,11 @@ Full conditionals (each is a textbook conjugate update):
    ``sigma`` through ``sigma**2 | c ~ InvGamma(1/2, 1/c)``, ``c ~ InvGamma(1/2, 1/beta**2)``:
    ``sigma**2 | w, c ~ InvGamma((p + 1)/2, 1/c + |w|**2/2)``, ``c | sigma**2 ~
    InvGamma(1, 1/sigma**2 + 1/beta**2)`` (Makalic & Schmidt 2016).
+   Horseshoe (``u_j = w_j**2 / 2``):
+   ``lam_j**2 | w_j, nu_j, tau**2 ~ InvGamma(1, 1/nu_j + u_j / tau**2)``,
+   ``nu_j | lam_j**2 ~ InvGamma(1, 1 + 1/lam_j**2)``,
+   ``tau**2 | w, lam, xi ~ InvGamma((p + 1)/2, 1/xi + sum_j u_j / lam_j**2)``,
+   ``xi | tau**2 ~ InvGamma(1, 1/scale**2 + 1/tau**2)``.
 4. Noise, ``InverseGamma(a, b)`` on ``s**2``: ``s**2 | theta ~ InvGamma(a + n/2, b + RSS/2)``;
    ``HalfCauchy(beta)`` on ``s``: the same auxiliary trick with ``n`` and ``RSS``.
 
@@ -47,7 +65,12 @@ import numba
 import numpy as np
 
 # codes shared with the kernel
-PRIOR_GAUSSIAN, PRIOR_LAPLACE = 0, 1
+PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE = 0, 1, 2
+
+# The horseshoe's variances d_j = lam_j**2 tau**2 are kept inside [_D_MIN, _D_MAX]: a
+# coefficient pinned at ~0 drives lam_j**2 towards 0 geometrically, and 1/d_j must stay
+# finite for the Cholesky of A. Far beyond any scale the data can resolve.
+_D_MIN, _D_MAX = 1e-100, 1e100
 FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ = 0, 1, 2, 3
 
 
@@ -74,18 +97,20 @@ def _inv_gamma(rng, shape, scale):
 
 
 @numba.njit(cache=True, nogil=True)
-def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws,
+def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws, thin,
                 prior_kind, scale_mode, scale_a, scale_b, scale_init,
                 noise_mode, noise_a, noise_b, noise_init,
                 out_theta, out_noise, out_scale):
     """Run one chain; fill ``out_theta`` (draws, k), ``out_noise`` (s) and ``out_scale``.
 
-    ``out_scale`` holds the Laplace ``b = 1/lam`` or the Gaussian ``sigma``.
-    ``rng`` is the chain's own ``numpy.random.Generator``. Codes: ``prior_kind``
-    in {PRIOR_GAUSSIAN, PRIOR_LAPLACE}; ``scale_mode`` in {FIXED, INVGAMMA,
-    HALFCAUCHY, GAMMA_LAM_SQ}; ``noise_mode`` in {FIXED, INVGAMMA, HALFCAUCHY};
+    ``out_scale`` holds the Laplace ``b = 1/lam``, the Gaussian ``sigma`` or the
+    horseshoe's global ``tau``. ``rng`` is the chain's own ``numpy.random.Generator``.
+    Codes: ``prior_kind`` in {PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE};
+    ``scale_mode`` in {FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ} (the horseshoe
+    takes FIXED, ``tau = scale_init``, or HALFCAUCHY, ``tau ~ HalfCauchy(scale_b)``);
+    ``noise_mode`` in {FIXED, INVGAMMA, HALFCAUCHY};
     ``(a, b)`` are the hyperprior's parameters (for HALFCAUCHY, ``a`` is unused
-    and ``b`` is beta).
+    and ``b`` is beta). Every kept draw (and every warm-up step) is ``thin`` sweeps.
     """
     k = ZtZ.shape[0]
     # over-dispersed starting values for unknown scales, so R-hat can see non-mixing
@@ -100,12 +125,23 @@ def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws,
     for j in range(p):
         # Laplace: E[tau^2] = 2 / lam^2 = 2 b^2; Gaussian: sigma^2
         d[j] = 2.0 * scale * scale if prior_kind == PRIOR_LAPLACE else scale * scale
+    # horseshoe state: local lam_j^2 (over-dispersed around 1, the median of a
+    # HalfCauchy(1)^2), their auxiliaries nu_j, the global tau^2 and its auxiliary xi
+    hs_lam2 = np.ones(p)
+    hs_nu = np.ones(p)
+    hs_tau2 = scale * scale
+    hs_xi = 1.0
+    if prior_kind == PRIOR_HORSESHOE:
+        for j in range(p):
+            hs_lam2[j] = math.exp(rng.standard_normal())
+            d[j] = min(max(hs_lam2[j] * hs_tau2, _D_MIN), _D_MAX)
     aux_noise = 1.0
     aux_scale = 1.0
     A = np.empty((k, k))
     theta = t0.copy()
     z = np.empty(k)
-    for it in range(n_tune + n_draws):
+    for sweep in range((n_tune + n_draws) * thin):
+        it = sweep // thin
         # 1. theta | d, s^2 ~ N(A^-1 Z'y / s^2, A^-1)
         for i in range(k):
             for j in range(k):
@@ -128,7 +164,22 @@ def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws,
                 acc -= L[j, i] * theta[j]
             theta[i] = acc / L[i, i]
         # 2-3. the coefficient scales
-        if prior_kind == PRIOR_LAPLACE:
+        if prior_kind == PRIOR_HORSESHOE:
+            # local scales, then the global one given them (Makalic & Schmidt 2016,
+            # without their noise factor: mapreg's prior is w_j ~ N(0, lam_j^2 tau^2))
+            sum_u = 0.0
+            for j in range(p):
+                u = 0.5 * theta[j] * theta[j]
+                hs_lam2[j] = _inv_gamma(rng, 1.0, 1.0 / hs_nu[j] + u / hs_tau2)
+                hs_nu[j] = _inv_gamma(rng, 1.0, 1.0 + 1.0 / hs_lam2[j])
+                sum_u += u / hs_lam2[j]
+            if scale_mode == HALFCAUCHY:
+                hs_tau2 = _inv_gamma(rng, 0.5 * (p + 1), 1.0 / hs_xi + sum_u)
+                hs_xi = _inv_gamma(rng, 1.0, 1.0 / (scale_b * scale_b) + 1.0 / hs_tau2)
+            for j in range(p):
+                d[j] = min(max(hs_lam2[j] * hs_tau2, _D_MIN), _D_MAX)
+            scale = math.sqrt(hs_tau2)
+        elif prior_kind == PRIOR_LAPLACE:
             sum_tau2 = 0.0
             lam = math.sqrt(lam_sq)
             for j in range(p):
@@ -168,7 +219,7 @@ def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws,
             else:
                 sig2 = _inv_gamma(rng, 0.5 * (n + 1), 1.0 / aux_noise + 0.5 * rss)
                 aux_noise = _inv_gamma(rng, 1.0, 1.0 / sig2 + 1.0 / (noise_b * noise_b))
-        if it >= n_tune:
+        if it >= n_tune and (sweep + 1) % thin == 0:
             t = it - n_tune
             for i in range(k):
                 out_theta[t, i] = theta[i]
@@ -215,8 +266,13 @@ class GibbsDraws(NamedTuple):
 def run_gibbs(stats: SufficientStats, *, fit_intercept: bool, prior_kind: int,
               scale_mode: int, scale_params: tuple[float, float], scale_init: float,
               noise_mode: int, noise_params: tuple[float, float], noise_init: float,
-              draws: int, tune: int, chains: int, seeds, n_threads: int = 2) -> GibbsDraws:
-    """Run ``chains`` independent chains (in threads; the kernel releases the GIL)."""
+              draws: int, tune: int, chains: int, seeds, n_threads: int = 2,
+              thin: int = 1) -> GibbsDraws:
+    """Run ``chains`` independent chains (in threads; the kernel releases the GIL).
+
+    Each chain makes ``(tune + draws) * thin`` sweeps and keeps every ``thin``-th
+    of the last ``draws * thin``.
+    """
     k = stats.ZtZ.shape[0]
     theta = np.empty((chains, draws, k))
     noise = np.empty((chains, draws))
@@ -224,7 +280,8 @@ def run_gibbs(stats: SufficientStats, *, fit_intercept: bool, prior_kind: int,
 
     def one(c):
         gibbs_chain(stats.ZtZ, stats.Zty, stats.t0, stats.r0, stats.g0, stats.n, stats.p,
-                    np.random.default_rng(seeds[c]), tune, draws, prior_kind, scale_mode,
+                    np.random.default_rng(seeds[c]), tune, draws, int(thin), prior_kind,
+                    scale_mode,
                     float(scale_params[0]), float(scale_params[1]), float(scale_init),
                     noise_mode, float(noise_params[0]), float(noise_params[1]),
                     float(noise_init), theta[c], noise[c], scale[c])
