@@ -233,7 +233,7 @@ def _newton_polish(X, y, family, term, objective, coef, intercept, fit_intercept
 # ------------------------------------------------------------------ bridge path
 def solve_bridge(X, y, family, term, objective, *, fit_intercept, tol, max_iter, start=None):
     """Minimise ``L(X w + c) + lam sum |w_j|**p`` (proximal Newton + bridge CD + polish)."""
-    from mapreg.solvers import SolverOutput
+    from mapreg.results import FitResult
 
     p_feat = X.shape[1]
     lam, pexp = term.bridge_params()
@@ -291,7 +291,7 @@ def solve_bridge(X, y, family, term, objective, *, fit_intercept, tol, max_iter,
     if pexp < 1.0:
         curv = min_curvature(X, y, family, term, coef, intercept, fit_intercept)
         converged = converged and curv > 0.0
-    return SolverOutput(coef, float(intercept), kkt, tol, n_iter, converged,
+    return FitResult(coef, float(intercept), kkt, tol, n_iter, converged,
                         "bridge-prox-newton-cd+newton", convex=pexp >= 1.0, min_curvature=curv)
 
 
@@ -333,7 +333,7 @@ def solve_mm(X, y, family, term, objective, *, fit_intercept, tol, max_iter, sta
     initial size, Newton steps (kept only when they decrease the objective and the
     gradient) converge quadratically to the same mode.
     """
-    from mapreg.solvers import SolverOutput
+    from mapreg.results import FitResult
 
     p_feat = X.shape[1]
     coef = np.zeros(p_feat) if start is None else np.array(start, dtype=float)
@@ -364,6 +364,6 @@ def solve_mm(X, y, family, term, objective, *, fit_intercept, tol, max_iter, sta
         kkt = _kkt(X, y, family, term, coef, intercept, fit_intercept)
     curv = min_curvature(X, y, family, term, coef, intercept, fit_intercept)
     converged = bool(kkt <= tol and curv > 0.0)
-    return SolverOutput(coef, float(intercept), kkt, tol, n_iter, converged,
+    return FitResult(coef, float(intercept), kkt, tol, n_iter, converged,
                         f"mm-weighted-ridge({mm_steps})+newton", convex=False,
                         min_curvature=curv)

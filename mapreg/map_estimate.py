@@ -90,15 +90,7 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
             stacklevel=2,
         )
     return MAPResult(
-        coef=out.coef,
-        intercept=out.intercept if model.fit_intercept else 0.0,
-        kkt_violation=out.kkt_violation,
-        tol=out.tol,
-        n_iter=out.n_iter,
-        converged=out.converged,
-        solver=out.method,
-        convex=out.convex,
-        min_curvature=out.min_curvature,
+        **vars(out),
         neg_log_posterior=model.neg_log_posterior(out.coef, out.intercept),
         feature_names=model.feature_names,
     )

@@ -71,18 +71,9 @@ def penalized_fit(
             ConvergenceWarning,
             stacklevel=2,
         )
-    intercept = out.intercept if fit_intercept else 0.0
     return PenalizedResult(
-        coef=out.coef,
-        intercept=intercept,
-        kkt_violation=out.kkt_violation,
-        tol=out.tol,
-        n_iter=out.n_iter,
-        converged=out.converged,
-        solver=out.method,
-        convex=out.convex,
-        min_curvature=out.min_curvature,
-        objective=objective(out.coef, intercept),
+        **vars(out),
+        objective=objective(out.coef, out.intercept),
         penalty=pen.name,
         lam=pen.lam,
     )

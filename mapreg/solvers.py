@@ -20,33 +20,16 @@ Stopping is decided by the KKT certificate recomputed from scratch:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
 from mapreg._cd import cd_gram, cd_residual
 from mapreg.families import Family
+from mapreg.results import FitResult
 
 # Coordinate descent makes at most this many sweeps per inner solve.
 _MAX_SWEEPS = 100_000
-
-
-@dataclass(frozen=True)
-class SolverOutput:
-    """Raw solver result; the public result types add their own objective."""
-
-    coef: np.ndarray
-    intercept: float
-    kkt_violation: float
-    tol: float
-    n_iter: int
-    converged: bool
-    method: str
-    #: whether the objective is convex (a certified stationary point is then global).
-    convex: bool = True
-    #: non-convex terms: smallest Hessian eigenvalue on the support (> 0: strict local min).
-    min_curvature: float = float("nan")
 
 
 def kkt_violation(X, y, family: Family, term, coef, intercept, fit_intercept) -> float:
@@ -81,7 +64,7 @@ def solve(
     tol: float,
     max_iter: int,
     start: np.ndarray | None = None,
-) -> SolverOutput:
+) -> FitResult:
     """Minimise ``L(X w + c) + term(w)`` to a KKT violation below ``tol`` (absolute).
 
     Parameters
@@ -172,7 +155,7 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
                 method += "+support-solve"
         stage_tol = max(0.1 * tol, 0.1 * stage_tol)
     intercept = y_mean - float(x_mean @ coef)
-    return SolverOutput(coef, intercept, kkt, tol, n_iter, converged, method)
+    return FitResult(coef, intercept, kkt, tol, n_iter, converged, method)
 
 
 def _solve_on_support(Xc, yc, h, coef, l1, l2):
@@ -282,5 +265,5 @@ def _solve_prox_newton(X, y, family, term, objective, *, fit_intercept, tol, max
     if not converged:
         kkt = kkt_violation(X, y, family, term, coef, intercept, fit_intercept)
         converged = kkt <= tol
-    return SolverOutput(coef, float(intercept), kkt, tol, n_iter, converged,
+    return FitResult(coef, float(intercept), kkt, tol, n_iter, converged,
                         "prox-newton-gram" if use_gram else "prox-newton-residual")
