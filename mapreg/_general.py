@@ -134,6 +134,16 @@ def cd_gram_bridge(Q, G, w, lam, p, tol, max_sweeps):
 
 
 # ------------------------------------------------------------------ helpers
+def _starting_point(X, y, family, fit_intercept, start):
+    """``start`` (default zeros) and the intercept that fits best given it."""
+    coef = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
+    if not fit_intercept:
+        return coef, 0.0
+    if family.is_quadratic:
+        return coef, float(np.mean(y - X @ coef))
+    return coef, family.initial_intercept(y)
+
+
 def _augment(X, fit_intercept):
     return np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
 
@@ -239,12 +249,7 @@ def solve_bridge(X, y, family, term, objective, *, fit_intercept, tol, max_iter,
     lam, pexp = term.bridge_params()
     Xa = _augment(X, fit_intercept)
     lam_vec = np.append(np.full(p_feat, lam), 0.0) if fit_intercept else np.full(p_feat, lam)
-    coef = np.zeros(p_feat) if start is None else np.array(start, dtype=float)
-    if fit_intercept:
-        intercept = (float(np.mean(y - X @ coef)) if family.is_quadratic
-                     else family.initial_intercept(y))
-    else:
-        intercept = 0.0
+    coef, intercept = _starting_point(X, y, family, fit_intercept, start)
     f_now = objective(coef, intercept)
     kkt = np.inf
     n_iter = 0
@@ -335,13 +340,7 @@ def solve_mm(X, y, family, term, objective, *, fit_intercept, tol, max_iter, sta
     """
     from mapreg.results import FitResult
 
-    p_feat = X.shape[1]
-    coef = np.zeros(p_feat) if start is None else np.array(start, dtype=float)
-    if fit_intercept:
-        intercept = (float(np.mean(y - X @ coef)) if family.is_quadratic
-                     else family.initial_intercept(y))
-    else:
-        intercept = 0.0
+    coef, intercept = _starting_point(X, y, family, fit_intercept, start)
     kkt0 = _kkt(X, y, family, term, coef, intercept, fit_intercept)
     switch = max(tol, 1e-3 * kkt0)
     kkt = kkt0

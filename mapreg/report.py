@@ -83,13 +83,7 @@ def atomic_directory(out):
     :class:`ReportError` is raised before anything is written.
     """
     out = Path(out).absolute()
-    if out.exists():
-        if not out.is_dir():
-            raise ReportError(f"{out}: exists and is not a directory; choose another --out")
-        if any(out.iterdir()) and not (out / MARKER).exists():
-            raise ReportError(
-                f"{out}: exists and is not a mapreg report; choose another --out or remove it"
-            )
+    check_destination(out)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
