@@ -1,0 +1,167 @@
+"""The horseshoe Gibbs sampler against quadrature over the local scale, NUTS, and diabetes."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import arviz_stats as azs
+import numpy as np
+import pytest
+from scipy import integrate
+
+import mapreg
+from mapreg.datasets import load_diabetes
+from mapreg.diagnostics import SamplingWarning
+from mapreg.sampling import sample_posterior
+
+pytestmark = pytest.mark.slow
+
+
+def horseshoe_density_by_quadrature(w: float, tau: float) -> float:
+    """``p(w | tau) = int_0^inf N(w; 0, lam**2 tau**2) 2 / (pi (1 + lam**2)) dlam``.
+
+    Integrated numerically over ``t = log(lam)`` (the integrand is then bounded),
+    independently of ``Horseshoe.logpdf``'s closed form.
+    """
+
+    def integrand(t):
+        sd = math.exp(t) * tau
+        normal = math.exp(-0.5 * (w / sd) ** 2) / (math.sqrt(2 * math.pi) * sd)
+        return normal * 2.0 / (math.pi * (1.0 + math.exp(2 * t))) * math.exp(t)
+
+    # below t = log(|w|/tau) - 6 the normal factor is exp(-e^12 / 2): nothing left
+    lo = math.log(abs(w) / tau) - 6.0 if w != 0.0 else -745.0
+    mid = math.log(abs(w) / tau) if w != 0.0 else 0.0
+    return (integrate.quad(integrand, lo, mid, epsabs=0, epsrel=1e-10, limit=200)[0]
+            + integrate.quad(integrand, mid, 60.0, epsabs=0, epsrel=1e-10, limit=200)[0])
+
+
+def test_quadrature_helper_is_a_density():
+    # sanity of the reference itself: it integrates to one (log singularity at 0)
+    tau = 0.3
+    total = 2 * integrate.quad(lambda w: horseshoe_density_by_quadrature(w, tau), 0, 1e4,
+                               points=[tau, 10.0, 100.0], epsrel=1e-8, limit=400)[0]
+    # the tails are Cauchy-like, p(w) ~ 2 tau / (sqrt(2 pi^3) w^2): beyond 1e4 they hold
+    # 2 * 2 * 0.3 / (7.87 * 1e4) = 1.5e-5 of the mass
+    assert total == pytest.approx(1.0, abs=1e-4)
+
+
+def test_fixed_tau_horseshoe_gibbs_matches_quadrature():
+    """One coefficient, no intercept, tau fixed: the posterior is 1-D, integrable by quad."""
+    rng = np.random.default_rng(8)
+    n, s, tau = 12, 1.0, 0.2
+    x = rng.standard_normal(n)
+    y = 0.25 * x + s * rng.standard_normal(n)
+    model = mapreg.Model(x[:, None], y, mapreg.Horseshoe(tau, fixed_tau=True), noise_sigma=s,
+                         fit_intercept=False)
+
+    def loglik(w):
+        return -0.5 * np.sum((y - x * w) ** 2) / s**2
+
+    ll_max = max(loglik(w) for w in np.linspace(-2, 2, 401))
+
+    def dens(w):
+        return math.exp(loglik(w) - ll_max) * horseshoe_density_by_quadrature(w, tau)
+
+    def integral(f):
+        pts = [-0.5, -tau, 0.0, tau, 0.5]
+        return (integrate.quad(f, -4, 0, points=pts[:3], epsabs=0, epsrel=1e-9, limit=200)[0]
+                + integrate.quad(f, 0, 4, points=pts[2:], epsabs=0, epsrel=1e-9, limit=200)[0])
+
+    z = integral(dens)
+    mean = integral(lambda w: w * dens(w)) / z
+    sd = math.sqrt(integral(lambda w: (w - mean) ** 2 * dens(w)) / z)
+    p_pos = integrate.quad(dens, 0, 4, points=[tau, 0.5], epsrel=1e-9, limit=200)[0] / z
+    p_small = integrate.quad(dens, -0.05, 0.05, points=[0.0], epsrel=1e-9, limit=200)[0] / z
+
+    idata = sample_posterior(model, draws=4000, tune=200, chains=2, sampler="gibbs",
+                             random_seed=21)
+    assert idata.attrs["sampler"] == "gibbs"
+    assert "tau" not in idata["posterior"]  # fixed: nothing sampled
+    w = idata["posterior"]["coef"].values[..., 0]
+    ess = float(azs.ess(w, method="mean"))
+    assert abs(w.mean() - mean) < 4.5 * sd / math.sqrt(ess), (w.mean(), mean)
+    assert abs(w.std() - sd) < 4.5 * sd / math.sqrt(2 * ess) * 1.5, (w.std(), sd)
+    for got, ref in ((np.mean(w > 0), p_pos), (np.mean(np.abs(w) < 0.05), p_small)):
+        assert abs(got - ref) < 4.5 * math.sqrt(ref * (1 - ref) / ess), (got, ref)
+
+    # the recorded lp is log p(y | w) + log p(w | tau), the prior again by quadrature
+    lp = idata["sample_stats"]["lp"].values
+    for c, d in ((0, 0), (1, 17)):
+        wd = float(w[c, d])
+        ref_lp = (loglik(wd) - 0.5 * n * math.log(2 * math.pi * s**2)
+                  + math.log(horseshoe_density_by_quadrature(wd, tau)))
+        assert lp[c, d] == pytest.approx(ref_lp, rel=1e-7, abs=1e-7)
+
+
+def _small_problem(seed=4, n=40):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    X[:, 2] = 0.7 * X[:, 0] + 0.7 * X[:, 2]  # correlated, as real designs are
+    y = X @ np.array([1.2, 0.0, 0.15]) + 0.5 + rng.standard_normal(n)
+    return X, y
+
+
+def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9)):
+    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+    for prob in probs:
+        qa = da[var].quantile(prob, dim=("chain", "draw")).values
+        qb = db[var].quantile(prob, dim=("chain", "draw")).values
+        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
+        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
+        se = np.sqrt(sa**2 + sb**2)
+        assert np.all(np.abs(qa - qb) < 4.5 * se), (var, prob, qa, qb, se)
+
+
+@pytest.mark.parametrize("noise_prior", [None, mapreg.HalfCauchy(2.0)],
+                         ids=["known-noise", "halfcauchy-noise"])
+def test_horseshoe_gibbs_agrees_with_nuts(noise_prior):
+    X, y = _small_problem()
+    kw = {"noise_sigma": 1.0} if noise_prior is None else {"noise_prior": noise_prior}
+    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=3)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
+                                random_seed=3, progressbar=False)
+    assert nuts.attrs["sampler"] == "nutpie" and gibbs.attrs["sampler"] == "gibbs"
+    for var in ("coef", "intercept", "tau", *(["noise_sigma"] if noise_prior else [])):
+        assert var in gibbs["posterior"] and var in nuts["posterior"]
+        _assert_quantiles_agree(gibbs, nuts, var)
+    # NUTS on a horseshoe defaults to target_accept 0.99 (PyMC's own default is 0.8):
+    # the realised mean acceptance sits near the target
+    accept = nuts["sample_stats"]["mean_tree_accept"].values
+    assert accept.mean() > 0.95
+
+
+def test_regularized_horseshoe_is_not_a_gibbs_model():
+    X, y = _small_problem()
+    model = mapreg.Model(X, y, mapreg.RegularizedHorseshoe(1.0), noise_sigma=1.0)
+    with pytest.raises(ValueError, match="RegularizedHorseshoe"):
+        sample_posterior(model, sampler="gibbs")
+
+
+def test_diabetes_horseshoe_default_settings_converge():
+    """The issue's criterion: default sample_posterior, R-hat <= 1.01, no divergences."""
+    data = load_diabetes()
+    model = mapreg.Model(data.X, data.y, mapreg.Horseshoe(1.0), noise_sigma=53.0,
+                         feature_names=data.feature_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SamplingWarning)  # any diagnostic problem fails
+        idata = sample_posterior(model, random_seed=2024, progressbar=False)
+    attrs = idata.attrs
+    assert attrs["sampler_requested"] == "auto" and attrs["sampler"] == "gibbs"
+    assert (attrs["chains"], attrs["draws"], attrs["tune"]) == (4, 1000, 1000)
+    assert attrs["n_divergent"] == 0
+    assert attrs["max_rhat"] <= 1.01
+    assert attrs["min_ess_bulk"] >= 400 and attrs["warnings"] == []
+    post = idata["posterior"]
+    assert post["coef"].shape == (4, 1000, 10) and post["tau"].shape == (4, 1000)
+    # the horseshoe has no finite mode: the map group says so with NaN
+    assert np.all(np.isnan(idata["map"]["coef"].values))
+    med = post["coef"].median(("chain", "draw")).to_series()
+    # strong signals survive, weak ones pile up near zero (the horseshoe's point)
+    assert med["bmi"] > 15 and med["s5"] > 15
+    assert float(np.mean(np.abs(post["coef"].sel(feature="age").values) < 1.0)) > 0.3
