@@ -17,7 +17,8 @@
   ``noise_sigma``, ``warnings`` (list of diagnostic messages), ``max_rhat``,
   ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``, ``wall_time_s``
   (for ``"exact"`` draws, i.i.d. by construction: ESS = chains x draws,
-  ``max_rhat = nan``).
+  ``max_rhat = nan``); for Gibbs also ``gibbs_sweeps_per_draw`` (10 for the
+  horseshoe, whose local scales mix slowly; 1 otherwise).
 
 Speed: for the Gaussian family the log likelihood is written through the
 sufficient statistics ``Z'Z``, ``Z'y`` (``Z = [X, 1]``), an O(p**2) instead of
@@ -481,6 +482,8 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         "scale_prior": repr(model.scale_prior) if model.scale_prior is not None else "",
         "fit_intercept": int(model.fit_intercept),
         "draws": int(draws), "tune": int(tune), "chains": int(chains), "random_seed": seed,
+        # a Gibbs "draw" (and warm-up step) may be several sweeps (the horseshoe's thinning)
+        **({"gibbs_sweeps_per_draw": _gibbs_thin(model)} if sampler == "gibbs" else {}),
         "warnings": list(diag.warnings),
         "max_rhat": diag.max_rhat, "min_ess_bulk": diag.min_ess_bulk,
         "min_ess_tail": diag.min_ess_tail, "n_divergent": diag.n_divergent,

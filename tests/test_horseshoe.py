@@ -154,6 +154,7 @@ def test_diabetes_horseshoe_default_settings_converge():
     attrs = idata.attrs
     assert attrs["sampler_requested"] == "auto" and attrs["sampler"] == "gibbs"
     assert (attrs["chains"], attrs["draws"], attrs["tune"]) == (4, 1000, 1000)
+    assert attrs["gibbs_sweeps_per_draw"] >= 1
     assert attrs["n_divergent"] == 0
     assert attrs["max_rhat"] <= 1.01
     assert attrs["min_ess_bulk"] >= 400 and attrs["warnings"] == []
