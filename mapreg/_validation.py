@@ -34,14 +34,18 @@ def check_nonnegative(value, name: str) -> float:
     return value
 
 
-def check_X_y(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a design matrix and a response and return float64 copies.
+def check_X_y(X, y, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a design matrix and a response and return them as float64 arrays.
+
+    With ``copy=True`` the arrays are always copies (a :class:`~mapreg.Model` keeps
+    them, so later changes to the caller's arrays must not reach it); with
+    ``copy=False`` float64 input is used as is (a one-off fit only reads it).
 
     ``X`` must be 2-D with at least one column, ``y`` 1-D (or a single column)
     with one entry per row of ``X``, at least two rows, and no nan or inf.
     """
-    X = _as_float_array(X, "X")
-    y = _as_float_array(y, "y")
+    X = _as_float_array(X, "X", copy)
+    y = _as_float_array(y, "y", copy)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
     if y.ndim == 2 and y.shape[1] == 1:
@@ -61,9 +65,9 @@ def check_X_y(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _as_float_array(a, name: str) -> np.ndarray:
+def _as_float_array(a, name: str, copy: bool) -> np.ndarray:
     try:
-        arr = np.array(a, dtype=np.float64, copy=True)
+        arr = np.array(a, dtype=np.float64, copy=True if copy else None)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric: {exc}") from None
     return arr

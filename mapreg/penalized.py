@@ -48,7 +48,7 @@ def penalized_fit(
         The same fields as a MAP result, with ``objective`` the value above.
     """
     fam = make_family(family, noise_sigma)
-    X, y = check_X_y(X, y)
+    X, y = check_X_y(X, y, copy=False)
     y = fam.validate_y(y)
     if isinstance(penalty, str) and lam is None:
         lam = 1.0
