@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_solvers.py
+	$(PY) benchmarks/bench_samplers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache mapreg.egg-info
