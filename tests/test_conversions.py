@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import newton_l2
+from conftest import make_problem
 from scipy import stats
 from sklearn import linear_model as lm
 
@@ -20,6 +22,14 @@ def test_lasso_round_trip(b):
 @pytest.mark.parametrize("sigma", [0.1, 3.0])
 def test_ridge_poisson_logistic_round_trips(sigma):
     g = Gaussian(sigma)
+    # the forward maps in closed form, from each library's objective:
+    # Ridge |r|^2 + a|w|^2 = 2 s^2 [|r|^2/(2 s^2) + |w|^2/(2 sigma^2)]  ->  a = s^2 / sigma^2
+    # PoissonRegressor (1/n) sum(mu - y eta) + a/2 |w|^2               ->  a = 1 / (n sigma^2)
+    # LogisticRegression C L + |w|^2/2 (L2) or C L + |w|_1 (L1)        ->  C = sigma^2, C = b
+    assert conversions.ridge_alpha(g, 2.0) == pytest.approx(4.0 / sigma**2, rel=1e-14)
+    assert conversions.poisson_alpha(g, 30) == pytest.approx(1.0 / (30 * sigma**2), rel=1e-14)
+    assert conversions.logistic_C(g) == pytest.approx(sigma**2, rel=1e-14)
+    assert conversions.logistic_C(Laplace(sigma)) == pytest.approx(sigma, rel=1e-14)
     assert conversions.gaussian_from_ridge_alpha(
         conversions.ridge_alpha(g, 2.0), 2.0).sigma == pytest.approx(sigma)
     assert conversions.gaussian_from_poisson_alpha(
@@ -80,6 +90,14 @@ def test_sklearn_estimator_factory_matches_map(diabetes):
         model = Model(diabetes.X, diabetes.y, prior=prior, noise_sigma=53.0)
         est = conversions.sklearn_estimator(model).fit(model.X, model.y)
         np.testing.assert_allclose(est.coef_, find_map(model).coef, atol=1e-6)
+    # the GLM branches against the exact Newton solve of tests/_reference.py (lam = 1/(2 sigma^2))
+    for family in ("bernoulli", "poisson"):
+        X, y = make_problem(family, n=120, p=6, seed=11)
+        model = Model(X, y, prior=Gaussian(0.5), family=family)
+        est = conversions.sklearn_estimator(model).fit(X, y)
+        ref, ref_c = newton_l2(X, y, family, 1.0 / (2 * 0.5**2), True)
+        np.testing.assert_allclose(np.ravel(est.coef_), ref, atol=1e-6)
+        assert float(np.ravel(est.intercept_)[0]) == pytest.approx(ref_c, abs=1e-6)
     pois = Model(np.ones((3, 1)), np.array([1.0, 2.0, 0.0]), prior=Laplace(1.0),
                  family="poisson")
     assert conversions.sklearn_estimator(pois) is None

@@ -8,6 +8,7 @@ import arviz_stats as azs
 import numpy as np
 import pytest
 from scipy import integrate, stats
+from sklearn.linear_model import Lasso
 
 import mapreg
 from mapreg.compare import compare_mode_posterior
@@ -90,9 +91,13 @@ def test_gibbs_and_nuts_quantiles_agree_on_diabetes(diabetes_lasso):
 def test_mode_has_exact_zeros_posterior_has_none(diabetes_lasso):
     model, gibbs, _ = diabetes_lasso
     table = compare_mode_posterior(gibbs, eps=0.1)
-    ref = mapreg.find_map(model)
-    np.testing.assert_array_equal(table["map"].to_numpy(), ref.coef)
-    zeros = ref.coef == 0.0
+    # the map column against scikit-learn's lasso, alpha = s^2 / (n b), not mapreg's find_map
+    sk = Lasso(alpha=53.0**2 / (model.n_samples * 2.0), tol=1e-15, max_iter=10**6).fit(
+        model.X, model.y)
+    np.testing.assert_allclose(table["map"].to_numpy(), sk.coef_,
+                               atol=1e-6 * max(1.0, np.max(np.abs(sk.coef_))))
+    zeros = sk.coef_ == 0.0
+    np.testing.assert_array_equal(table["map"].to_numpy() == 0.0, zeros)
     assert zeros.any(), "the diabetes lasso at b=2 has exact zeros at the mode"
     draws = gibbs["posterior"]["coef"].values.reshape(-1, model.n_features)
     # a continuous prior puts no mass on exactly 0: every draw is non-zero

@@ -51,9 +51,11 @@ def test_lam_formulas():
 def test_from_lam_round_trip(cls, lam):
     prior = cls.from_lam(lam)
     assert prior.lam == pytest.approx(lam, rel=1e-14)
-    scale = prior.b if cls is Laplace else prior.sigma
-    again = cls.from_lam(prior.lam)
-    assert (again.b if cls is Laplace else again.sigma) == pytest.approx(scale, rel=1e-14)
+    # the scale in closed form: lam = 1/b (Laplace), lam = 1/(2 sigma^2) (Gaussian)
+    if cls is Laplace:
+        assert prior.b == pytest.approx(1.0 / lam, rel=1e-14)
+    else:
+        assert prior.sigma == pytest.approx(1.0 / np.sqrt(2.0 * lam), rel=1e-14)
 
 
 @pytest.mark.parametrize(("prior", "ref"), CASES, ids=IDS)

@@ -10,7 +10,9 @@ from sklearn import linear_model as lm
 from mapreg import Gaussian, Laplace, Model, find_map
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same 25 examples on every run and every xdist worker (no flaky draws)
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**31 - 1),
     n=st.integers(5, 60),
