@@ -45,6 +45,15 @@ class Family(ABC):
     def validate_y(self, y: np.ndarray) -> np.ndarray:
         """Check that ``y`` lies in the family's support; raise ``ValueError`` if not."""
 
+    def check_intercept_identified(self, y) -> None:
+        """Raise ``ValueError`` if a flat-prior intercept has no finite mode for this ``y``.
+
+        When the likelihood keeps increasing as ``w0 -> -inf`` or ``+inf`` (every
+        Bernoulli label equal, every Poisson count zero) the flat intercept prior
+        makes the posterior improper: there is no MAP and nothing to sample.
+        """
+        return  # a Gaussian likelihood always pins w0 down
+
     @abstractmethod
     def loglik(self, eta, y) -> np.ndarray:
         """Elementwise ``log p(y_i | eta_i)``, normalising constants included."""
@@ -141,6 +150,14 @@ class BernoulliFamily(Family):
             )
         return y
 
+    def check_intercept_identified(self, y):
+        if np.all(y == y[0]):
+            raise ValueError(
+                f"every bernoulli label is {int(y[0])}: with an intercept (flat prior) the "
+                "posterior is improper and has no mode; give both classes or set "
+                "fit_intercept=False"
+            )
+
     def loglik(self, eta, y):
         # log p = y eta - log(1 + e^eta), with logaddexp for large |eta|.
         return y * eta - np.logaddexp(0.0, eta)
@@ -187,6 +204,13 @@ class PoissonFamily(Family):
                 f"y[{i}] = {float(y[i])!r} is {what}"
             )
         return y
+
+    def check_intercept_identified(self, y):
+        if not np.any(y):
+            raise ValueError(
+                "every poisson count is 0: with an intercept (flat prior) the posterior is "
+                "improper and has no mode (the rate goes to 0); set fit_intercept=False"
+            )
 
     def loglik(self, eta, y):
         eta = np.minimum(eta, _MAX_LOG_RATE)

@@ -94,6 +94,8 @@ class Model:
         self.scale_prior = None if scale_prior is None else check_scale_prior(prior, scale_prior)
         X, y = check_X_y(X, y)
         self.y = self.family.validate_y(y)
+        if fit_intercept:
+            self.family.check_intercept_identified(self.y)
         self.X = X
         self.prior = prior
         self.fit_intercept = bool(fit_intercept)

@@ -50,6 +50,8 @@ def penalized_fit(
     fam = make_family(family, noise_sigma)
     X, y = check_X_y(X, y, copy=False)
     y = fam.validate_y(y)
+    if fit_intercept:
+        fam.check_intercept_identified(y)
     if isinstance(penalty, str) and lam is None:
         lam = 1.0
     pen = make_penalty(penalty, lam, **penalty_params)

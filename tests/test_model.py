@@ -31,6 +31,8 @@ Y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
         ({"family": "poisson", "y": Y - 0.5}, r"non-negative integer counts"),
         ({"family": "poisson", "y": Y + 0.5}, r"is non-integer"),
         ({"family": "bernoulli", "noise_sigma": 1.0}, r"only to the gaussian family"),
+        ({"family": "bernoulli", "y": np.ones(6)}, r"every bernoulli label is 1: .* improper"),
+        ({"family": "poisson", "y": np.zeros(6)}, r"every poisson count is 0: .* improper"),
         ({"family": "student"}, r"family must be one of"),
         ({"prior": 2.0}, r"prior must be a mapreg prior"),
         ({"fit_intercept": "yes"}, r"fit_intercept must be True or False"),
@@ -43,6 +45,17 @@ def test_bad_input_is_named(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         Model(**args)
+
+
+def test_constant_labels_are_fine_without_an_intercept():
+    # without the flat intercept the Gaussian/Laplace prior keeps the posterior proper
+    from mapreg import find_map
+
+    for family, y in (("bernoulli", np.ones(6)), ("poisson", np.zeros(6))):
+        res = find_map(Model(X, y, prior=Gaussian(1.0), family=family, fit_intercept=False))
+        # stationarity written out here: X'(mean - y) + w / sigma^2 = 0
+        mean = 1 / (1 + np.exp(-X @ res.coef)) if family == "bernoulli" else np.exp(X @ res.coef)
+        np.testing.assert_allclose(X.T @ (mean - y) + res.coef, 0.0, atol=1e-8)
 
 
 def test_inputs_are_copied_not_aliased():
