@@ -20,6 +20,7 @@ Stopping is decided by the KKT certificate recomputed from scratch:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import scipy.linalg
@@ -147,7 +148,9 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
             s = h * (XF @ coef - yc)
             cd_residual(XF, np.full(n, h), s, coef, np.zeros(1), False, l1, l2,
                         0.1 * stage_tol, _MAX_SWEEPS)
-        polished = _solve_on_support(Xc, yc, h, coef, l1, l2) if l1.any() else None
+        block = (partial(_gram_block, gram=gram, xty=xty) if n >= p
+                 else partial(_residual_block, XF=XF, yc=yc, h=h))
+        polished = _solve_on_support(coef, l1, l2, block, n) if l1.any() else None
         if polished is not None:
             c_pol = y_mean - float(x_mean @ polished)
             if kkt_violation(X, y, family, term, polished, c_pol, fit_intercept) <= tol:
@@ -158,22 +161,34 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
     return FitResult(coef, intercept, kkt, tol, n_iter, converged, method)
 
 
-def _solve_on_support(Xc, yc, h, coef, l1, l2):
+def _gram_block(A, gram, xty):
+    return gram[np.ix_(A, A)], xty[A]
+
+
+def _residual_block(A, XF, yc, h):
+    XA = XF[:, A]  # Fortran order: contiguous columns
+    # dsyrk computes only the upper triangle of X_A'X_A: half the flops of a matmul
+    return h * scipy.linalg.blas.dsyrk(1.0, XA, trans=1), h * (XA.T @ yc)
+
+
+def _solve_on_support(coef, l1, l2, block, n_samples):
     """Exact minimiser with the support and signs of ``coef`` held fixed, or ``None``.
 
     On the support ``A`` with signs ``z`` the objective is smooth:
-    ``(h X_A'X_A + 2 diag(l2_A)) w_A = h X_A'y - l1_A z``. The answer is kept only
-    if no sign flips (the caller then checks the full KKT conditions).
+    ``(h X_A'X_A + 2 diag(l2_A)) w_A = h X_A'y - l1_A z``. ``block(A)`` returns
+    ``(h X_A'X_A, h X_A'y)`` (a slice of the Gram matrix when it exists). The
+    answer is kept only if no sign flips (the caller then checks the full KKT
+    conditions).
     """
     support = np.flatnonzero(coef)
-    if support.size == 0 or support.size > Xc.shape[0]:
+    if support.size == 0 or support.size > n_samples:
         return None
-    XA = Xc[:, support]
     signs = np.sign(coef[support])
-    M = h * (XA.T @ XA)
+    M, rhs = block(support)
     M[np.diag_indices_from(M)] += 2.0 * l2[support]
     try:
-        wA = scipy.linalg.solve(M, h * (XA.T @ yc) - l1[support] * signs, assume_a="pos")
+        # only the upper triangle is read (dsyrk fills just that one)
+        wA = scipy.linalg.solve(M, rhs - l1[support] * signs, assume_a="pos", lower=False)
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
         return None
     if not np.all(np.sign(wA) == signs):
