@@ -17,6 +17,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# Let LLVM reassociate sums (SIMD dot products and axpys, ~2-4x faster sweeps); no
+# "no-NaN/no-inf" assumptions. The order of additions only changes the path of
+# the iteration: the certificate is recomputed from scratch in numpy afterwards.
+_FASTMATH = {"reassoc", "contract", "arcp"}
+
 
 @numba.njit(cache=True, inline="always")
 def _coordinate_update(w_j, a_j, g_j, l1_j, l2_j):
@@ -42,7 +47,7 @@ def _violation(w_j, g_j, l1_j, l2_j):
     return max(abs(g) - l1_j, 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def _gram_sweep(Q, G, w, l1, l2, coords, count):
     """One pass over ``coords[:count]``; returns the largest KKT violation seen."""
     worst = 0.0
@@ -61,7 +66,7 @@ def _gram_sweep(Q, G, w, l1, l2, coords, count):
     return worst
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def cd_gram(Q, G, w, l1, l2, tol, max_sweeps):
     """Coordinate descent on ``1/2 d' Q d + G' d + pen(w + d)``, updating ``w`` and ``G``.
 
@@ -91,7 +96,7 @@ def cd_gram(Q, G, w, l1, l2, tol, max_sweeps):
     return sweeps
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def cd_residual(X, h, s, w, c, fit_intercept, l1, l2, tol, max_sweeps):
     """Coordinate descent on a quadratic in ``eta = X w + c`` kept as a residual vector.
 
