@@ -1,0 +1,43 @@
+"""Pictures of the prior <-> penalty equivalence, and of what the mode hides.
+
+Every function draws with matplotlib and returns the :class:`~matplotlib.figure.Figure`
+it drew on; none calls ``plt.show()``. Single-panel functions take an optional
+``ax`` to draw into; multi-panel ones take an optional empty ``fig``. Without
+either, a new figure is created through ``pyplot`` (so it shows inline in a
+notebook).
+
+The drawn artists carry a ``gid`` (``line.get_gid()``) naming what they are,
+e.g. ``"penalty"``, ``"map-path:bmi"`` or ``"map:bmi"``, so that tests and
+users can find a curve and read its data back.
+
+=========================  ====================================================
+function                   shows
+=========================  ====================================================
+:func:`prior_vs_penalty`   ``-log p(w) - log Z`` of Laplace / Gaussian equals
+                           ``lam |w|`` / ``lam w**2``
+:func:`shrinkage_force`    the penalties' (sub)gradients and the 1-D MAP they give:
+                           soft-thresholding vs proportional shrinkage
+:func:`constraint_geometry`  2-D loss contours, the L1 diamond and L2 disc,
+                           the two MAP points
+:func:`map_path`           MAP path = penalised path (= scikit-learn's path)
+                           over prior scales
+:func:`posterior_vs_mode`  posterior marginals with the MAP and zero marked
+:func:`posterior_median_path`  posterior medians over prior scales beside the
+                           MAP path (Park & Casella 2008, Fig. 1 style)
+=========================  ====================================================
+"""
+
+from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F401 (tests)
+from mapreg.plots.paths import default_scales, map_path, posterior_median_path
+from mapreg.plots.posterior import posterior_vs_mode
+from mapreg.plots.priors import prior_vs_penalty, shrinkage_force
+
+__all__ = [
+    "constraint_geometry",
+    "default_scales",
+    "map_path",
+    "posterior_median_path",
+    "posterior_vs_mode",
+    "prior_vs_penalty",
+    "shrinkage_force",
+]

@@ -1,0 +1,251 @@
+"""Prior densities beside their penalties, and the penalties' shrinkage forces."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from mapreg.plots._common import _L1_COLOR, _L2_COLOR, _kind, _panels
+from mapreg.priors import Gaussian, Laplace, Prior
+
+# --- 1. prior vs penalty ---------------------------------------------------------------
+
+def _penalty_curve(name: str, params: dict, w):
+    """A penalty from its own formula (not from a prior's log-density), and its label."""
+    lam = params["lam"]
+    if name == "l1":
+        return lam * np.abs(w), "λ|w|", f"λ = {lam:.3g}"
+    if name == "l2":
+        return lam * w**2, "λw²", f"λ = {lam:.3g}"
+    if name == "bridge":
+        p = params["p"]
+        return lam * np.abs(w) ** p, f"λ|w|^{p:g}", f"λ = {lam:.3g}"
+    if name == "elasticnet":
+        lam2 = params["lam2"]
+        return (lam * np.abs(w) + lam2 * w**2, "λ₁|w| + λ₂w²",
+                f"λ₁ = {lam:.3g}, λ₂ = {lam2:.3g}")
+    if name == "log":
+        delta = params["delta"]
+        return (lam * np.log1p(w**2 / delta), "λ log(1 + w²/δ)",
+                f"λ = {lam:.3g}, δ = {delta:.3g}")
+    raise ValueError(f"no penalty formula for {name!r}")
+
+
+def _prior_sd(prior) -> float:
+    """Standard deviation (for the default axis width); the scale for heavy tails."""
+    kind = _kind(prior)
+    if kind == "laplace":
+        return math.sqrt(2.0) * prior.b
+    if kind == "gaussian":
+        return prior.sigma
+    if kind == "gn":
+        return prior.alpha * math.sqrt(math.gamma(3.0 / prior.p) / math.gamma(1.0 / prior.p))
+    if kind == "en":
+        return min(math.sqrt(2.0) * prior.b, prior.sigma)
+    return 2.0 * prior.s
+
+
+def _prior_vs_penalty_family(priors, w_max, fig):
+    """One column per prior: density on top, penalty vs shifted ``-log p`` below."""
+    import matplotlib.pyplot as plt
+
+    from mapreg.priors_family import Horseshoe
+
+    priors = list(priors)
+    if not priors:
+        raise ValueError("priors must name at least one prior")
+    if w_max is None:
+        w_max = 3.0 * max(_prior_sd(p) if not isinstance(p, Horseshoe) else 2.0 * p.scale
+                          for p in priors)
+    w = np.linspace(-w_max, w_max, 801)
+    if fig is None:
+        fig = plt.figure(figsize=(3.6 * len(priors), 6), layout="constrained")
+    elif fig.axes:
+        raise ValueError("fig must be empty: the panels are added to it")
+    axes = fig.subplots(2, len(priors), sharex=True, squeeze=False)
+    colors = [f"C{i}" for i in range(len(priors))]
+    for col, prior in enumerate(priors):
+        top, bottom = axes[0, col], axes[1, col]
+        name = repr(prior)
+        with np.errstate(divide="ignore"):
+            logpdf = prior.logpdf(w)
+        top.plot(w, np.exp(logpdf), color=colors[col], lw=2, gid="density", label=name)
+        top.fill_between(w, np.exp(logpdf), color=colors[col], alpha=0.15)
+        top.set_ylabel("prior density p(w)")
+        top.set_title(name, fontsize="small")
+        finite = np.isfinite(logpdf)
+        neg_logpdf = -logpdf
+        bottom.set_xlabel("weight w")
+        bottom.set_ylabel("penalty / negative log-density")
+        if not prior.has_mode:
+            # no penalty dual: draw -log p itself, which dives to -inf at 0
+            bottom.plot(w[finite], neg_logpdf[finite], color="0.5", ls=":", lw=1.5,
+                        gid="neg-logpdf", label="−log p(w | τ): −∞ at 0")
+            bottom.set_title("no penalty: −log p → −∞ at w = 0", fontsize="small")
+            bottom.legend(loc="upper center", fontsize="small")
+            continue
+        pen_name, params = prior.penalty_spec()
+        pen, pen_txt, lam_txt = _penalty_curve(pen_name, params, w)
+        log_z = prior.log_normalizer
+        bottom.plot(w, pen, color=colors[col], lw=5, alpha=0.35, gid="penalty",
+                    label=f"penalty {pen_txt}")
+        bottom.plot(w, neg_logpdf - log_z, color="k", ls="--", lw=1.5,
+                    gid="neg-logpdf-shifted", label=f"−log p(w) − log Z (log Z = {log_z:.3g})")
+        bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
+                    label="−log p(w)")
+        kind = "" if prior.convex else ", non-convex"
+        bottom.set_title(f"{pen_txt}: {lam_txt}{kind}", fontsize="small")
+        bottom.legend(loc="upper center", fontsize="x-small")
+        bottom.set_ylim(min(0.0, float(np.min(neg_logpdf))) - 0.2,
+                        float(np.max(neg_logpdf)) * 1.25)
+    return fig
+
+
+def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None = None, *,
+                     priors: Sequence[Prior] | None = None, w_max: float | None = None,
+                     fig=None):
+    """Prior densities beside their penalties: ``-log p(w) - log Z`` *is* the penalty.
+
+    Top row: the Laplace and Gaussian densities. Bottom row: the penalty
+    (``lam |w|`` and ``lam w**2``, thick) with the prior's negative log-density
+    shifted by its normaliser ``log Z`` drawn over it (dashed; the curves
+    coincide) and the unshifted ``-log p(w)`` (dotted) for reference.
+
+    Parameters
+    ----------
+    laplace : Laplace, optional
+        Default ``Laplace(b=1)``.
+    gaussian : Gaussian, optional
+        Default: the Gaussian with the same ``lam`` as ``laplace``
+        (``sigma = sqrt(b / 2)``), so both penalties carry the same weight.
+    priors : sequence of Prior, optional
+        Instead of the Laplace/Gaussian pair, any priors of the family
+        (``GeneralizedNormal``, ``ElasticNet``, ``StudentT``, ``Horseshoe``, ...), one
+        column each. Each penalty is drawn from its own formula with the numbers of
+        ``prior.penalty_spec()``; the horseshoe, which has none, shows only
+        ``-log p(w | tau)`` (infinite at 0).
+    w_max : float, optional
+        Half-width of the ``w`` axis (default three times the larger prior sd).
+    fig : Figure, optional
+        An empty figure to draw the 2 x 2 (or 2 x len(priors)) panels into.
+
+    Returns
+    -------
+    Figure
+        Line gids per column: ``"density"``, ``"penalty"``, ``"neg-logpdf-shifted"``,
+        ``"neg-logpdf"``.
+    """
+    import matplotlib.pyplot as plt
+
+    if priors is not None:
+        if laplace is not None or gaussian is not None:
+            raise ValueError("give either laplace/gaussian or priors=[...], not both")
+        return _prior_vs_penalty_family(priors, w_max, fig)
+    laplace = Laplace(1.0) if laplace is None else laplace
+    gaussian = Gaussian.from_lam(laplace.lam) if gaussian is None else gaussian
+    if w_max is None:
+        w_max = 3.0 * max(np.sqrt(2.0) * laplace.b, gaussian.sigma)
+    w = np.linspace(-w_max, w_max, 801)
+    if fig is None:
+        fig = plt.figure(figsize=(9, 6), layout="constrained")
+    elif fig.axes:
+        raise ValueError("fig must be empty: the panels are added to it")
+    axes = fig.subplots(2, 2, sharex=True)
+    cases = [
+        (laplace, _L1_COLOR, f"Laplace(b={laplace.b:.3g})", "λ|w|", "λ = 1/b"),
+        (gaussian, _L2_COLOR, f"Gaussian(σ={gaussian.sigma:.3g})", "λw²",
+         "λ = 1/(2σ²)"),
+    ]
+    for col, (prior, color, name, pen_txt, lam_txt) in enumerate(cases):
+        top, bottom = axes[0, col], axes[1, col]
+        top.plot(w, np.exp(prior.logpdf(w)), color=color, lw=2, gid="density", label=name)
+        top.fill_between(w, np.exp(prior.logpdf(w)), color=color, alpha=0.15)
+        top.set_ylabel("prior density p(w)")
+        top.set_title(f"{name} prior")
+        top.legend(loc="upper right")
+        lam = prior.lam
+        # The penalty from its own formula, not from the prior's log-density.
+        pen = lam * (np.abs(w) if isinstance(prior, Laplace) else w**2)
+        neg_logpdf = -prior.logpdf(w)
+        bottom.plot(w, pen, color=color, lw=5, alpha=0.35, gid="penalty",
+                    label=f"penalty {pen_txt}, {lam_txt} = {lam:.3g}")
+        bottom.plot(w, neg_logpdf - prior.log_normalizer, color="k", ls="--", lw=1.5,
+                    gid="neg-logpdf-shifted", label=f"−log p(w) − log Z  (log Z = "
+                    f"{prior.log_normalizer:.3g})")
+        bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
+                    label="−log p(w)")
+        bottom.set_xlabel("weight w")
+        bottom.set_ylabel("penalty / negative log-density")
+        bottom.set_title(f"−log p(w) = {pen_txt} + log Z with {lam_txt} = {lam:.3g}")
+        bottom.legend(loc="upper center", fontsize="small")
+        bottom.set_ylim(min(0.0, float(np.min(neg_logpdf))) - 0.2,
+                        float(np.max(neg_logpdf)) * 1.25)
+    return fig
+
+
+# --- 2. shrinkage force ----------------------------------------------------------------
+
+def shrinkage_force(lam: float = 1.0, *, z_max: float | None = None, fig=None):
+    """Why L1 zeroes small weights and L2 only shrinks them.
+
+    Left: the (sub)gradient of each penalty, the "force" pulling a weight to
+    zero: ``lam sign(w)`` for L1, a constant-size pull that at ``w = 0`` becomes
+    the whole interval ``[-lam, lam]`` (drawn as a vertical segment), versus
+    ``2 lam w`` for L2, which fades as ``w`` approaches zero. Right: the MAP of
+    the one-dimensional problem ``min_w (w - z)**2 / 2 + lam pen(w)`` as a
+    function of the data ``z`` (the least-squares estimate): soft-thresholding,
+    exactly zero for ``|z| <= lam``, versus the proportional shrinkage
+    ``z / (1 + 2 lam)`` that is never zero unless ``z`` is.
+
+    Parameters
+    ----------
+    lam : float
+        Penalty weight of both penalties (Laplace ``b = 1/lam``, Gaussian
+        ``sigma = 1/sqrt(2 lam)``).
+    z_max : float, optional
+        Half-width of the axes (default ``3 lam``, at least 1).
+    fig : Figure, optional
+        An empty figure to draw the two panels into.
+
+    Returns
+    -------
+    Figure
+        Left gids: ``"grad-l1"`` (two pieces), ``"subdiff-l1"``, ``"grad-l2"``;
+        right: ``"map-l1"``, ``"map-l2"``, ``"identity"``.
+    """
+    laplace, gaussian = Laplace.from_lam(lam), Gaussian.from_lam(lam)
+    z_max = max(3.0 * lam, 1.0) if z_max is None else float(z_max)
+    fig, (left, right) = _panels(fig, 2, (10, 4.2))
+    w_neg = np.linspace(-z_max, 0.0, 200, endpoint=False)
+    w_pos = -w_neg[::-1]
+    left.plot(w_neg, np.full_like(w_neg, -lam), color=_L1_COLOR, lw=2.5, gid="grad-l1",
+              label=f"L1: d/dw λ|w| = λ sign(w)   (λ = {lam:g})")
+    left.plot(w_pos, np.full_like(w_pos, lam), color=_L1_COLOR, lw=2.5, gid="grad-l1")
+    left.plot([0.0, 0.0], [-lam, lam], color=_L1_COLOR, lw=2.5, ls=(0, (1, 1)),
+              gid="subdiff-l1", label="L1 subdifferential at 0: [−λ, λ]")
+    w = np.linspace(-z_max, z_max, 401)
+    left.plot(w, 2.0 * lam * w, color=_L2_COLOR, lw=2.5, gid="grad-l2",
+              label="L2: d/dw λw² = 2λw")
+    left.axhline(0.0, color="0.6", lw=0.8)
+    left.axvline(0.0, color="0.6", lw=0.8)
+    left.set_ylim(-2.2 * lam, 2.2 * lam)
+    left.set_xlabel("weight w")
+    left.set_ylabel("pull towards zero  d pen / dw")
+    left.set_title("Penalty gradient: constant pull (L1), fading pull (L2)")
+    left.legend(loc="upper left", fontsize="small")
+
+    z = np.linspace(-z_max, z_max, 801)
+    # The one-dimensional MAP is the proximal operator of -log p with unit step.
+    right.axvspan(-lam, lam, color=_L1_COLOR, alpha=0.08, label="|z| ≤ λ: L1 MAP is exactly 0")
+    right.plot(z, z, color="0.5", ls=":", lw=1.2, gid="identity", label="no prior: w = z")
+    right.plot(z, laplace.prox(z, 1.0), color=_L1_COLOR, lw=2.5, gid="map-l1",
+               label=f"Laplace(b={laplace.b:.3g}): soft-threshold")
+    right.plot(z, gaussian.prox(z, 1.0), color=_L2_COLOR, lw=2.5, gid="map-l2",
+               label=f"Gaussian(σ={gaussian.sigma:.3g}): z / (1 + 2λ)")
+    right.set_xlabel("data z (least-squares estimate)")
+    right.set_ylabel("MAP of  (w − z)²/2 + λ pen(w)")
+    right.set_title("1-D MAP: L1 zeroes small z, L2 only shrinks")
+    right.legend(loc="upper left", fontsize="small")
+    return fig
