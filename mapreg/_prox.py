@@ -35,3 +35,24 @@ def l1_subdiff_distance(w, grad, weight):
 def l2_subdiff_distance(w, grad, weight):
     """``|grad + 2 * weight * w|``: the gradient of ``weight * w**2`` is ``2 weight w``."""
     return np.abs(np.asarray(grad, dtype=float) + 2.0 * weight * np.asarray(w, dtype=float))
+
+
+def log_penalty_grad(w, lam, delta):
+    """``d/dw [lam log(1 + w**2/delta)] = 2 lam w / (delta + w**2)``."""
+    w = np.asarray(w, dtype=float)
+    return 2.0 * lam * w / (delta + w**2)
+
+
+def log_penalty_hess(w, lam, delta):
+    """``d2/dw2 [lam log(1 + w**2/delta)] = 2 lam (delta - w**2) / (delta + w**2)**2``."""
+    w = np.asarray(w, dtype=float)
+    return 2.0 * lam * (delta - w**2) / (delta + w**2) ** 2
+
+
+def log_penalty_mm_weights(w, lam, delta):
+    """Weights ``c`` of the majoriser ``c w**2 + const`` of ``lam log(1 + w**2/delta)``.
+
+    ``log(1 + u/delta)`` is concave in ``u = w**2``, so its tangent in ``u`` at the
+    current point lies above it and touches it there.
+    """
+    return lam / (delta + np.asarray(w, dtype=float) ** 2)

@@ -12,7 +12,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from mapreg._prox import l1_subdiff_distance, l2_subdiff_distance, soft_threshold
+from mapreg._prox import (
+    l1_subdiff_distance,
+    l2_subdiff_distance,
+    log_penalty_grad,
+    log_penalty_hess,
+    log_penalty_mm_weights,
+    soft_threshold,
+)
 from mapreg._validation import check_nonnegative
 
 
@@ -169,16 +176,13 @@ class LogPenalty:
         return self.lam * float(np.sum(np.log1p(np.asarray(w, dtype=float) ** 2 / self.delta)))
 
     def grad(self, w) -> np.ndarray:
-        w = np.asarray(w, dtype=float)
-        return 2.0 * self.lam * w / (self.delta + w**2)
+        return log_penalty_grad(w, self.lam, self.delta)
 
     def hess(self, w) -> np.ndarray:
-        w = np.asarray(w, dtype=float)
-        return 2.0 * self.lam * (self.delta - w**2) / (self.delta + w**2) ** 2
+        return log_penalty_hess(w, self.lam, self.delta)
 
     def mm_weights(self, w) -> np.ndarray:
-        # log(1 + u/delta) is concave in u = w^2: its tangent in u majorises it.
-        return self.lam / (self.delta + np.asarray(w, dtype=float) ** 2)
+        return log_penalty_mm_weights(w, self.lam, self.delta)
 
     def subdiff_distance(self, w, grad) -> np.ndarray:
         return np.abs(np.asarray(grad, dtype=float) + self.grad(w))

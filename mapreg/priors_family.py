@@ -35,7 +35,14 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import erfcx, exp1, gammaln
 
-from mapreg._prox import l1_subdiff_distance, l2_subdiff_distance, soft_threshold
+from mapreg._prox import (
+    l1_subdiff_distance,
+    l2_subdiff_distance,
+    log_penalty_grad,
+    log_penalty_hess,
+    log_penalty_mm_weights,
+    soft_threshold,
+)
 from mapreg._validation import check_scale
 from mapreg.priors import Prior
 
@@ -375,17 +382,15 @@ class StudentT(Prior):
 
     def grad(self, w) -> np.ndarray:
         """``d/dw`` of ``-log p(w)``: ``2 lam w / (delta + w**2)``."""
-        w = np.asarray(w, dtype=float)
-        return 2.0 * self.lam * w / (self.delta + w**2)
+        return log_penalty_grad(w, self.lam, self.delta)
 
     def hess(self, w) -> np.ndarray:
         """``d2/dw2`` of ``-log p(w)``: ``2 lam (delta - w**2) / (delta + w**2)**2``."""
-        w = np.asarray(w, dtype=float)
-        return 2.0 * self.lam * (self.delta - w**2) / (self.delta + w**2) ** 2
+        return log_penalty_hess(w, self.lam, self.delta)
 
     def mm_weights(self, w) -> np.ndarray:
         """Weights ``c_j`` of the majoriser ``c_j w_j**2 + const`` tight at ``w``."""
-        return self.lam / (self.delta + np.asarray(w, dtype=float) ** 2)
+        return log_penalty_mm_weights(w, self.lam, self.delta)
 
     def prox(self, v, step: float) -> np.ndarray:
         # Smooth and non-convex: the 1-D minimiser of (w-v)^2/2 + step*lam*log(1+w^2/delta)
