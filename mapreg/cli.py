@@ -15,6 +15,11 @@ import time
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
+#: ``--prior`` names, and the extra option each one needs.
+PRIORS = ("laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy", "horseshoe")
+_EXTRA = {"--scale2": ("scale2", "elasticnet"), "--p": ("p", "bridge"),
+          "--nu": ("nu", "student-t")}
+
 DESCRIPTION = """\
 mapreg: a penalty is a prior.
 
@@ -29,12 +34,27 @@ examples:
   mapreg demo --out mapreg-report
   mapreg verify data.csv --target y --prior laplace --scale 2 --noise 50 --standardize
   mapreg verify data.csv --target sick --family bernoulli --prior gaussian --scale 1
+  mapreg verify data.csv --target y --prior elasticnet --scale 2 --scale2 5 --noise 50
+  mapreg verify data.csv --target y --prior bridge --scale 2 --p 0.5 --noise 50
+  mapreg verify data.csv --target y --prior student-t --scale 1 --nu 3 --noise 50
   mapreg sample data.csv --target y --prior laplace --scale 2 --seed 1 --out post.nc
+  mapreg report data.csv --target y --prior horseshoe --scale 1 --noise 50 --out hs-report
   mapreg report data.csv --target count --family poisson --prior gaussian --scale 0.5 \\
       --out my-report
 
 The CSV needs a header row; every column except --target is a feature. Run
 'mapreg COMMAND --help' for a command's options.
+
+priors (--prior, with --scale and the extra option each needs):
+  laplace     b                  L1 (lasso), lambda = 1/b
+  gaussian    sigma              squared L2 (ridge), lambda = 1/(2 sigma^2)
+  elasticnet  b, --scale2 sigma  L1 + squared L2 (scikit-learn ElasticNet)
+  bridge      alpha, --p P       lambda |w|^p, lambda = alpha^-p, 0 < p <= 2
+  student-t   s, --nu NU         log penalty (nu+1)/2 log(1 + w^2/(nu s^2))
+  cauchy      s                  student-t with nu = 1
+  horseshoe   tau0               no mode, no penalty: use sample / report, not verify
+bridge with p < 1, student-t and cauchy are non-convex: verify then certifies a
+*local* mode (reached from w = 0), not the global one.
 
 exit codes: 0 success; 1 the equivalence check failed; 2 bad input or usage
 (one line on stderr says what); 130 interrupted (nothing half-written is left).
@@ -77,11 +97,29 @@ def _data_options() -> argparse.ArgumentParser:
                    help="likelihood: gaussian (identity link, known noise), bernoulli "
                         "(0/1 labels, logit link), poisson (counts, log link); "
                         "default: %(default)s")
-    g.add_argument("--prior", choices=("laplace", "gaussian"), required=True,
-                   help="laplace = L1 / lasso, gaussian = squared L2 / ridge")
+    g.add_argument("--prior", choices=PRIORS, required=True, metavar="PRIOR",
+                   help="one of %(choices)s. laplace = L1 / lasso; gaussian = squared L2 / "
+                        "ridge; elasticnet = Laplace x Gaussian = L1 + squared L2 (needs "
+                        "--scale2); bridge = generalized normal = lambda sum |w|^p (needs "
+                        "--p); student-t = log penalty (needs --nu); cauchy = student-t with "
+                        "nu = 1; horseshoe = posterior only (no mode, no penalty: 'sample' "
+                        "and 'report' only). bridge with p < 1, student-t and cauchy are "
+                        "non-convex: their MAP is a certified local mode")
     g.add_argument("--scale", type=float, required=True, metavar="B",
-                   help="prior scale (> 0): Laplace b (lambda = 1/b) or Gaussian sigma "
-                        "(lambda = 1/(2 sigma^2)); larger means weaker shrinkage")
+                   help="main prior scale (> 0); larger means weaker shrinkage. laplace: b "
+                        "(lambda = 1/b); gaussian: sigma (lambda = 1/(2 sigma^2)); "
+                        "elasticnet: b of the Laplace factor; bridge: alpha (lambda = "
+                        "alpha^-p); student-t / cauchy: s; horseshoe: the global scale tau0 "
+                        "(tau ~ HalfCauchy(tau0))")
+    g.add_argument("--scale2", type=float, default=None, metavar="SIGMA",
+                   help="elasticnet only: sigma (> 0) of the Gaussian factor "
+                        "(squared-L2 weight 1/(2 sigma^2))")
+    g.add_argument("--p", type=float, default=None, metavar="P",
+                   help="bridge only: the exponent, 0 < p <= 2 (1 = laplace, 2 = gaussian "
+                        "with sigma = alpha/sqrt(2); p < 1 is non-convex)")
+    g.add_argument("--nu", type=float, default=None, metavar="NU",
+                   help="student-t only: degrees of freedom (> 0); lambda = (nu+1)/2, "
+                        "delta = nu s^2 in lambda sum log(1 + w^2/delta)")
     g.add_argument("--noise", type=float, default=None, metavar="S",
                    help="known noise standard deviation (gaussian family only); if left "
                         "out, the residual sd of a least-squares fit is used")
@@ -103,7 +141,8 @@ def _sampling_options(draws=1000, tune=1000, chains=4) -> argparse.ArgumentParse
     g.add_argument("--sampler", default="auto",
                    choices=("auto", "exact", "gibbs", "nutpie", "pymc", "numpyro"),
                    help="auto picks the fastest valid one: exact (Gaussian prior and "
-                        "noise), gibbs (Laplace prior, Gaussian noise), else NUTS")
+                        "noise), gibbs (Laplace or horseshoe prior, Gaussian noise), else "
+                        "NUTS")
     g.add_argument("--seed", type=int, default=None,
                    help="random seed, for reproducible output")
     return p
@@ -144,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit the posterior mode and the equivalent penalised problem (and "
                     "scikit-learn's estimator where one exists) and print them side by "
                     "side. Exit code 0 only if they agree to ~1e-6 relative, with the same "
-                    "exact zeros and a KKT certificate.")
+                    "exact zeros and a KKT certificate. For a non-convex prior (bridge with "
+                    "p < 1, student-t, cauchy) the mode is a certified local one, reached "
+                    "from w = 0. The horseshoe has no mode: verify refuses it (exit 2).")
     verify.set_defaults(func=cmd_verify)
 
     sample = sub.add_parser(
@@ -171,6 +212,65 @@ def build_parser() -> argparse.ArgumentParser:
 # --- loading a user's model -----------------------------------------------------------------
 
 
+def build_prior(args):
+    """The :class:`mapreg.priors.Prior` that ``--prior``, ``--scale`` and its extras describe.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``prior``, ``scale`` and (optional) ``scale2``, ``p``, ``nu``.
+
+    Returns
+    -------
+    Prior
+        ``Laplace(b)``, ``Gaussian(sigma)``, ``ElasticNet(b, sigma)``,
+        ``GeneralizedNormal(alpha, p)``, ``StudentT(nu, s)``, ``Cauchy(s)`` or
+        ``Horseshoe(tau0)``.
+
+    Raises
+    ------
+    UsageError
+        An extra option missing, given to a prior that does not use it, or out of range.
+    """
+    from mapreg.priors import Gaussian, Laplace
+    from mapreg.priors_family import Cauchy, ElasticNet, GeneralizedNormal, Horseshoe, StudentT
+
+    name = args.prior
+    for flag, (attr, owner) in _EXTRA.items():
+        given = getattr(args, attr, None) is not None
+        if given and name != owner:
+            raise UsageError(f"{flag} applies only to --prior {owner}, not {name}")
+        if not given and name == owner:
+            what = {"--scale2": "sigma of the Gaussian factor, > 0",
+                    "--p": "the exponent, 0 < p <= 2",
+                    "--nu": "degrees of freedom, > 0"}[flag]
+            raise UsageError(f"--prior {name} needs {flag} ({what})")
+    scale = _positive(args.scale, "--scale")
+    if name == "laplace":
+        return Laplace(scale)
+    if name == "gaussian":
+        return Gaussian(scale)
+    if name == "elasticnet":
+        return ElasticNet(scale, _positive(args.scale2, "--scale2"))
+    if name == "bridge":
+        p = args.p
+        if not math.isfinite(p) or not 0.0 < p <= 2.0:
+            raise UsageError(f"--p must be in (0, 2], got {p:g}")
+        return GeneralizedNormal(scale, float(p))
+    if name == "student-t":
+        return StudentT(_positive(args.nu, "--nu"), scale)
+    if name == "cauchy":
+        return Cauchy(scale)
+    if name == "horseshoe":
+        return Horseshoe(scale)
+    raise UsageError(f"unknown --prior {name!r}")  # pragma: no cover - argparse checks it
+
+
+HORSESHOE_VERIFY = ("--prior horseshoe has no posterior mode and no penalty (its density is "
+                    "infinite at w = 0), so there is no MAP = penalised fit to verify; use "
+                    "'mapreg sample' or 'mapreg report' for its posterior")
+
+
 def load_model(args):
     """Read the CSV and build the :class:`mapreg.Model` the options describe.
 
@@ -182,9 +282,8 @@ def load_model(args):
     """
     from mapreg.io import estimate_noise_sigma, read_csv, standardize
     from mapreg.model import Model
-    from mapreg.priors import Gaussian, Laplace
 
-    scale = _positive(args.scale, "--scale")
+    prior = build_prior(args)
     noise = None
     if args.noise is not None:
         noise = _positive(args.noise, "--noise")
@@ -203,7 +302,6 @@ def load_model(args):
             _log(args, f"--noise not given: using the least-squares residual sd {noise:.4g}")
         else:
             noise_source = "--noise"
-    prior = Laplace(scale) if args.prior == "laplace" else Gaussian(scale)
     model = Model(X, data.y, prior=prior, family=args.family, noise_sigma=noise,
                   fit_intercept=fit_intercept, feature_names=data.feature_names)
     info = {
@@ -263,15 +361,32 @@ def cmd_verify(args) -> int:
     """``mapreg verify``: print the equivalence table; 0 only if it passed."""
     from mapreg.verify import verify_equivalence
 
+    if args.prior == "horseshoe":
+        raise UsageError(HORSESHOE_VERIFY)
     model, info = load_model(args)
     report = verify_equivalence(model)
     print(_describe(info))
     print(report)
+    note = _local_mode_note(model, report)
+    if note:
+        print(note)
     if not report.passed:
         print("mapreg: the equivalence check did not pass (see the table above)",
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _local_mode_note(model, report) -> str:
+    """For a non-convex prior, the line saying the MAP is a certified *local* mode."""
+    if getattr(model.prior, "convex", True):
+        return ""
+    what = ("bridge penalty with p < 1" if model.prior.penalty_name == "bridge"
+            else "Student-t (log) penalty")
+    return (f"  NOTE: the {what} is non-convex: the MAP is a certified local mode "
+            f"(stationary, Hessian on the support positive definite: min curvature "
+            f"{report.map.min_curvature:.3g}), reached from w = 0; it need not be the "
+            "global mode")
 
 
 def cmd_sample(args) -> int:
@@ -300,15 +415,27 @@ def cmd_report(args) -> int:
     _check_sampling_args(args)
     check_destination(args.out)
     model, info = load_model(args)
-    _log(args, "verifying MAP = penalised fit")
-    equivalence = verify_equivalence(model)
+    equivalence = None
+    if getattr(model.prior, "has_mode", True):
+        _log(args, "verifying MAP = penalised fit")
+        equivalence = verify_equivalence(model)
+    else:
+        _log(args, "skipping MAP = penalised fit: the horseshoe has no posterior mode")
     idata = _sample(model, args)
     title = f"mapreg report: {os.path.basename(info['file'])}"
     path = model_report(args.out, model, equivalence=equivalence, idata=idata, title=title,
                         data_info=info, settings=_settings(args),
                         log=lambda m: _log(args, m))
     print(_describe(info))
+    if equivalence is None:
+        print("MAP = penalised fit: skipped (the horseshoe has no posterior mode and no "
+              "penalty dual; the report shows its posterior only)")
+        print(f"report written to {path}/index.html")
+        return EXIT_OK
     print(equivalence)
+    note = _local_mode_note(model, equivalence)
+    if note:
+        print(note)
     print(f"report written to {path}/index.html")
     return EXIT_OK if equivalence.passed else EXIT_FAILED
 

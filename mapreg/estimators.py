@@ -20,19 +20,73 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mapreg._validation import check_scale
 from mapreg.io import estimate_noise_sigma
 from mapreg.map_estimate import find_map
 from mapreg.model import Model
 from mapreg.priors import Gaussian, Laplace
+from mapreg.priors_family import Cauchy, ElasticNet, GeneralizedNormal, StudentT
 
-_PRIORS = {"laplace": Laplace, "gaussian": Gaussian}
+#: The ``prior=`` names, as on the command line (``mapreg --prior``).
+PRIOR_NAMES = ("laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy",
+               "horseshoe")
 
 
-def _make_prior(prior, scale):
-    """``("laplace", b)`` -> ``Laplace(b)``; ``("gaussian", sigma)`` -> ``Gaussian(sigma)``."""
-    if prior not in _PRIORS:
-        raise ValueError(f"prior must be one of {sorted(_PRIORS)}, got {prior!r}")
-    return _PRIORS[prior](scale)
+def _make_prior(prior, scale, p=None, scale2=None, nu=None):
+    """The :class:`~mapreg.priors.Prior` an estimator's parameters describe.
+
+    Parameters
+    ----------
+    prior : str
+        One of :data:`PRIOR_NAMES`.
+    scale : float
+        The main scale: Laplace ``b``, Gaussian ``sigma``, elastic net ``b`` (of its
+        Laplace factor), bridge ``alpha``, Student-t / Cauchy ``s``.
+    p, scale2, nu : float or None
+        The bridge exponent, the elastic net's Gaussian ``sigma`` and the Student-t
+        degrees of freedom; required by (and only read for) those priors.
+
+    Returns
+    -------
+    Prior
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a missing or out-of-range parameter, or ``"horseshoe"``
+        (no posterior mode, so nothing for ``fit`` to find).
+    """
+    if not isinstance(prior, str) or prior not in PRIOR_NAMES:
+        raise ValueError(f"prior must be one of {list(PRIOR_NAMES)}, got {prior!r}")
+    if prior == "horseshoe":
+        raise ValueError(
+            "prior='horseshoe' has no posterior mode (its density is infinite at w = 0, so "
+            "the mode is degenerate) and no penalty dual, so fit() has nothing to find; "
+            "sample its posterior with mapreg.sample_posterior(mapreg.Model(X, y, "
+            "prior=mapreg.Horseshoe(scale), ...)) instead"
+        )
+    needs = {"bridge": ("p", p, "the exponent, 0 < p <= 2"),
+             "elasticnet": ("scale2", scale2, "sigma of the Gaussian factor, > 0"),
+             "student-t": ("nu", nu, "degrees of freedom, > 0")}
+    if prior in needs:
+        name, value, what = needs[prior]
+        if value is None:
+            raise ValueError(f"prior={prior!r} needs {name}= ({what}), got None")
+    scale = check_scale(scale, "scale")
+    if prior == "laplace":
+        return Laplace(scale)
+    if prior == "gaussian":
+        return Gaussian(scale)
+    if prior == "elasticnet":
+        return ElasticNet(scale, check_scale(scale2, "scale2"))
+    if prior == "bridge":
+        p = check_scale(p, "p")
+        if p > 2.0:
+            raise ValueError(f"p must be in (0, 2], got {p!r}")
+        return GeneralizedNormal(scale, p)
+    if prior == "student-t":
+        return StudentT(check_scale(nu, "nu"), scale)
+    return Cauchy(scale)
 
 
 class _MAPBase(BaseEstimator):
@@ -41,7 +95,7 @@ class _MAPBase(BaseEstimator):
     _family: str = "gaussian"
 
     def _fit_model(self, X, y, family, noise_sigma):
-        prior = _make_prior(self.prior, self.scale)
+        prior = _make_prior(self.prior, self.scale, p=self.p, scale2=self.scale2, nu=self.nu)
         names = getattr(self, "feature_names_in_", None)
         names = [str(n) for n in names] if names is not None else None
         self.model_ = Model(X, y, prior=prior, family=family, noise_sigma=noise_sigma,
@@ -172,21 +226,31 @@ class _MAPBase(BaseEstimator):
 
 
 class MAPRegressor(RegressorMixin, _MAPBase):
-    """Posterior-mode regression with a Laplace (lasso) or Gaussian (ridge) prior.
+    """Posterior-mode regression: a prior on the coefficients is a penalty.
 
     ``fit`` finds the mode of the posterior ``p(w, w0 | X, y)`` of the GLM
     ``y ~ family(X w + w0)``, ``w_j ~ prior(scale)``, flat prior on ``w0`` —
-    identical to the lasso (``lambda = 1/b``) or squared-L2 ridge
-    (``lambda = 1/(2 sigma^2)``) fit of the *summed* negative log-likelihood,
-    with exact zeros under the Laplace prior. ``sample_posterior`` then gives
-    the whole posterior and ``predict_interval`` posterior-predictive intervals.
+    identical to the penalised fit of the *summed* negative log-likelihood:
+    the lasso (Laplace, ``lambda = 1/b``, exact zeros), squared-L2 ridge
+    (Gaussian, ``lambda = 1/(2 sigma^2)``), the elastic net, the bridge
+    ``lambda sum |w|**p`` or the Student-t log penalty. ``sample_posterior`` then
+    gives the whole posterior and ``predict_interval`` posterior-predictive intervals.
 
     Parameters
     ----------
-    prior : {"laplace", "gaussian"}
-        The prior on each coefficient.
+    prior : {"laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy", \
+"horseshoe"}
+        The prior on each coefficient: ``Laplace(scale)``, ``Gaussian(scale)``,
+        ``ElasticNet(scale, scale2)``, ``GeneralizedNormal(scale, p)`` (bridge),
+        ``StudentT(nu, scale)``, ``Cauchy(scale)``. The bridge with ``p < 1``,
+        Student-t and Cauchy are non-convex: ``fit`` returns a certified *local*
+        mode reached from ``w = 0`` (``map_.min_curvature > 0``). ``"horseshoe"``
+        has no mode: ``fit`` raises ``ValueError`` (sample it with
+        :func:`mapreg.sample_posterior` on a :class:`mapreg.Model` instead).
     scale : float
-        Its scale: Laplace ``b`` or Gaussian ``sigma`` (> 0). Larger is weaker.
+        The main scale (> 0): Laplace ``b``, Gaussian ``sigma``, elastic net ``b``
+        (of its Laplace factor), bridge ``alpha``, Student-t / Cauchy ``s``.
+        Larger is weaker.
     family : {"gaussian", "poisson"}
         Likelihood (identity or log link).
     noise_sigma : float, optional
@@ -197,6 +261,19 @@ class MAPRegressor(RegressorMixin, _MAPBase):
         used is stored in ``noise_sigma_``. Must be None for ``"poisson"``.
     fit_intercept : bool
         Fit an unpenalised (flat-prior) intercept.
+    p : float, optional
+        ``prior="bridge"`` only (required there): the exponent, ``0 < p <= 2``.
+    scale2 : float, optional
+        ``prior="elasticnet"`` only (required there): ``sigma`` (> 0) of the Gaussian
+        factor, the squared-L2 weight being ``1/(2 sigma^2)``.
+    nu : float, optional
+        ``prior="student-t"`` only (required there): degrees of freedom (> 0).
+
+    Notes
+    -----
+    As usual in scikit-learn, the parameters are stored as given and checked in
+    ``fit``; ``p``, ``scale2`` and ``nu`` are ignored by the priors that do not use
+    them (so a grid over ``prior`` can keep them fixed).
 
     Attributes
     ----------
@@ -228,12 +305,15 @@ class MAPRegressor(RegressorMixin, _MAPBase):
     """
 
     def __init__(self, prior="laplace", scale=1.0, family="gaussian", noise_sigma=None,
-                 fit_intercept=True):
+                 fit_intercept=True, p=None, scale2=None, nu=None):
         self.prior = prior
         self.scale = scale
         self.family = family
         self.noise_sigma = noise_sigma
         self.fit_intercept = fit_intercept
+        self.p = p
+        self.scale2 = scale2
+        self.nu = nu
 
     def fit(self, X, y):
         """Find the posterior mode.
@@ -272,7 +352,7 @@ class MAPRegressor(RegressorMixin, _MAPBase):
 
 
 class MAPClassifier(ClassifierMixin, _MAPBase):
-    """Posterior-mode logistic regression with a Laplace (L1) or Gaussian (L2) prior.
+    """Posterior-mode (penalised) logistic regression.
 
     Binary only: the two classes (sorted, ``classes_``) are coded 0 and 1 and
     ``P(y = classes_[1] | x) = 1 / (1 + exp(-(x w + w0)))``. The mode equals
@@ -280,10 +360,15 @@ class MAPClassifier(ClassifierMixin, _MAPBase):
 
     Parameters
     ----------
-    prior : {"laplace", "gaussian"}
+    prior : {"laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy", \
+"horseshoe"}
+        As in :class:`MAPRegressor` (``"horseshoe"``: ``fit`` raises ``ValueError``).
     scale : float
-        Laplace ``b`` or Gaussian ``sigma`` (> 0).
+        The main scale (> 0), as in :class:`MAPRegressor`.
     fit_intercept : bool
+    p, scale2, nu : float, optional
+        The bridge exponent, the elastic net's Gaussian ``sigma`` and the Student-t
+        degrees of freedom, as in :class:`MAPRegressor`.
 
     Attributes
     ----------
@@ -294,10 +379,14 @@ class MAPClassifier(ClassifierMixin, _MAPBase):
         As in :class:`MAPRegressor`.
     """
 
-    def __init__(self, prior="laplace", scale=1.0, fit_intercept=True):
+    def __init__(self, prior="laplace", scale=1.0, fit_intercept=True, p=None, scale2=None,
+                 nu=None):
         self.prior = prior
         self.scale = scale
         self.fit_intercept = fit_intercept
+        self.p = p
+        self.scale2 = scale2
+        self.nu = nu
 
     def fit(self, X, y):
         """Find the posterior mode.

@@ -152,7 +152,7 @@ def model_rows(model) -> list[tuple[str, str]]:
         ("prior", repr(prior)),
         ("penalty", {"l1": "L1: λ‖w‖₁", "l2": "squared L2: λ‖w‖₂²"}.get(
             getattr(prior, "penalty_name", ""), str(getattr(prior, "penalty_name", "—")))),
-        ("λ", _num(prior.lam)),
+        ("λ", _num(prior.lam) if getattr(prior, "has_mode", True) else "— (no penalty dual)"),
         ("noise σ", "—" if model.noise_sigma is None else _num(model.noise_sigma)),
         ("intercept", "fitted (flat prior, not penalised)" if model.fit_intercept else "none"),
         ("rows × features", f"{model.n_samples} × {model.n_features}"),
@@ -501,8 +501,9 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
     out : path-like
         Report folder.
     model : Model
-    equivalence : EquivalenceReport
-        From :func:`mapreg.verify.verify_equivalence`.
+    equivalence : EquivalenceReport or None
+        From :func:`mapreg.verify.verify_equivalence`; ``None`` for a prior without a
+        mode (the horseshoe), whose report then says why that section is skipped.
     idata : DataTree
         From :func:`mapreg.sample_posterior` (with its ``map`` group).
     title : str
@@ -516,15 +517,19 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
     log : callable, optional
     """
     from mapreg import plots
-    from mapreg.priors import Laplace
+    from mapreg.priors import Gaussian, Laplace
 
     prior = model.prior
+    has_mode = getattr(prior, "has_mode", True)
+    classic = isinstance(prior, Laplace | Gaussian)  # the L1 / L2 figures apply
     sampler = str(idata.attrs.get("sampler", settings.get("sampler", "?")))
+    dual = (f"prior ⇔ penalty λ = {prior.lam:.4g}" if has_mode
+            else "prior: no mode and no penalty dual (posterior only)")
     subtitle = (f"{html.escape(data_info['file'])} — {data_info['rows']} rows, target "
                 f"<code>{html.escape(data_info['target'])}</code>, "
                 f"{len(data_info['features'])} features"
                 f"{' (standardised)' if data_info['standardized'] else ''}. "
-                f"{html.escape(repr(prior))} prior ⇔ penalty λ = {prior.lam:.4g}.")
+                f"{html.escape(repr(prior))} {dual}.")
     sections = [Section("Model", "The posterior mode under this prior is the penalised fit "
                         "below; the posterior is sampled with the same likelihood and prior.",
                         ("setting", "value"),
@@ -536,15 +541,28 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
             "The equivalence on the diabetes data for several Laplace and Gaussian scales, "
             "and how far <code>pymc.find_MAP</code> (L-BFGS on the kinked Laplace log-density) "
             "lands from the exact mode.", pre=demo_text))
-    sections.append(equivalence_section(equivalence))
+    if equivalence is not None:
+        sections.append(equivalence_section(equivalence))
+    else:
+        sections.append(Section(
+            "Mode = penalised fit",
+            f"Skipped: the {html.escape(type(prior).__name__)} prior's density is infinite at "
+            "w = 0, so the posterior mode is degenerate (every coefficient 0) and there is no "
+            "penalty dual to compare it with. This report shows the posterior only."))
 
     comparison = comparison_records(idata)
-    ctext = ("Per coefficient: the MAP beside the posterior summaries. "
-             + ("Under the Laplace prior the MAP has exact zeros, but the posterior of a "
+    if not has_mode:
+        note = "There is no MAP under this prior (the map column is empty)."
+    elif isinstance(prior, Laplace):
+        note = ("Under the Laplace prior the MAP has exact zeros, but the posterior of a "
                 "continuous prior puts no mass on exactly zero: the posterior mean and median "
-                "are not sparse." if isinstance(prior, Laplace) else
-                "Under a Gaussian prior and Gaussian noise the posterior is Gaussian and its "
-                "mean, median and mode coincide."))
+                "are not sparse.")
+    elif isinstance(prior, Gaussian):
+        note = ("Under a Gaussian prior and Gaussian noise the posterior is Gaussian and its "
+                "mean, median and mode coincide.")
+    else:
+        note = "The mode and the posterior summaries need not agree under this prior."
+    ctext = "Per coefficient: the MAP beside the posterior summaries. " + note
     if comparison:
         cols = list(comparison[0])
         sections.append(Section("Mode vs posterior", ctext, cols,
@@ -559,35 +577,51 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
         sections.append(Section("Sampling diagnostics", diag_text, cols,
                                 [[r[c] for c in cols] for r in diag]))
 
-    figures = [
-        FigureSpec("prior_vs_penalty", "The prior's negative log-density is the penalty",
-                   "Top: the prior densities. Bottom: the penalty (thick) and −log p(w) "
-                   "shifted by the prior's normaliser (dashed) coincide.",
-                   lambda: plots.prior_vs_penalty(**({"laplace": prior} if isinstance(
-                       prior, Laplace) else {"gaussian": prior}))),
-        FigureSpec("shrinkage_force", "Why L1 gives exact zeros and L2 does not",
-                   "Left: the pull of each penalty towards zero (constant ±λ for L1, 2λw for "
-                   "L2). Right: the resulting one-dimensional MAP: soft-thresholding vs "
-                   "proportional shrinkage.", lambda: plots.shrinkage_force(lam=prior.lam)),
-    ]
+    skipped = {}
+    if classic:
+        figures = [
+            FigureSpec("prior_vs_penalty", "The prior's negative log-density is the penalty",
+                       "Top: the prior densities. Bottom: the penalty (thick) and −log p(w) "
+                       "shifted by the prior's normaliser (dashed) coincide.",
+                       lambda: plots.prior_vs_penalty(**({"laplace": prior} if isinstance(
+                           prior, Laplace) else {"gaussian": prior}))),
+            FigureSpec("shrinkage_force", "Why L1 gives exact zeros and L2 does not",
+                       "Left: the pull of each penalty towards zero (constant ±λ for L1, 2λw "
+                       "for L2). Right: the resulting one-dimensional MAP: soft-thresholding "
+                       "vs proportional shrinkage.",
+                       lambda: plots.shrinkage_force(lam=prior.lam)),
+        ]
+    else:
+        figures = [FigureSpec(
+            "prior_vs_penalty", "The prior's negative log-density is the penalty",
+            "Top: the prior density. Bottom: the penalty (thick) and −log p(w) shifted by the "
+            "prior's normaliser (dashed) coincide"
+            + ("." if has_mode else "; the horseshoe has no penalty, only −log p(w | τ), "
+               "infinite at 0."),
+            lambda: plots.prior_vs_penalty(priors=[prior]))]
+        skipped["shrinkage_force"] = "drawn for the Laplace and Gaussian priors only"
     if demo_text:
         figures.append(FigureSpec(
             "constraint_geometry", "The geometry: loss contours meet the L1 diamond at a corner",
             "A two-weight problem: the MAP is where a loss contour first touches the L1 "
             "diamond or the L2 disc; the diamond's corners sit on the axes.",
             plots.constraint_geometry))
-    figures += [
-        FigureSpec("map_path", "MAP path = penalised path",
-                   "Coefficients over a grid of prior scales: MAP (thick), the penalised fit "
-                   "(dashed) and scikit-learn (dots, where it has an equivalent) coincide; the "
-                   "vertical line marks this report's scale.", lambda: plots.map_path(model)),
-        FigureSpec("posterior_vs_mode", "What the mode hides: the posterior",
-                   "Each coefficient's posterior (density, 50% and 90% intervals, median) "
-                   "with the MAP (diamond; hollow where exactly zero) and zero marked.",
-                   lambda: plots.posterior_vs_mode(idata)),
-    ]
-    skipped = None
-    if sampler in ("exact", "gibbs"):
+    if has_mode:
+        figures.append(FigureSpec(
+            "map_path", "MAP path = penalised path",
+            "Coefficients over a grid of prior scales: MAP (thick), the penalised fit "
+            "(dashed) and scikit-learn (dots, where it has an equivalent) coincide; the "
+            "vertical line marks this report's scale.", lambda: plots.map_path(model)))
+    else:
+        skipped["map_path"] = "the prior has no mode, so there is no MAP path"
+    figures.append(FigureSpec(
+        "posterior_vs_mode", "What the mode hides: the posterior",
+        "Each coefficient's posterior (density, 50% and 90% intervals, median) "
+        "with the MAP (diamond; hollow where exactly zero) and zero marked.",
+        lambda: plots.posterior_vs_mode(idata)))
+    if not classic:
+        skipped["posterior_median_path"] = "drawn for the Laplace and Gaussian priors only"
+    elif sampler in ("exact", "gibbs"):
         seed = settings.get("seed") or 0
         figures.append(FigureSpec(
             "posterior_median_path", "Posterior medians vs the MAP path",
@@ -595,23 +629,27 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
             "(Park & Casella 2008, Figure 1): smooth, without the lasso's kinks and zeros.",
             lambda: plots.posterior_median_path(model, sampler=sampler, random_seed=seed)))
     else:
-        skipped = ("posterior medians over 10 prior scales need 10 posterior runs; drawn only "
-                   f"with the exact or Gibbs sampler, not {sampler}")
+        skipped["posterior_median_path"] = (
+            "posterior medians over 10 prior scales need 10 posterior runs; drawn only "
+            f"with the exact or Gibbs sampler, not {sampler}")
 
     summary = {
         "mapreg_report": 1,
         "title": title,
         "data": data_info,
         "model": {"family": model.family.name, "prior": type(prior).__name__.lower(),
-                  "scale": float(getattr(prior, "b", getattr(prior, "sigma", np.nan))),
-                  "lam": prior.lam, "noise_sigma": model.noise_sigma,
+                  "scale": float(next((getattr(prior, a) for a in
+                                       ("b", "sigma", "alpha", "s", "scale")
+                                       if hasattr(prior, a)), np.nan)),
+                  "lam": prior.lam if has_mode else None, "noise_sigma": model.noise_sigma,
                   "fit_intercept": model.fit_intercept},
-        "equivalence": equivalence_summary(equivalence),
+        "equivalence": (equivalence_summary(equivalence) if equivalence is not None else
+                        {"skipped": "the prior has no posterior mode and no penalty dual"}),
         "posterior": {"sampler": sampler, "settings": settings, "warnings": warns,
                       "mode_vs_posterior": comparison, "diagnostics": diag},
     }
     if skipped:
-        summary["figures_skipped"] = {"posterior_median_path": skipped}
+        summary["figures_skipped"] = skipped
     return write_report(out, title=title, subtitle=subtitle, sections=sections,
                         figures=figures, summary=summary, idata=idata, warnings_=warns,
                         log=log)

@@ -61,8 +61,13 @@ def test_help_names_every_command():
     proc = run("verify", "--help")
     assert proc.returncode == 0
     for flag in ("--target", "--family", "--prior", "--scale", "--noise", "--no-intercept",
-                 "--standardize", "--quiet"):
+                 "--standardize", "--quiet", "--scale2", "--p", "--nu"):
         assert flag in proc.stdout
+    text = " ".join(proc.stdout.split())  # argparse wraps the help text
+    for prior in ("laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy",
+                  "horseshoe"):
+        assert prior in text, prior
+    assert "0 < p <= 2" in text and "local mode" in text and "verify refuses it" in text
 
 
 def _table_row(stdout, name):
@@ -99,6 +104,83 @@ def test_verify_bernoulli_without_intercept(files):
     for j, name in enumerate("abc"):
         assert _table_row(proc.stdout, name)[0] == pytest.approx(ref.coef_[0, j], abs=1e-5)
     assert _table_row(proc.stdout, "intercept")[0] == 0.0
+
+
+def _map_column(stdout, name):
+    """The MAP column of the verify table (scikit-learn's may be '-')."""
+    m = re.search(rf"^{name}\s+(\S+)\s+(\S+)\s+(\S+)$", stdout, re.M)
+    assert m, stdout
+    return float(m.group(1))
+
+
+def test_verify_elasticnet_matches_sklearn_elasticnet(files):
+    from sklearn.linear_model import ElasticNet
+
+    from mapreg.conversions import elasticnet_params
+    from mapreg.priors import Gaussian, Laplace
+
+    proc = run("verify", files / "diabetes.csv", "--target", "y", "--prior", "elasticnet",
+               "--scale", 2, "--scale2", 5, "--noise", 53, "--standardize", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "PASSED: True" in proc.stdout
+    # lam = 1/b = 0.5, lam2 = 1/(2 sigma^2) = 0.02
+    assert "penalty: elasticnet(lam=0.5, lam2=0.02)" in proc.stdout
+    assert "local mode" not in proc.stdout  # convex: the global mode
+    # scikit-learn: alpha l1_ratio = s^2/(n b), alpha (1 - l1_ratio) = s^2/(n sigma^2)
+    alpha, l1_ratio = 53.0**2 / 442 * (1 / 2.0 + 1 / 5.0**2), 25 / 27
+    assert elasticnet_params(Laplace(2.0), Gaussian(5.0), 53.0, 442) == pytest.approx(
+        (alpha, l1_ratio), rel=1e-12)
+    d = load_diabetes(center_y=False)
+    ref = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=100_000).fit(d.X, d.y)
+    for j, name in enumerate(d.feature_names):
+        map_v, pen_v, sk_v = _table_row(proc.stdout, name)
+        assert map_v == pytest.approx(ref.coef_[j], abs=1e-4)  # 6 printed digits
+        assert pen_v == map_v
+        assert sk_v == pytest.approx(ref.coef_[j], abs=1e-4)
+    assert _table_row(proc.stdout, "intercept")[0] == pytest.approx(ref.intercept_, abs=1e-3)
+
+
+def test_verify_bridge_below_one_is_a_certified_local_mode(files):
+    proc = run("verify", files / "diabetes.csv", "--target", "y", "--prior", "bridge",
+               "--scale", 2, "--p", 0.5, "--noise", 53, "--standardize", "-q")
+    assert proc.returncode == 0, proc.stderr
+    # lam = alpha**-p = 2**-0.5
+    assert "penalty: bridge(lam=0.707107, p=0.5) [non-convex: local modes]" in proc.stdout
+    assert re.search(r"non-convex: the MAP is a certified local mode", proc.stdout)
+    # An independent witness: the printed coefficients are stationary where non-zero,
+    # X_j'(y - Xw - w0) / s^2 = lam p |w_j|^(p-1) sign(w_j).
+    d = load_diabetes(center_y=False)
+    w = np.array([_map_column(proc.stdout, n) for n in d.feature_names])
+    w0 = _map_column(proc.stdout, "intercept")
+    assert 0 < np.count_nonzero(w) < len(w)  # sparse, but not empty
+    grad = d.X.T @ (d.y - d.X @ w - w0) / 53.0**2
+    nz = w != 0
+    force = 2.0**-0.5 * 0.5 * np.abs(w[nz]) ** -0.5 * np.sign(w[nz])
+    np.testing.assert_allclose(grad[nz], force, rtol=1e-2)
+
+
+def test_verify_student_t_says_local_mode(files, capsys):
+    from mapreg.cli import main
+
+    rc = main(["verify", str(files / "diabetes.csv"), "--target", "y", "--prior", "student-t",
+               "--scale", "2", "--nu", "3", "--noise", "53", "--standardize", "-q"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    # lam = (nu + 1)/2 = 2, delta = nu s^2 = 12
+    assert "penalty: log(lam=2, delta=12) [non-convex: local modes]" in out
+    assert "Student-t (log) penalty is non-convex: the MAP is a certified local mode" in out
+    d = load_diabetes(center_y=False)
+    w = np.array([_map_column(out, n) for n in d.feature_names])
+    w0 = _map_column(out, "intercept")
+    grad = d.X.T @ (d.y - d.X @ w - w0) / 53.0**2
+    np.testing.assert_allclose(grad, 2 * 2.0 * w / (12.0 + w**2), rtol=1e-2, atol=1e-4)
+
+
+def test_verify_refuses_the_horseshoe(files):
+    line = one_line_error(run("verify", files / "diabetes.csv", "--target", "y", "--prior",
+                              "horseshoe", "--scale", 1, "--noise", 53))
+    assert "horseshoe has no posterior mode and no penalty" in line
+    assert "'mapreg sample' or 'mapreg report'" in line
 
 
 def test_verify_exit_code_is_1_when_the_check_fails(files, monkeypatch, capsys):
@@ -175,13 +257,49 @@ CASES = {
                          r"the following arguments are required: --target"),
     "unknown prior": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "lasso", "--scale", "1"),
                       r"argument --prior: invalid choice: 'lasso'"),
+    # the wider prior family: each extra option missing, misplaced or out of range
+    "bridge p too large": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge",
+                                                 "--scale", "1", "--p", "3"),
+                           r"^mapreg: error: --p must be in \(0, 2\], got 3$"),
+    "bridge p zero": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge", "--scale", "1",
+                                            "--p", "0"),
+                      r"--p must be in \(0, 2\], got 0$"),
+    "bridge without p": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge", "--scale",
+                                               "1"),
+                         r"--prior bridge needs --p \(the exponent, 0 < p <= 2\)$"),
+    "p with laplace": ("a,y\n1,0\n2,1\n", ("--target", "y", *LAPLACE, "--p", "1"),
+                       r"--p applies only to --prior bridge, not laplace$"),
+    "elasticnet without scale2": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior",
+                                                        "elasticnet", "--scale", "1"),
+                                  r"--prior elasticnet needs --scale2 \(sigma of the Gaussian "
+                                  r"factor, > 0\)$"),
+    "negative scale2": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "elasticnet",
+                                              "--scale", "1", "--scale2", "-1"),
+                        r"--scale2 must be a positive finite number, got -1$"),
+    "scale2 with gaussian": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "gaussian",
+                                                   "--scale", "1", "--scale2", "2"),
+                             r"--scale2 applies only to --prior elasticnet, not gaussian$"),
+    "student-t without nu": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "student-t",
+                                                   "--scale", "1"),
+                             r"--prior student-t needs --nu \(degrees of freedom, > 0\)$"),
+    "zero nu": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "student-t", "--scale", "1",
+                                      "--nu", "0"),
+                r"--nu must be a positive finite number, got 0$"),
+    "nu with cauchy": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "cauchy", "--scale",
+                                             "1", "--nu", "2"),
+                       r"--nu applies only to --prior student-t, not cauchy$"),
+    "bridge zero scale": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge", "--scale",
+                                                "0", "--p", "0.5"),
+                          r"--scale must be a positive finite number, got 0$"),
 }
 
 
 # Each bad input runs once through a real subprocess; a few more variants of the same
 # checks run in-process (same code path, without the interpreter start-up).
 IN_PROCESS = ("empty file", "negative scale", "zero noise", "noise with bernoulli",
-              "unknown prior")
+              "unknown prior", "bridge p zero", "bridge without p", "p with laplace",
+              "negative scale2", "scale2 with gaussian", "zero nu", "nu with cauchy",
+              "bridge zero scale")
 BAD = {k: v for k, v in CASES.items() if k not in IN_PROCESS}
 
 
@@ -311,6 +429,38 @@ def test_report_on_user_data(files, tmp_path):
     ref = Ridge(alpha=53.0**2 / 5.0**2).fit(d.X, d.y)
     got = summary["equivalence"]["map"]["coef"]
     np.testing.assert_allclose([got[n] for n in d.feature_names], ref.coef_, rtol=1e-8)
+
+
+def test_horseshoe_report_skips_the_mode_section(files, tmp_path):
+    out = tmp_path / "hs"
+    proc = run("report", files / "diabetes.csv", "--target", "y", "--prior", "horseshoe",
+               "--scale", 1, "--noise", 53, "--standardize", "--draws", 100, "--tune", 100,
+               "--chains", 2, "--seed", 1, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "mapreg: error" not in proc.stderr
+    assert "MAP = penalised fit: skipped" in proc.stdout
+    summary = check_report_folder(out, ["prior_vs_penalty", "posterior_vs_mode"])
+    assert summary["posterior"]["sampler"] == "gibbs"
+    assert summary["model"]["prior"] == "horseshoe" and summary["model"]["lam"] is None
+    assert "skipped" in summary["equivalence"]
+    assert set(summary["figures_skipped"]) == {"shrinkage_force", "map_path",
+                                               "posterior_median_path"}
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert "Skipped: the Horseshoe prior" in text and "Mode vs posterior" in text
+
+
+def test_horseshoe_sample(files, capsys):
+    from mapreg.cli import main
+
+    rc = main(["sample", str(files / "diabetes.csv"), "--target", "y", "--prior", "horseshoe",
+               "--scale", "1", "--noise", "53", "--standardize", "--draws", "100", "--tune",
+               "100", "--chains", "2", "--seed", "3", "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "prior=Horseshoe(scale=1.0" in out and "sampler: gibbs" in out
+    m = re.search(r"^bmi\s+(\S+)\s+(\S+)", out, re.M)
+    assert m.group(1) == "NaN"  # no mode to show
+    assert 15 < float(m.group(2)) < 35  # bmi's effect, well away from 0
 
 
 @pytest.mark.slow

@@ -9,7 +9,14 @@ import pytest
 sklearn = pytest.importorskip("sklearn")
 
 from scipy import stats  # noqa: E402
-from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ridge  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import (  # noqa: E402
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+)
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -19,7 +26,11 @@ from mapreg import MAPClassifier, MAPRegressor  # noqa: E402
 from mapreg.datasets import load_diabetes  # noqa: E402
 
 
-@parametrize_with_checks([MAPRegressor(), MAPClassifier(), MAPRegressor(prior="gaussian")])
+@parametrize_with_checks([MAPRegressor(), MAPClassifier(), MAPRegressor(prior="gaussian"),
+                          MAPRegressor(prior="elasticnet", scale2=1.0),
+                          MAPRegressor(prior="student-t", nu=3.0),
+                          MAPRegressor(prior="bridge", p=0.5),
+                          MAPClassifier(prior="bridge", p=1.5)])
 def test_sklearn_estimator_contract(estimator, check):
     check(estimator)
 
@@ -91,11 +102,93 @@ def test_classifier_rejects_multiclass_with_clear_message():
 
 def test_regressor_rejects_bad_parameters_at_fit(diabetes):
     with pytest.raises(ValueError, match="prior must be one of"):
-        MAPRegressor(prior="cauchy").fit(diabetes.X, diabetes.y)
+        MAPRegressor(prior="lasso").fit(diabetes.X, diabetes.y)
     with pytest.raises(ValueError, match="positive"):
         MAPRegressor(scale=0.0).fit(diabetes.X, diabetes.y)
     with pytest.raises(ValueError, match="MAPClassifier"):
         MAPRegressor(family="bernoulli").fit(diabetes.X, diabetes.y)
+
+
+@pytest.mark.parametrize("b, sigma", [(2.0, 5.0), (0.5, 1.0)])
+def test_regressor_elasticnet_matches_sklearn_elasticnet(diabetes, b, sigma):
+    s, n = 53.0, diabetes.X.shape[0]
+    # scikit-learn: alpha l1_ratio = s^2/(n b), alpha (1 - l1_ratio) = s^2/(n sigma^2)
+    l1, l2 = s**2 / (n * b), s**2 / (n * sigma**2)
+    reg = MAPRegressor(prior="elasticnet", scale=b, scale2=sigma, noise_sigma=s)
+    reg.fit(diabetes.X, diabetes.y)
+    ref = ElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2), tol=1e-14, max_iter=200_000)
+    ref.fit(diabetes.X, diabetes.y)
+    scale = max(1.0, np.max(np.abs(ref.coef_)))
+    np.testing.assert_allclose(reg.coef_, ref.coef_, atol=1e-6 * scale)
+    assert reg.intercept_ == pytest.approx(ref.intercept_, abs=1e-6 * scale)
+    np.testing.assert_array_equal(reg.coef_ == 0.0, ref.coef_ == 0.0)
+
+
+def test_regressor_bridge_two_is_ridge(diabetes):
+    # GeneralizedNormal(alpha, p=2): lam = alpha**-2 = 1/(2 sigma^2), so sigma = alpha/sqrt(2)
+    # and Ridge(alpha_ridge = s^2/sigma^2 = 2 s^2/alpha^2).
+    s, alpha = 53.0, 4.0
+    reg = MAPRegressor(prior="bridge", p=2.0, scale=alpha, noise_sigma=s)
+    reg.fit(diabetes.X, diabetes.y)
+    ref = Ridge(alpha=2 * s**2 / alpha**2).fit(diabetes.X, diabetes.y)
+    np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-8, atol=1e-8)
+
+
+def test_regressor_student_t_is_a_stationary_local_mode(diabetes):
+    # -log p(w) = lam log(1 + w^2/delta), lam = (nu+1)/2, delta = nu s^2: at the MAP the
+    # gradient of the likelihood balances 2 lam w / (delta + w^2) in every coordinate.
+    X, y, s, nu, scale = diabetes.X, diabetes.y, 53.0, 3.0, 2.0
+    reg = MAPRegressor(prior="student-t", nu=nu, scale=scale, noise_sigma=s).fit(X, y)
+    w, w0 = reg.coef_, reg.intercept_
+    lam, delta = (nu + 1) / 2, nu * scale**2
+    grad = X.T @ (y - X @ w - w0) / s**2
+    np.testing.assert_allclose(grad, 2 * lam * w / (delta + w**2), atol=1e-9)
+    assert abs(np.sum(y - X @ w - w0)) < 1e-6  # the flat-prior intercept
+    # a strict local minimum: the Hessian of the negative log posterior is positive definite
+    hess = X.T @ X / s**2 + np.diag(2 * lam * (delta - w**2) / (delta + w**2) ** 2)
+    assert np.linalg.eigvalsh(hess)[0] > 0
+    assert reg.map_.convex is False and reg.map_.min_curvature > 0
+    cauchy = MAPRegressor(prior="cauchy", scale=scale, noise_sigma=s).fit(X, y)
+    one = MAPRegressor(prior="student-t", nu=1.0, scale=scale, noise_sigma=s).fit(X, y)
+    np.testing.assert_array_equal(cauchy.coef_, one.coef_)
+
+
+def test_new_prior_parameters_are_checked_at_fit(diabetes):
+    X, y = diabetes.X, diabetes.y
+    reg = MAPRegressor(prior="bridge", p=3.0)  # stored as given, checked in fit
+    assert reg.get_params()["p"] == 3.0
+    cases = [
+        (dict(prior="bridge"), r"prior='bridge' needs p= \(the exponent, 0 < p <= 2\)"),
+        (dict(prior="bridge", p=3.0), r"p must be in \(0, 2\], got 3.0"),
+        (dict(prior="bridge", p=0.0), r"p must be a positive finite number, got 0.0"),
+        (dict(prior="elasticnet"), r"prior='elasticnet' needs scale2="),
+        (dict(prior="elasticnet", scale2=-1.0), r"scale2 must be a positive finite number"),
+        (dict(prior="student-t"), r"prior='student-t' needs nu="),
+        (dict(prior="student-t", nu=np.inf), r"nu must be a positive finite number"),
+        (dict(prior="horseshoe"), r"prior='horseshoe' has no posterior mode"),
+    ]
+    for params, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            MAPRegressor(noise_sigma=53.0, **params).fit(X, y)
+    with pytest.raises(ValueError, match=r"horseshoe.*sample_posterior"):
+        MAPClassifier(prior="horseshoe").fit(X, y > np.median(y))
+    # parameters a prior does not use are ignored (a grid over prior may keep them fixed)
+    a = MAPRegressor(prior="laplace", scale=2.0, noise_sigma=53.0, p=0.5, nu=3.0).fit(X, y)
+    b = MAPRegressor(prior="laplace", scale=2.0, noise_sigma=53.0).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_new_parameters_clone_and_set_params(diabetes):
+    reg = MAPRegressor(prior="bridge", p=0.5, scale=2.0, noise_sigma=53.0)
+    twin = clone(reg)
+    assert twin.get_params() == reg.get_params()
+    assert {"p", "scale2", "nu"} <= set(MAPClassifier().get_params())
+    twin.set_params(prior="elasticnet", p=None, scale2=5.0)
+    assert twin.get_params()["scale2"] == 5.0 and twin.get_params()["p"] is None
+    grid = GridSearchCV(MAPRegressor(noise_sigma=53.0, p=0.5, scale2=5.0),
+                        {"prior": ["laplace", "bridge", "elasticnet"], "scale": [2.0]}, cv=3)
+    grid.fit(diabetes.X, diabetes.y)
+    assert grid.best_params_["prior"] in ("laplace", "bridge", "elasticnet")
 
 
 def test_pipeline_and_grid_search(diabetes):

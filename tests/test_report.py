@@ -112,3 +112,64 @@ def test_failed_figure_is_reported_and_html_is_escaped(tmp_path):
     assert summary["value"] == 2.0 and summary["flag"] is True
     assert summary["figures_failed"] == {"bad": "ValueError: no lasso path <here>"}
     assert summary["files"] == ["index.html", "summary.json", "figures/good.png"]
+
+
+def _fake_idata(coef_mean, names, sampler, map_coef, map_intercept, seed=0):
+    """A small posterior (2 chains x 60 draws) around ``coef_mean``, with a ``map`` group."""
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    coef = coef_mean + 0.1 * rng.standard_normal((2, 60, len(names)))
+    post = xr.Dataset({"coef": (("chain", "draw", "feature"), coef),
+                       "intercept": (("chain", "draw"), 1.0 + 0.1 * rng.standard_normal((2, 60)))},
+                      coords={"feature": names})
+    map_ds = xr.Dataset({"coef": (("feature",), np.asarray(map_coef, float)),
+                         "intercept": ((), float(map_intercept))}, coords={"feature": names})
+    tree = xr.DataTree.from_dict({"posterior": post, "map": map_ds})
+    tree.attrs["sampler"] = sampler
+    return tree
+
+
+@pytest.mark.parametrize("kind", ["elasticnet", "horseshoe"])
+def test_model_report_for_the_wider_prior_family(kind, tmp_path):
+    from mapreg.model import Model
+    from mapreg.priors_family import ElasticNet, Horseshoe
+    from mapreg.report import model_report
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([1.0, 0.0, -2.0]) + 1.0 + 0.5 * rng.standard_normal(40)
+    names = ["a", "b", "c"]
+    info = {"file": "toy.csv", "rows": 40, "features": names, "target": "y",
+            "standardized": False, "noise_sigma_source": "--noise"}
+    if kind == "elasticnet":
+        from mapreg.verify import verify_equivalence
+
+        model = Model(X, y, prior=ElasticNet(1.0, 2.0), noise_sigma=0.5, feature_names=names)
+        equivalence = verify_equivalence(model)
+        idata = _fake_idata([1.0, 0.0, -2.0], names, "nutpie", equivalence.map.coef,
+                            equivalence.map.intercept)
+    else:
+        model = Model(X, y, prior=Horseshoe(1.0), noise_sigma=0.5, feature_names=names)
+        equivalence = None
+        idata = _fake_idata([1.0, 0.0, -2.0], names, "gibbs", [np.nan] * 3, np.nan)
+    out = model_report(tmp_path / "rep", model, equivalence=equivalence, idata=idata,
+                       title="t", data_info=info, settings={"draws": 60, "chains": 2})
+    summary = json.loads((out / "summary.json").read_text())
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "figures_failed" not in summary, summary.get("figures_failed")
+    assert "figures/prior_vs_penalty.png" in summary["files"]
+    assert summary["figures_skipped"]["shrinkage_force"].endswith("Gaussian priors only")
+    assert "Mode = penalised fit" in html and "Mode vs posterior" in html
+    if kind == "elasticnet":
+        assert summary["model"]["scale"] == 1.0 and summary["model"]["lam"] == 1.0
+        assert summary["equivalence"]["passed"] is True
+        assert "figures/map_path.png" in summary["files"]
+        assert "ElasticNet(b=1.0, sigma=2.0) prior ⇔ penalty λ = 1" in html
+    else:
+        assert summary["model"]["lam"] is None
+        assert summary["equivalence"] == {
+            "skipped": "the prior has no posterior mode and no penalty dual"}
+        assert "figures/map_path.png" not in summary["files"]
+        assert "Skipped: the Horseshoe prior" in html
+        assert "no mode and no penalty dual" in html
