@@ -56,3 +56,14 @@ def log_penalty_mm_weights(w, lam, delta):
     current point lies above it and touches it there.
     """
     return lam / (delta + np.asarray(w, dtype=float) ** 2)
+
+
+def elasticnet_prox(v, step, l1, l2):
+    """argmin ``(w - v)**2 / 2 + step (l1 |w| + l2 w**2)``: soft-threshold, then shrink."""
+    return soft_threshold(v, step * l1) / (1.0 + 2.0 * step * l2)
+
+
+def elasticnet_subdiff_distance(w, grad, l1, l2):
+    """Distance from ``-grad`` to the subdifferential of ``l1 |w| + l2 w**2``."""
+    g = np.asarray(grad, dtype=float) + 2.0 * l2 * np.asarray(w, dtype=float)
+    return l1_subdiff_distance(w, g, l1)

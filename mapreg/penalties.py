@@ -13,6 +13,8 @@ from typing import ClassVar
 import numpy as np
 
 from mapreg._prox import (
+    elasticnet_prox,
+    elasticnet_subdiff_distance,
     l1_subdiff_distance,
     l2_subdiff_distance,
     log_penalty_grad,
@@ -145,11 +147,10 @@ class ElasticNetPenalty:
         return self.lam * float(np.sum(np.abs(w))) + self.lam2 * float(np.sum(w**2))
 
     def prox(self, v, step: float) -> np.ndarray:
-        return soft_threshold(v, step * self.lam) / (1.0 + 2.0 * step * self.lam2)
+        return elasticnet_prox(v, step, self.lam, self.lam2)
 
     def subdiff_distance(self, w, grad) -> np.ndarray:
-        g = np.asarray(grad, dtype=float) + 2.0 * self.lam2 * np.asarray(w, dtype=float)
-        return l1_subdiff_distance(w, g, self.lam)
+        return elasticnet_subdiff_distance(w, grad, self.lam, self.lam2)
 
     def cd_weights(self) -> tuple[float, float]:
         return self.lam, self.lam2

@@ -36,6 +36,8 @@ import numpy as np
 from scipy.special import erfcx, exp1, gammaln
 
 from mapreg._prox import (
+    elasticnet_prox,
+    elasticnet_subdiff_distance,
     l1_subdiff_distance,
     l2_subdiff_distance,
     log_penalty_grad,
@@ -290,12 +292,10 @@ class ElasticNet(Prior):
         return float(np.sum(np.abs(w)) + self.lam2 / self.lam * np.sum(w**2))
 
     def prox(self, v, step: float) -> np.ndarray:
-        # argmin (w-v)^2/2 + step (lam |w| + lam2 w^2): soft-threshold, then shrink.
-        return soft_threshold(v, step * self.lam) / (1.0 + 2.0 * step * self.lam2)
+        return elasticnet_prox(v, step, self.lam, self.lam2)
 
     def subdiff_distance(self, w, grad) -> np.ndarray:
-        grad = np.asarray(grad, dtype=float) + 2.0 * self.lam2 * np.asarray(w, dtype=float)
-        return l1_subdiff_distance(w, grad, self.lam)
+        return elasticnet_subdiff_distance(w, grad, self.lam, self.lam2)
 
     def cd_weights(self) -> tuple[float, float]:
         return self.lam, self.lam2
