@@ -109,7 +109,9 @@ def _solve_quadratic(X, y, family, term, *, fit_intercept, tol, max_iter):
     h = family.d2loss(np.zeros(1), y[:1])[0]  # 1 / noise_sigma**2
     if fit_intercept:
         x_mean, y_mean = X.mean(axis=0), float(y.mean())
-        Xc, yc = X - x_mean, y - y_mean
+        # p > n: coordinate descent walks columns, so centre straight into Fortran order
+        Xc = np.subtract(X, x_mean, order="F" if n < p else "C")
+        yc = y - y_mean
     else:
         x_mean, y_mean = np.zeros(p), 0.0
         Xc, yc = X, y
