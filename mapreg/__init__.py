@@ -4,28 +4,31 @@ MAP estimation with exact zeros and KKT certificates, verified against the
 equivalent penalised fit and scikit-learn, and the posterior beyond the mode.
 """
 
-from mapreg.diagnostics import SamplingWarning
+from mapreg.exceptions import ConvergenceWarning, DataError, SamplingWarning
 from mapreg.families import BernoulliFamily, GaussianFamily, PoissonFamily
-from mapreg.hyperpriors import GammaLambdaSq, HalfCauchy, InverseGamma
-from mapreg.map_estimate import ConvergenceWarning, find_map
+from mapreg.fit import EquivalenceReport, find_map, penalized_fit, verify_equivalence
 from mapreg.model import Model
-from mapreg.penalized import penalized_fit
-from mapreg.priors import Gaussian, Laplace, Prior
-from mapreg.priors_family import (
+from mapreg.priors import (
     Cauchy,
     ElasticNet,
+    GammaLambdaSq,
+    Gaussian,
     GeneralizedNormal,
+    HalfCauchy,
     Horseshoe,
+    InverseGamma,
+    Laplace,
+    Prior,
     RegularizedHorseshoe,
     StudentT,
 )
 from mapreg.results import FitResult, MAPResult, PenalizedResult
-from mapreg.verify import EquivalenceReport, verify_equivalence
 
 __all__ = [
     "BernoulliFamily",
     "Cauchy",
     "ConvergenceWarning",
+    "DataError",
     "ElasticNet",
     "EquivalenceReport",
     "FitResult",
@@ -61,25 +64,32 @@ __version__ = "0.1.0"
 # xarray/ArviZ (sampling) and scipy.optimize (empirical Bayes) take ~2 s to import,
 # which every fit and every CLI error message would otherwise pay.
 _LAZY = {
-    "MAPRegressor": "mapreg.estimators",
-    "MAPClassifier": "mapreg.estimators",
-    "sample_posterior": "mapreg.sampling",
-    "compare_mode_posterior": "mapreg.compare",
-    "empirical_bayes_gaussian": "mapreg.empirical_bayes",
-    "empirical_bayes_laplace": "mapreg.empirical_bayes",
-    "log_evidence_gaussian": "mapreg.empirical_bayes",
+    "MAPRegressor": "mapreg.interop.estimators",
+    "MAPClassifier": "mapreg.interop.estimators",
+    "sample_posterior": "mapreg.posterior.sample",
+    "compare_mode_posterior": "mapreg.posterior.compare",
+    "empirical_bayes_gaussian": "mapreg.posterior.empirical_bayes",
+    "empirical_bayes_laplace": "mapreg.posterior.empirical_bayes",
+    "log_evidence_gaussian": "mapreg.posterior.empirical_bayes",
 }
 
 
+# Modules reachable as attributes (``mapreg.conversions.lasso_alpha``), loaded on first use.
+_LAZY_MODULES = {"conversions": "mapreg.fit.conversions", "plots": "mapreg.plots"}
+
+
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _LAZY or name in _LAZY_MODULES:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        if name in _LAZY_MODULES:
+            value = importlib.import_module(_LAZY_MODULES[name])
+        else:
+            value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # later look-ups skip __getattr__
         return value
     raise AttributeError(f"module 'mapreg' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))

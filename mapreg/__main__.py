@@ -1,5 +1,5 @@
 import sys
 
-from mapreg.cli import main
+from mapreg.app.cli import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""Small real data sets shipped in the repository's ``data/`` folder."""
+"""Small real data sets shipped inside the package (``mapreg/data/``; provenance beside them)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class Dataset(NamedTuple):
@@ -24,7 +24,7 @@ def load_diabetes(standardize: bool = True, center_y: bool = True) -> Dataset:
 
     442 patients, 10 baseline variables (age, sex, bmi, bp, s1–s6) and a
     quantitative measure of disease progression one year later (``y``). The
-    file is the unscaled version scikit-learn ships (see ``data/README.md``).
+    file is the unscaled version scikit-learn ships (see ``mapreg/data/README.md``).
 
     Parameters
     ----------

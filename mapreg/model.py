@@ -8,7 +8,8 @@ import numpy as np
 
 from mapreg._validation import check_X_y
 from mapreg.families import Family, make_family
-from mapreg.hyperpriors import (
+from mapreg.priors import Prior
+from mapreg.priors.hyper import (
     Hyperprior,
     UnknownNoiseGaussianFamily,
     check_noise_prior,
@@ -16,7 +17,6 @@ from mapreg.hyperpriors import (
     pymc_coef,
     pymc_noise_sigma,
 )
-from mapreg.priors import Prior
 
 
 class Model:
@@ -50,7 +50,7 @@ class Model:
         Names of the columns of ``X`` (default ``x0, x1, ...``).
     noise_prior : HalfCauchy or InverseGamma, optional
         Hyperprior on the unknown noise of the ``"gaussian"`` family (on the
-        sd ``s`` or on ``s**2``, see :mod:`mapreg.hyperpriors`); replaces
+        sd ``s`` or on ``s**2``, see :mod:`mapreg.priors.hyper`); replaces
         ``noise_sigma``, which must then be left out.
     scale_prior : GammaLambdaSq, HalfCauchy or InverseGamma, optional
         Hyperprior on the scale of ``prior`` (Laplace ``b`` through

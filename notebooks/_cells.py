@@ -21,7 +21,7 @@ import numpy as np
 import mapreg
 from mapreg import conversions, plots
 from mapreg.datasets import load_diabetes
-from mapreg.verify import verify_equivalence
+from mapreg.fit.verify import verify_equivalence
 
 data = load_diabetes()
 X, y = data.X, data.y
@@ -208,7 +208,7 @@ from sklearn.linear_model import Lasso
 import mapreg
 from mapreg import conversions, plots
 from mapreg.datasets import load_diabetes
-from mapreg.pymc_map import pymc_find_map
+from mapreg.interop.pymc_map import pymc_find_map
 
 data = load_diabetes()
 X, y = data.X, data.y

@@ -116,7 +116,7 @@ def _map_column(stdout, name):
 def test_verify_elasticnet_matches_sklearn_elasticnet(files):
     from sklearn.linear_model import ElasticNet
 
-    from mapreg.conversions import elasticnet_params
+    from mapreg.fit.conversions import elasticnet_params
     from mapreg.priors import Gaussian, Laplace
 
     proc = run("verify", files / "diabetes.csv", "--target", "y", "--prior", "elasticnet",
@@ -160,7 +160,7 @@ def test_verify_bridge_below_one_is_a_certified_local_mode(files):
 
 
 def test_verify_student_t_says_local_mode(files, capsys):
-    from mapreg.cli import main
+    from mapreg.app.cli import main
 
     rc = main(["verify", str(files / "diabetes.csv"), "--target", "y", "--prior", "student-t",
                "--scale", "2", "--nu", "3", "--noise", "53", "--standardize", "-q"])
@@ -184,11 +184,11 @@ def test_verify_refuses_the_horseshoe(files):
 
 
 def test_verify_exit_code_is_1_when_the_check_fails(files, monkeypatch, capsys):
-    import mapreg.verify
-    from mapreg.cli import main
+    import mapreg.fit.verify
+    from mapreg.app.cli import main
 
-    real = mapreg.verify.verify_equivalence
-    monkeypatch.setattr(mapreg.verify, "verify_equivalence",
+    real = mapreg.fit.verify.verify_equivalence
+    monkeypatch.setattr(mapreg.fit.verify, "verify_equivalence",
                         lambda m: dataclasses.replace(real(m), passed=False))
     rc = main(["verify", str(files / "diabetes.csv"), "--target", "y", "--prior", "laplace",
                "--scale", "2", "-q"])
@@ -320,7 +320,7 @@ def test_bad_input_gives_one_line_and_exit_2(case, tmp_path):
 
 @pytest.mark.parametrize("case", IN_PROCESS)
 def test_more_bad_input_in_process(case, tmp_path, capsys):
-    from mapreg.cli import main
+    from mapreg.app.cli import main
 
     content, args, pattern = CASES[case]
     _write(tmp_path / "nope.csv", content)
@@ -450,7 +450,7 @@ def test_horseshoe_report_skips_the_mode_section(files, tmp_path):
 
 
 def test_horseshoe_sample(files, capsys):
-    from mapreg.cli import main
+    from mapreg.app.cli import main
 
     rc = main(["sample", str(files / "diabetes.csv"), "--target", "y", "--prior", "horseshoe",
                "--scale", "1", "--noise", "53", "--standardize", "--draws", "100", "--tune",
@@ -482,7 +482,7 @@ def test_demo_writes_the_report(tmp_path):
 
 
 def test_constant_column_with_standardize_and_bad_counts(tmp_path, capsys):
-    from mapreg.cli import main
+    from mapreg.app.cli import main
 
     (tmp_path / "c.csv").write_text("a,k,y\n1,5,1\n2,5,2\n3,5,2\n")
     assert main(["verify", str(tmp_path / "c.csv"), "--target", "y", *LAPLACE,

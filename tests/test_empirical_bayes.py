@@ -11,7 +11,7 @@ from sklearn.linear_model import BayesianRidge
 
 import mapreg
 from mapreg.datasets import load_diabetes
-from mapreg.empirical_bayes import (
+from mapreg.posterior.empirical_bayes import (
     empirical_bayes_gaussian,
     empirical_bayes_laplace,
     log_evidence_gaussian,

@@ -11,11 +11,11 @@ from scipy import integrate, stats
 from sklearn.linear_model import Lasso
 
 import mapreg
-from mapreg.compare import compare_mode_posterior
 from mapreg.datasets import load_diabetes
-from mapreg.diagnostics import SamplingWarning
-from mapreg.gibbs import _inv_gauss
-from mapreg.sampling import sample_posterior
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.compare import compare_mode_posterior
+from mapreg.posterior.gibbs import _inv_gauss
+from mapreg.posterior.sample import sample_posterior
 
 pytestmark = pytest.mark.slow
 

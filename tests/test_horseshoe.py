@@ -12,8 +12,8 @@ from scipy import integrate
 
 import mapreg
 from mapreg.datasets import load_diabetes
-from mapreg.diagnostics import SamplingWarning
-from mapreg.sampling import sample_posterior
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.sample import sample_posterior
 
 pytestmark = pytest.mark.slow
 

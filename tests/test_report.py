@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from mapreg.report import (
+from mapreg.app.report import (
     FigureSpec,
     ReportError,
     Section,
@@ -132,9 +132,9 @@ def _fake_idata(coef_mean, names, sampler, map_coef, map_intercept, seed=0):
 
 @pytest.mark.parametrize("kind", ["elasticnet", "horseshoe"])
 def test_model_report_for_the_wider_prior_family(kind, tmp_path):
+    from mapreg.app.report import model_report
     from mapreg.model import Model
-    from mapreg.priors_family import ElasticNet, Horseshoe
-    from mapreg.report import model_report
+    from mapreg.priors import ElasticNet, Horseshoe
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal((40, 3))
@@ -143,7 +143,7 @@ def test_model_report_for_the_wider_prior_family(kind, tmp_path):
     info = {"file": "toy.csv", "rows": 40, "features": names, "target": "y",
             "standardized": False, "noise_sigma_source": "--noise"}
     if kind == "elasticnet":
-        from mapreg.verify import verify_equivalence
+        from mapreg.fit.verify import verify_equivalence
 
         model = Model(X, y, prior=ElasticNet(1.0, 2.0), noise_sigma=0.5, feature_names=names)
         equivalence = verify_equivalence(model)

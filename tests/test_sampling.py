@@ -17,9 +17,10 @@ from sklearn.linear_model import Ridge
 
 import mapreg
 from mapreg.datasets import load_diabetes
-from mapreg.diagnostics import SamplingWarning, check_diagnostics
-from mapreg.hyperpriors import GammaLambdaSq, HalfCauchy, InverseGamma
-from mapreg.sampling import choose_sampler, pymc_model, sample_posterior
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.diagnostics import check_diagnostics
+from mapreg.posterior.sample import choose_sampler, pymc_model, sample_posterior
+from mapreg.priors.hyper import GammaLambdaSq, HalfCauchy, InverseGamma
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
 import mapreg
 from mapreg import Gaussian, Laplace, Model, find_map, penalized_fit
-from mapreg.verify import verify_equivalence
+from mapreg.fit.verify import verify_equivalence
 
 RTOL = 1e-6  # Done means: max |MAP - reference| <= 1e-6 * max(1, ||coef||_inf)
 KKT_MAX = 1e-8
@@ -261,7 +261,7 @@ def test_pymc_model_log_density_agrees(family):
 
 
 def test_pymc_find_map_misses_the_exact_mode(diabetes):
-    from mapreg.pymc_map import pymc_find_map
+    from mapreg.interop.pymc_map import pymc_find_map
 
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=53.0)
     exact = find_map(model)

@@ -40,7 +40,7 @@ def _panels(fig, ncols, figsize, sharey=False):
 # scale: GeneralizedNormal alpha (p fixed), ElasticNet b (sigma moved so that lam2/lam
 # stays fixed, i.e. scikit-learn's l1_ratio is constant), StudentT s (nu fixed).
 def _kind(prior) -> str:
-    from mapreg.priors_family import ElasticNet, GeneralizedNormal, StudentT
+    from mapreg.priors import ElasticNet, GeneralizedNormal, StudentT
 
     for cls, name in ((Laplace, "laplace"), (Gaussian, "gaussian"),
                       (GeneralizedNormal, "gn"), (ElasticNet, "en"), (StudentT, "t")):
@@ -70,7 +70,7 @@ def _scale_of(prior: Prior) -> float:
 
 def _prior_with_scale(prior: Prior, scale: float) -> Prior:
     """The same kind of prior moved to ``scale`` along its one-parameter family."""
-    from mapreg.priors_family import ElasticNet, GeneralizedNormal, StudentT
+    from mapreg.priors import ElasticNet, GeneralizedNormal, StudentT
 
     scale = float(scale)
     kind = _kind(prior)

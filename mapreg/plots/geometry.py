@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mapreg.map_estimate import find_map
+from mapreg.fit.map import find_map
 from mapreg.model import Model
 from mapreg.plots._common import _L1_COLOR, _L2_COLOR, _single_ax
 from mapreg.priors import Gaussian, Laplace

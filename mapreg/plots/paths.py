@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mapreg.map_estimate import find_map
+from mapreg.fit.map import find_map
+from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
-from mapreg.penalized import penalized_fit
 from mapreg.plots._common import (
     _add_lam_axis,
     _coef_draws,
@@ -38,7 +38,7 @@ def _sklearn_path(model: Model, scales):
         import sklearn  # noqa: F401
     except ImportError:
         return None, "scikit-learn not installed"
-    from mapreg import conversions
+    from mapreg.fit import conversions
 
     fam = model.family
     if isinstance(model.prior, Laplace) and fam.name == "gaussian":
@@ -95,7 +95,7 @@ def map_path(model: Model, scales: Sequence[float] | None = None, *, sklearn: bo
     For each prior scale the MAP of ``model`` with that scale (thick coloured
     lines) and :func:`mapreg.penalized_fit` with ``lam = 1/b`` (Laplace) or
     ``lam = 1/(2 sigma**2)`` (Gaussian) (thin black dashes) are drawn; they
-    coincide. scikit-learn's fit through :mod:`mapreg.conversions` is overlaid
+    coincide. scikit-learn's fit through :mod:`mapreg.fit.conversions` is overlaid
     as dots where it has an equivalent estimator: ``lasso_path`` with
     ``alpha = s**2 / (n b)`` for a Laplace prior and Gaussian noise. The bottom
     axis is the prior scale, the top axis the penalty ``lam``.

@@ -51,7 +51,7 @@ def _prior_vs_penalty_family(priors, w_max, fig):
     """One column per prior: density on top, penalty vs shifted ``-log p`` below."""
     import matplotlib.pyplot as plt
 
-    from mapreg.priors_family import Horseshoe
+    from mapreg.priors import Horseshoe
 
     priors = list(priors)
     if not priors:

@@ -21,11 +21,10 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mapreg._validation import check_scale
-from mapreg.io import estimate_noise_sigma
-from mapreg.map_estimate import find_map
+from mapreg.fit.map import find_map
 from mapreg.model import Model
-from mapreg.priors import Gaussian, Laplace
-from mapreg.priors_family import Cauchy, ElasticNet, GeneralizedNormal, StudentT
+from mapreg.preprocessing import estimate_noise_sigma
+from mapreg.priors import Cauchy, ElasticNet, Gaussian, GeneralizedNormal, Laplace, StudentT
 
 #: The ``prior=`` names, as on the command line (``mapreg --prior``).
 PRIOR_NAMES = ("laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy",
@@ -138,7 +137,7 @@ class _MAPBase(BaseEstimator):
             The posterior (also stored as ``posterior_``), with the MAP alongside.
         """
         check_is_fitted(self, "coef_")
-        from mapreg.sampling import sample_posterior
+        from mapreg.posterior.sample import sample_posterior
 
         self.posterior_ = sample_posterior(
             self.model_, draws=draws, tune=tune, chains=chains, sampler=sampler,

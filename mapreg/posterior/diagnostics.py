@@ -18,9 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-class SamplingWarning(UserWarning):
-    """The draws may not represent the posterior; the message says what to try."""
+from mapreg.exceptions import SamplingWarning
 
 
 class Diagnostics(NamedTuple):

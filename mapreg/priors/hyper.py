@@ -38,7 +38,8 @@ from scipy.special import gammaln
 
 from mapreg._validation import check_scale
 from mapreg.families import GaussianFamily
-from mapreg.priors import Gaussian, Laplace, Prior
+from mapreg.priors.base import Prior
+from mapreg.priors.classic import Gaussian, Laplace
 
 
 class Hyperprior:

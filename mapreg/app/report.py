@@ -442,14 +442,14 @@ def check_destination(out) -> None:
 
 def comparison_records(idata) -> list[dict]:
     """:func:`mapreg.compare_mode_posterior` as a list of row dicts."""
-    from mapreg.compare import compare_mode_posterior
+    from mapreg.posterior.compare import compare_mode_posterior
 
     return table_records(compare_mode_posterior(idata))
 
 
 def comparison_text(idata) -> str:
     """:func:`mapreg.compare_mode_posterior` as text (its own ``str`` when it has one)."""
-    from mapreg.compare import compare_mode_posterior
+    from mapreg.posterior.compare import compare_mode_posterior
 
     table = compare_mode_posterior(idata)
     if hasattr(table, "to_string"):  # a DataFrame: never truncate or wrap
@@ -502,7 +502,7 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
         Report folder.
     model : Model
     equivalence : EquivalenceReport or None
-        From :func:`mapreg.verify.verify_equivalence`; ``None`` for a prior without a
+        From :func:`mapreg.fit.verify.verify_equivalence`; ``None`` for a prior without a
         mode (the horseshoe), whose report then says why that section is skipped.
     idata : DataTree
         From :func:`mapreg.sample_posterior` (with its ``map`` group).

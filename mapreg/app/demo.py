@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 
 from mapreg.datasets import load_diabetes
+from mapreg.fit.verify import verify_equivalence
 from mapreg.model import Model
 from mapreg.priors import Gaussian, Laplace
-from mapreg.verify import verify_equivalence
 
 #: The demo's settings: standardised X, centred y, known noise 53 (close to the
 #: residual standard deviation of the least-squares fit).
@@ -46,7 +46,7 @@ def equivalence_rows(noise_sigma: float = NOISE_SIGMA, compare_pymc: bool = True
             "passed": report.passed,
         }
         if compare_pymc:
-            from mapreg.pymc_map import pymc_find_map
+            from mapreg.interop.pymc_map import pymc_find_map
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

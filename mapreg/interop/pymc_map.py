@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mapreg._cd import cd_gram
-from mapreg._prox import l1_subdiff_distance
+from mapreg.exceptions import ConvergenceWarning
+from mapreg.penalties._arith import l1_subdiff_distance
+from mapreg.solvers._cd import cd_gram
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,6 @@ def find_map_pymc(pymc_model, *, tol: float = 1e-9, max_iter: int = 500,
         x, f_x, g_x, H = trial, f_t, g_t, H_t
         kkt = certificate(x, g_x)
     if not converged:
-        from mapreg.map_estimate import ConvergenceWarning
 
         warnings.warn(
             f"find_map (PyMC model) did not converge: KKT {kkt:.3g} > {tol_abs:.3g} "

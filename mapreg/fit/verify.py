@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mapreg.map_estimate import find_map
+from mapreg.fit.map import find_map
+from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
-from mapreg.penalized import penalized_fit
 from mapreg.penalties import make_penalty
 from mapreg.results import MAPResult, PenalizedResult
 
@@ -25,7 +25,7 @@ class EquivalenceReport:
     map, penalized : MAPResult, PenalizedResult
         The two fits.
     sklearn_coef, sklearn_intercept : ndarray or None, float or None
-        scikit-learn's fit through :func:`mapreg.conversions.sklearn_estimator`
+        scikit-learn's fit through :func:`mapreg.fit.conversions.sklearn_estimator`
         (``None`` when scikit-learn is missing or has no equivalent estimator).
     sklearn_name : str
         The estimator used, with its converted parameters, or why there is none.
@@ -122,7 +122,7 @@ def verify_equivalence(
 
     The MAP is computed from the model's log densities and prior scale, the
     penalised fit from the loss and ``lam = prior.lam``; scikit-learn is a third,
-    independent witness through the conversions of :mod:`mapreg.conversions`.
+    independent witness through the conversions of :mod:`mapreg.fit.conversions`.
 
     Parameters
     ----------
@@ -205,7 +205,7 @@ def _fit_sklearn(model: Model):
         from sklearn.exceptions import ConvergenceWarning
     except ImportError:
         return None, None, "scikit-learn is not installed", None
-    from mapreg.conversions import sklearn_estimator
+    from mapreg.fit.conversions import sklearn_estimator
 
     est = sklearn_estimator(model)
     if est is None:

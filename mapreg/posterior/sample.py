@@ -35,20 +35,20 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from mapreg import gibbs as _gibbs
-from mapreg.diagnostics import Diagnostics, SamplingWarning, check_diagnostics
-from mapreg.exact import gaussian_posterior
-from mapreg.hyperpriors import (
+from mapreg.exceptions import SamplingWarning
+from mapreg.fit.map import find_map
+from mapreg.model import Model
+from mapreg.posterior import gibbs as _gibbs
+from mapreg.posterior.diagnostics import Diagnostics, check_diagnostics
+from mapreg.posterior.exact import gaussian_posterior
+from mapreg.priors import Gaussian, Horseshoe, Laplace, RegularizedHorseshoe
+from mapreg.priors.hyper import (
     GammaLambdaSq,
     HalfCauchy,
     InverseGamma,
     pymc_coef,
     pymc_noise_sigma,
 )
-from mapreg.map_estimate import find_map
-from mapreg.model import Model
-from mapreg.priors import Gaussian, Laplace
-from mapreg.priors_family import Horseshoe, RegularizedHorseshoe
 
 SAMPLERS = ("auto", "nutpie", "pymc", "numpyro", "exact", "gibbs")
 NUTS_SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -138,7 +138,7 @@ def pymc_model(model: Model, sufficient_stats: bool = True):
         -n log s - (n/2) log(2 pi) - RSS(theta) / (2 s**2),
         RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)' Z'Z (theta - t0),
 
-    (see :func:`mapreg.gibbs.sufficient_stats`), so its log density equals that
+    (see :func:`mapreg.posterior.gibbs.sufficient_stats`), so its log density equals that
     of ``model.to_pymc()`` at every point. Other families use ``model.to_pymc()``.
     """
     import pymc as pm
@@ -298,7 +298,7 @@ def _conditional_lp(model, post) -> np.ndarray:
     """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded).
 
     The Gaussian residual sum of squares comes from the sufficient statistics
-    (:func:`mapreg.gibbs.sufficient_stats`): O(p**2) per draw instead of O(n p).
+    (:func:`mapreg.posterior.gibbs.sufficient_stats`): O(p**2) per draw instead of O(n p).
     """
     coef, b0 = post["coef"], post["intercept"]
     st = _gibbs.sufficient_stats(model.X, model.y, model.fit_intercept)
@@ -379,9 +379,9 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         ``"nutpie"``, ``"pymc"``, ``"numpyro"``: NUTS through PyMC on
         :func:`pymc_model` (any family, any hyperprior).
         ``"exact"``: i.i.d. draws from the closed-form Gaussian posterior
-        (Gaussian prior, gaussian family, fixed scales; :mod:`mapreg.exact`).
+        (Gaussian prior, gaussian family, fixed scales; :mod:`mapreg.posterior.exact`).
         ``"gibbs"``: the Bayesian-lasso / Bayesian-ridge / horseshoe Gibbs
-        sampler (gaussian family; :mod:`mapreg.gibbs`). Its Laplace prior is
+        sampler (gaussian family; :mod:`mapreg.posterior.gibbs`). Its Laplace prior is
         mapreg's ``Laplace(b)``, *not* Park & Casella's noise-scaled version,
         and its horseshoe is ``Horseshoe``'s ``w_j ~ N(0, lam_j**2 tau**2)``, not
         Makalic & Schmidt's noise-scaled one, so each targets exactly this

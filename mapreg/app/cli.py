@@ -232,8 +232,15 @@ def build_prior(args):
     UsageError
         An extra option missing, given to a prior that does not use it, or out of range.
     """
-    from mapreg.priors import Gaussian, Laplace
-    from mapreg.priors_family import Cauchy, ElasticNet, GeneralizedNormal, Horseshoe, StudentT
+    from mapreg.priors import (
+        Cauchy,
+        ElasticNet,
+        Gaussian,
+        GeneralizedNormal,
+        Horseshoe,
+        Laplace,
+        StudentT,
+    )
 
     name = args.prior
     for flag, (attr, owner) in _EXTRA.items():
@@ -280,8 +287,9 @@ def load_model(args):
     info : dict
         What was read and chosen (file, rows, target, standardised, noise source).
     """
-    from mapreg.io import estimate_noise_sigma, read_csv, standardize
+    from mapreg.app.csv import read_csv
     from mapreg.model import Model
+    from mapreg.preprocessing import estimate_noise_sigma, standardize
 
     prior = build_prior(args)
     noise = None
@@ -332,7 +340,7 @@ def _check_sampling_args(args) -> None:
 def _sample(model, args):
     import warnings
 
-    from mapreg.sampling import sample_posterior
+    from mapreg.posterior.sample import sample_posterior
 
     _check_sampling_args(args)
     _log(args, f"sampling the posterior: {args.chains} chains x {args.draws} draws "
@@ -359,7 +367,7 @@ def _sample(model, args):
 
 def cmd_verify(args) -> int:
     """``mapreg verify``: print the equivalence table; 0 only if it passed."""
-    from mapreg.verify import verify_equivalence
+    from mapreg.fit.verify import verify_equivalence
 
     if args.prior == "horseshoe":
         raise UsageError(HORSESHOE_VERIFY)
@@ -391,7 +399,7 @@ def _local_mode_note(model, report) -> str:
 
 def cmd_sample(args) -> int:
     """``mapreg sample``: sample, print the mode-vs-posterior table, optionally save."""
-    from mapreg.report import atomic_write, comparison_text, write_netcdf
+    from mapreg.app.report import atomic_write, comparison_text, write_netcdf
 
     _check_sampling_args(args)
     if args.out is not None:
@@ -409,8 +417,8 @@ def cmd_sample(args) -> int:
 
 def cmd_report(args) -> int:
     """``mapreg report``: the whole job on the user's data, as a report folder."""
-    from mapreg.report import check_destination, model_report
-    from mapreg.verify import verify_equivalence
+    from mapreg.app.report import check_destination, model_report
+    from mapreg.fit.verify import verify_equivalence
 
     _check_sampling_args(args)
     check_destination(args.out)
@@ -442,11 +450,11 @@ def cmd_report(args) -> int:
 
 def cmd_demo(args) -> int:
     """``mapreg demo``: the equivalence table on diabetes, then the posterior and a report."""
-    from mapreg.demo import NOISE_SIGMA, equivalence_demo_text, equivalence_rows
+    from mapreg.app.demo import NOISE_SIGMA, equivalence_demo_text, equivalence_rows
 
     _check_sampling_args(args)
     if not args.no_report:
-        from mapreg.report import check_destination
+        from mapreg.app.report import check_destination
 
         check_destination(args.out)
     _log(args, "verifying MAP = penalised fit = scikit-learn on diabetes over 7 prior scales "
@@ -458,11 +466,11 @@ def cmd_demo(args) -> int:
     if args.no_report:
         return EXIT_OK if passed else EXIT_FAILED
 
+    from mapreg.app.report import model_report
     from mapreg.datasets import load_diabetes
+    from mapreg.fit.verify import verify_equivalence
     from mapreg.model import Model
     from mapreg.priors import Laplace
-    from mapreg.report import model_report
-    from mapreg.verify import verify_equivalence
 
     data = load_diabetes()
     model = Model(data.X, data.y, prior=Laplace(2.0), noise_sigma=NOISE_SIGMA,
@@ -507,7 +515,7 @@ def _terminate_like_interrupt() -> None:
 
 def main(argv=None) -> int:
     """Run the ``mapreg`` command line; return the exit code."""
-    from mapreg.io import DataError
+    from mapreg.exceptions import DataError
 
     # Figures go to files: never open a window (or need a display) from the command line.
     os.environ.setdefault("MPLBACKEND", "Agg")

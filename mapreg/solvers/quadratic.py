@@ -25,9 +25,9 @@ from functools import partial
 import numpy as np
 import scipy.linalg
 
-from mapreg._cd import cd_gram, cd_residual
 from mapreg.families import Family
 from mapreg.results import FitResult
+from mapreg.solvers._cd import cd_gram, cd_residual
 
 # Coordinate descent makes at most this many sweeps per inner solve.
 _MAX_SWEEPS = 100_000
@@ -81,11 +81,11 @@ def solve(
         paths have one answer and ignore it.
 
     Terms whose ``solver_kind`` is ``"bridge"`` (``lam |w|**p``, ``p`` not 1 or 2) or
-    ``"mm"`` (a smooth term with a quadratic majoriser) go to :mod:`mapreg._general`.
+    ``"mm"`` (a smooth term with a quadratic majoriser) go to :mod:`mapreg.solvers.nonconvex`.
     """
     kind = getattr(term, "solver_kind", "cd")
     if kind != "cd":
-        from mapreg import _general
+        from mapreg.solvers import nonconvex as _general
 
         paths = {"bridge": _general.solve_bridge, "mm": _general.solve_mm}
         if kind not in paths:

@@ -42,7 +42,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from mapreg._validation import check_scale
-from mapreg.diagnostics import SamplingWarning
+from mapreg.exceptions import SamplingWarning
 from mapreg.priors import Gaussian, Laplace
 
 
@@ -137,7 +137,7 @@ def empirical_bayes_laplace(model, n_iter: int = 30, draws: int = 1000, tune: in
     ``n_iter`` iterations; the estimate is the mean of the last ``n_average``
     iterates, which averages out the Monte-Carlo jitter of the E-step.
     """
-    from mapreg.sampling import _run_gibbs  # the same Gibbs path sample_posterior uses
+    from mapreg.posterior.sample import _run_gibbs  # the same Gibbs path sample_posterior uses
 
     if model.family.name != "gaussian" or not isinstance(model.prior, Laplace):
         raise ValueError("empirical_bayes_laplace needs a Laplace prior and the gaussian family")

@@ -12,7 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from mapreg._prox import (
+from mapreg._validation import check_nonnegative
+from mapreg.penalties._arith import (
     elasticnet_prox,
     elasticnet_subdiff_distance,
     l1_subdiff_distance,
@@ -22,7 +23,6 @@ from mapreg._prox import (
     log_penalty_mm_weights,
     soft_threshold,
 )
-from mapreg._validation import check_nonnegative
 
 
 @dataclass(frozen=True)

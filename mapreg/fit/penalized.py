@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 
 from mapreg._validation import check_X_y
+from mapreg.exceptions import ConvergenceWarning
 from mapreg.families import make_family
-from mapreg.map_estimate import ConvergenceWarning
 from mapreg.penalties import make_penalty
 from mapreg.results import PenalizedResult
 from mapreg.solvers import absolute_tolerance, solve

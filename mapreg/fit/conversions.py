@@ -167,7 +167,7 @@ def sklearn_estimator(model, *, tol: float = 1e-12, max_iter: int = 100_000):
     """
     from sklearn import linear_model as lm
 
-    from mapreg.priors_family import ElasticNet, GeneralizedNormal
+    from mapreg.priors import ElasticNet, GeneralizedNormal
 
     prior, family, n = model.prior, model.family, model.n_samples
     common = {"fit_intercept": model.fit_intercept, "tol": tol, "max_iter": max_iter}

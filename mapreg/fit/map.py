@@ -6,13 +6,10 @@ import warnings
 
 import numpy as np
 
+from mapreg.exceptions import ConvergenceWarning
 from mapreg.model import Model
 from mapreg.results import MAPResult
 from mapreg.solvers import absolute_tolerance, solve
-
-
-class ConvergenceWarning(UserWarning):
-    """A solver stopped before its optimality certificate reached the tolerance."""
 
 
 def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
@@ -30,7 +27,7 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
     ----------
     model : Model or pymc.Model
         A :class:`mapreg.Model`, or your own PyMC model whose free variables
-        have Laplace or Normal priors (see :func:`mapreg.pymc_map.find_map_pymc`).
+        have Laplace or Normal priors (see :func:`mapreg.interop.pymc_map.find_map_pymc`).
     tol : float
         Relative KKT tolerance: the solver stops once the certificate is below
         ``tol * max(1, ||dL/dw at the null model||_inf)``.
@@ -52,7 +49,7 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
         import pymc as pm
 
         if isinstance(model, pm.Model):
-            from mapreg.pymc_map import find_map_pymc
+            from mapreg.interop.pymc_map import find_map_pymc
 
             return find_map_pymc(model, **kwargs)
         raise ValueError(f"find_map needs a mapreg.Model or a pymc.Model, got {type(model)}")

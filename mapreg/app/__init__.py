@@ -1,0 +1,1 @@
+"""The application layer: command line, CSV reading, demo and HTML report."""

@@ -1,0 +1,1 @@
+"""Interoperability: the MAP of a user's PyMC model, scikit-learn estimators."""
