@@ -85,7 +85,7 @@ print(f"lam = {prior.lam}  (1/b = {1 / prior.b})")
 neg_log_prior = -np.sum(prior.logpdf(w))
 print(f"-sum log p(w_j)          = {neg_log_prior:.10f}")
 print(f"lam*|w|_1 + p log(2b)    = {prior.lam * np.sum(np.abs(w)) + p * np.log(2 * prior.b):.10f}")
-print(f"lam*pen(w) + p*log Z     = {prior.lam * prior.penalty(w) + p * prior.log_normalizer:.10f}")
+print(f"lam*pen(w) + p*log Z     = {prior.penalty().value(w) + p * prior.log_normalizer:.10f}")
 """),
     ("md", r"""
 The picture of this step: the prior density (top), and its negative log-density shifted down

@@ -101,7 +101,8 @@ def test_bridge_endpoints_are_laplace_and_gaussian_exactly():
             np.testing.assert_allclose(gn.logpdf(W), ref.logpdf(W), rtol=1e-14, atol=1e-14)
             assert gn.lam == pytest.approx(ref.lam, rel=1e-14)
             assert gn.log_normalizer == pytest.approx(ref.log_normalizer, rel=1e-14)
-            assert gn.cd_weights() == pytest.approx(ref.cd_weights(), rel=1e-14)
+            assert gn.penalty().quadratic_weights() == pytest.approx(
+                ref.penalty().quadratic_weights(), rel=1e-14)
     X, y = DIABETES.X, DIABETES.y
     for gn, ref in ((GeneralizedNormal(2.0, 1.0), Laplace(2.0)),
                     (GeneralizedNormal(10.0, 2.0), Gaussian(10.0 / math.sqrt(2.0)))):
@@ -159,7 +160,7 @@ def test_bridge_prox_is_the_global_1d_minimiser(p):
     rng = np.random.default_rng(1)
     for v in rng.normal(scale=3.0, size=20):
         step = float(rng.uniform(0.1, 2.0))
-        got = float(prior.prox(v, step)[()])
+        got = float(prior.penalty().prox_1d(v, step)[()])
 
         def f(w, v=v, step=step):
             return 0.5 * (w - v) ** 2 + step * abs(w) ** p

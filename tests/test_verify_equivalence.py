@@ -122,7 +122,7 @@ def test_every_prior_family_intercept(family, prior, fit_intercept):
     model = Model(X, y, prior=prior, family=family, noise_sigma=noise, fit_intercept=fit_intercept)
     res = find_map(model)
     assert res.converged and res.kkt_violation <= KKT_MAX
-    pen = penalized_fit(X, y, prior.penalty_name, lam=prior.lam, family=family,
+    pen = penalized_fit(X, y, prior.penalty().name, lam=prior.lam, family=family,
                         noise_sigma=noise, fit_intercept=fit_intercept)
     ref = exact_reference(family, prior, X, y, fit_intercept, noise)
     assert_same_fit(res.coef, res.intercept, *ref)

@@ -389,7 +389,7 @@ def _local_mode_note(model, report) -> str:
     """For a non-convex prior, the line saying the MAP is a certified *local* mode."""
     if getattr(model.prior, "convex", True):
         return ""
-    what = ("bridge penalty with p < 1" if model.prior.penalty_name == "bridge"
+    what = ("bridge penalty with p < 1" if model.prior.penalty().name == "bridge"
             else "Student-t (log) penalty")
     return (f"  NOTE: the {what} is non-convex: the MAP is a certified local mode "
             f"(stationary, Hessian on the support positive definite: min curvature "

@@ -151,7 +151,7 @@ def model_rows(model) -> list[tuple[str, str]]:
         ("family", model.family.name),
         ("prior", repr(prior)),
         ("penalty", {"l1": "L1: λ‖w‖₁", "l2": "squared L2: λ‖w‖₂²"}.get(
-            getattr(prior, "penalty_name", ""), str(getattr(prior, "penalty_name", "—")))),
+            prior.penalty().name, prior.penalty().name) if prior.has_mode else "—"),
         ("λ", _num(prior.lam) if getattr(prior, "has_mode", True) else "— (no penalty dual)"),
         ("noise σ", "—" if model.noise_sigma is None else _num(model.noise_sigma)),
         ("intercept", "fitted (flat prior, not penalised)" if model.fit_intercept else "none"),

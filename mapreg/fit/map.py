@@ -61,7 +61,7 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
             "scale_prior): build the Model with fixed noise_sigma and prior scale for the MAP, "
             "or sample the joint posterior with mapreg.sample_posterior"
         )
-    if not getattr(model.prior, "has_mode", True):
+    if not model.prior.has_mode:
         raise ValueError(
             f"find_map: the {type(model.prior).__name__} prior has no usable mode (its density "
             "is infinite at w = 0, so the posterior mode is degenerate at 0 and there is no "
@@ -76,7 +76,7 @@ def find_map(model, *, tol: float = 1e-11, max_iter: int = 200, start=None,
     def objective(coef, intercept):
         return model.neg_log_posterior(coef, intercept)
 
-    out = solve(model.X, model.y, model.family, model.prior, objective,
+    out = solve(model.X, model.y, model.family, model.prior.penalty(), objective,
                 fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter, start=start)
     if not out.converged:
         warnings.warn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -10,7 +11,6 @@ import numpy as np
 from mapreg.fit.map import find_map
 from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
-from mapreg.penalties import make_penalty
 from mapreg.results import MAPResult, PenalizedResult
 
 
@@ -142,16 +142,16 @@ def verify_equivalence(
 
     Notes
     -----
-    The penalty comes from ``model.prior.penalty_spec()`` — ``("l1", {"lam": 1/b})``,
-    ``("bridge", {"lam": alpha**-p, "p": p})``, ``("elasticnet", {"lam": 1/b,
-    "lam2": 1/(2 sigma**2)})``, ``("log", {"lam": (nu+1)/2, "delta": nu s**2})`` — and
-    is rebuilt by :func:`mapreg.penalties.make_penalty` from those numbers alone.
+    The penalty's numbers come from ``model.prior.penalty()`` — ``L1(lam=1/b)``,
+    ``Bridge(lam=alpha**-p, p=p)``, ``ElasticNetPenalty(lam=1/b, lam2=1/(2 sigma**2))``,
+    ``LogPenalty(lam=(nu+1)/2, delta=nu s**2)`` — and the penalised side rebuilds its
+    penalty from those numbers alone (its fields), then its objective from the loss.
     """
     map_res = find_map(model, tol=tol, start=start)
     # The penalised side gets only numbers (lam, and p / lam2 / delta for the wider
     # family) and builds its own objective from them.
-    pen_name, pen_params = model.prior.penalty_spec()
-    penalty = make_penalty(pen_name, **pen_params)
+    pen_params = dataclasses.asdict(model.prior.penalty())
+    penalty = type(model.prior.penalty())(**pen_params)
     pen_res = penalized_fit(
         model.X, model.y, penalty=penalty,
         family=model.family.name, noise_sigma=model.noise_sigma,
@@ -195,7 +195,7 @@ def verify_equivalence(
         objective_constant=constant, objective_identity_error=identity_error,
         zeros_agree=zeros_agree, zeros_agree_sklearn=sk_zeros, tolerance=tolerance,
         sklearn_tolerance=sklearn_tolerance, passed=passed, feature_names=model.feature_names,
-        penalty=f"{pen_name}(" + ", ".join(f"{k}={v:.6g}" for k, v in pen_params.items()) + ")"
+        penalty=f"{penalty.name}(" + ", ".join(f"{k}={v:.6g}" for k, v in pen_params.items()) + ")"
         + ("" if getattr(penalty, "convex", True) else " [non-convex: local modes]"),
     )
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from mapreg.model import Model
-from mapreg.priors import Gaussian, Laplace, Prior
+from mapreg.priors import Laplace, Prior
 
 _L1_COLOR = "tab:red"
 _L2_COLOR = "tab:blue"
@@ -40,12 +40,10 @@ def _panels(fig, ncols, figsize, sharey=False):
 # scale: GeneralizedNormal alpha (p fixed), ElasticNet b (sigma moved so that lam2/lam
 # stays fixed, i.e. scikit-learn's l1_ratio is constant), StudentT s (nu fixed).
 def _kind(prior) -> str:
-    from mapreg.priors import ElasticNet, GeneralizedNormal, StudentT
-
-    for cls, name in ((Laplace, "laplace"), (Gaussian, "gaussian"),
-                      (GeneralizedNormal, "gn"), (ElasticNet, "en"), (StudentT, "t")):
-        if isinstance(prior, cls):
-            return name
+    kinds = {"laplace": "laplace", "gaussian": "gaussian", "bridge": "gn", "elasticnet": "en",
+             "student-t": "t", "cauchy": "t"}
+    if prior.name in kinds:
+        return kinds[prior.name]
     raise ValueError(f"plots know Laplace, Gaussian, GeneralizedNormal, ElasticNet and "
                      f"StudentT priors (the horseshoe has no penalty), got {prior!r}")
 
@@ -70,17 +68,7 @@ def _scale_of(prior: Prior) -> float:
 
 def _prior_with_scale(prior: Prior, scale: float) -> Prior:
     """The same kind of prior moved to ``scale`` along its one-parameter family."""
-    from mapreg.priors import ElasticNet, GeneralizedNormal, StudentT
-
-    scale = float(scale)
-    kind = _kind(prior)
-    if kind == "gn":
-        return GeneralizedNormal(scale, prior.p)
-    if kind == "en":
-        return ElasticNet(scale, prior.sigma * np.sqrt(scale / prior.b))
-    if kind == "t":
-        return StudentT(prior.nu, scale)
-    return type(prior)(scale)
+    return prior.with_scale(float(scale))
 
 
 def _lam_of_scale(prior, scale):

@@ -125,12 +125,12 @@ def map_path(model: Model, scales: Sequence[float] | None = None, *, sklearn: bo
     fig, ax = _single_ax(ax, (8, 5))
     colors = _feature_colors(len(names))
     coefs_map = _map_coefs(model, scales)
-    pen_name = prior_cls.penalty_name
+    pen_name = model.prior.penalty().name
     coefs_pen = []
     for s in scales:
         # the penalised side gets only the numbers (lam, p, lam2, delta) at this scale
-        name, params = _prior_with_scale(model.prior, s).penalty_spec()
-        coefs_pen.append(penalized_fit(model.X, model.y, penalty=name, **params,
+        penalty = _prior_with_scale(model.prior, s).penalty()
+        coefs_pen.append(penalized_fit(model.X, model.y, penalty=penalty.name, **vars(penalty),
                                        family=model.family.name, noise_sigma=model.noise_sigma,
                                        fit_intercept=model.fit_intercept).coef)
     coefs_pen = np.array(coefs_pen)

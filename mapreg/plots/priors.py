@@ -86,8 +86,8 @@ def _prior_vs_penalty_family(priors, w_max, fig):
             bottom.set_title("no penalty: −log p → −∞ at w = 0", fontsize="small")
             bottom.legend(loc="upper center", fontsize="small")
             continue
-        pen_name, params = prior.penalty_spec()
-        pen, pen_txt, lam_txt = _penalty_curve(pen_name, params, w)
+        penalty = prior.penalty()
+        pen, pen_txt, lam_txt = _penalty_curve(penalty.name, vars(penalty), w)
         log_z = prior.log_normalizer
         bottom.plot(w, pen, color=colors[col], lw=5, alpha=0.35, gid="penalty",
                     label=f"penalty {pen_txt}")
@@ -240,9 +240,9 @@ def shrinkage_force(lam: float = 1.0, *, z_max: float | None = None, fig=None):
     # The one-dimensional MAP is the proximal operator of -log p with unit step.
     right.axvspan(-lam, lam, color=_L1_COLOR, alpha=0.08, label="|z| ≤ λ: L1 MAP is exactly 0")
     right.plot(z, z, color="0.5", ls=":", lw=1.2, gid="identity", label="no prior: w = z")
-    right.plot(z, laplace.prox(z, 1.0), color=_L1_COLOR, lw=2.5, gid="map-l1",
+    right.plot(z, laplace.penalty().prox_1d(z, 1.0), color=_L1_COLOR, lw=2.5, gid="map-l1",
                label=f"Laplace(b={laplace.b:.3g}): soft-threshold")
-    right.plot(z, gaussian.prox(z, 1.0), color=_L2_COLOR, lw=2.5, gid="map-l2",
+    right.plot(z, gaussian.penalty().prox_1d(z, 1.0), color=_L2_COLOR, lw=2.5, gid="map-l2",
                label=f"Gaussian(σ={gaussian.sigma:.3g}): z / (1 + 2λ)")
     right.set_xlabel("data z (least-squares estimate)")
     right.set_ylabel("MAP of  (w − z)²/2 + λ pen(w)")

@@ -5,13 +5,15 @@
 and ``hyper`` (hyperpriors on the noise and the prior scale).
 """
 
-from mapreg.priors.base import Prior
+from mapreg.priors.base import Option, Prior
 from mapreg.priors.classic import Gaussian, Laplace
 from mapreg.priors.generalized import Cauchy, ElasticNet, GeneralizedNormal, StudentT
 from mapreg.priors.horseshoe import Horseshoe, RegularizedHorseshoe
 from mapreg.priors.hyper import GammaLambdaSq, HalfCauchy, InverseGamma
+from mapreg.priors.registry import PRIORS, make_prior, prior_class, prior_names, register_prior
 
 __all__ = [
+    "PRIORS",
     "Cauchy",
     "ElasticNet",
     "GammaLambdaSq",
@@ -21,7 +23,12 @@ __all__ = [
     "Horseshoe",
     "InverseGamma",
     "Laplace",
+    "Option",
     "Prior",
     "RegularizedHorseshoe",
     "StudentT",
+    "make_prior",
+    "prior_class",
+    "prior_names",
+    "register_prior",
 ]

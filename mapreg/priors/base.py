@@ -1,81 +1,135 @@
-"""The prior base class: an i.i.d. zero-centred prior on each coefficient, dual to a penalty."""
+"""The prior interface: a distribution that *has* a penalty, and declares what it can do.
+
+Every prior is i.i.d. and zero-centred over the coefficients (the intercept always
+has a flat prior and is never penalised). Its negative log-density splits as
+``-log p(w) = pen(w) + log_normalizer`` where ``pen`` is its dual
+:class:`~mapreg.penalties.Penalty` (:meth:`Prior.penalty`), so the MAP minimises
+``L(w) + sum_j pen(w_j)``.
+
+What a prior can do is class data, read through :mod:`mapreg.priors.registry` by
+the CLI, the estimators, the plots, the report, sampling and conversions — none of
+them asks "which class is this?":
+
+=====================  ==================================================================
+``name``               registry / ``--prior`` / ``prior=`` name (``"laplace"``)
+``scale_param``        the dataclass field holding the main scale (``"b"``)
+``scale_symbol``       how plots and tables write that scale (``"b"``, ``"σ"``)
+``options``            the further constructor parameters (:class:`Option`), e.g. ``p``
+``has_mode``           whether the posterior has a finite, non-degenerate mode
+``convex``             whether ``-log p`` is convex (a certified stationary point is global)
+``samplers``           which samplers target it: ``"exact"``, ``"gibbs"``, ``"nuts"``
+``scale_hyperpriors``  hyperprior classes its scale accepts (``Model(scale_prior=...)``)
+=====================  ==================================================================
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
+
+from mapreg._validation import check_scale
+
+
+class Option(NamedTuple):
+    """A constructor parameter beyond the main scale (the CLI's ``--NAME``, ``prior=`` kwarg).
+
+    Attributes
+    ----------
+    name : str
+        The option's name on the command line and in the estimators (``"scale2"``, ``"p"``).
+    field : str
+        The dataclass field it sets (``"sigma"``, ``"p"``).
+    help : str
+        What it is, with its range (``"the exponent, 0 < p <= 2"``).
+    default : float or None
+        The value used when the option is not given; ``None``: the option is required.
+    """
+
+    name: str
+    field: str
+    help: str
+    default: float | None = None
 
 
 class Prior(ABC):
     """An i.i.d. zero-centred prior on each coefficient, dual to a penalty.
 
-    Subclasses are frozen dataclasses holding one scale parameter; they state
-    their log-density, their penalty dual and their proximal operator.
+    Subclasses are frozen dataclasses; they state their log-density, their penalty
+    dual, their normaliser, their PyMC distribution and, as class data, what they
+    can do (see the module docstring). Register a new prior with
+    :func:`mapreg.priors.register_prior` and every part of mapreg can use it.
     """
 
-    #: name of the dual penalty ("l1", "l2", "bridge", "elasticnet", "log").
-    penalty_name: ClassVar[str]
-    #: which solver path handles the prior's term: "cd" (``a|w| + c w**2``, coordinate
-    #: descent), "bridge" (``lam |w|**p``) or "mm" (majorise-minimise); see ``solvers.solve``.
-    solver_kind: ClassVar[str] = "cd"
-    #: whether ``-log p`` is convex (then a certified stationary point is the global MAP).
-    convex: ClassVar[bool] = True
-    #: whether the posterior has a finite, non-degenerate mode (``False``: the horseshoe).
+    name: ClassVar[str]
+    scale_param: ClassVar[str]
+    scale_symbol: ClassVar[str] = "scale"
+    options: ClassVar[tuple[Option, ...]] = ()
     has_mode: ClassVar[bool] = True
+    convex: ClassVar[bool] = True
+    samplers: ClassVar[frozenset[str]] = frozenset({"nuts"})
+    scale_hyperpriors: ClassVar[tuple[type, ...]] = ()
 
-    @property
-    @abstractmethod
-    def lam(self) -> float:
-        """Penalty weight ``lam`` such that ``-log p(w) = lam * pen(w) + log_normalizer``."""
-
-    @classmethod
-    @abstractmethod
-    def from_lam(cls, lam: float) -> Prior:
-        """The prior whose negative log-density is ``lam * pen(w)`` plus a constant."""
-
-    @property
-    @abstractmethod
-    def log_normalizer(self) -> float:
-        """``log Z`` of one coefficient: ``-log p(w) = lam * pen(w) + log Z``."""
-
+    # ------------------------------------------------------------------ the density
     @abstractmethod
     def logpdf(self, w) -> np.ndarray:
         """Elementwise log-density ``log p(w_j)``."""
 
+    @property
     @abstractmethod
-    def penalty(self, w) -> float:
-        """The un-weighted penalty ``pen(w)`` summed over ``w`` (``sum |w|`` or ``sum w**2``)."""
+    def log_normalizer(self) -> float:
+        """``log Z`` of one coefficient: ``-log p(w) = pen(w) + log Z``."""
 
     @abstractmethod
-    def prox(self, v, step: float) -> np.ndarray:
-        """``argmin_w  (w - v)**2 / 2 - step * log p(w)``, elementwise."""
+    def penalty(self):
+        """The dual :class:`~mapreg.penalties.Penalty`: ``-log p(w) = pen(w) + log Z``."""
 
     @abstractmethod
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        """Distance from ``-grad`` to the subdifferential of ``-log p`` at ``w``, elementwise.
+    def to_pymc(self, name: str, scale=None, **kwargs):
+        """Create the matching PyMC random variable inside the current model context.
 
-        Zero at every coordinate exactly when ``w`` is stationary for
-        ``f(w) - sum log p(w_j)`` with ``grad = grad f(w)`` (the KKT conditions).
+        ``scale`` replaces the main scale by a PyMC variable (a hyperprior); ``None``
+        uses the fixed value.
         """
-
-    @abstractmethod
-    def cd_weights(self) -> tuple[float, float]:
-        """``(a, c)`` with ``-log p(w) = a |w| + c w**2 + log Z``, derived from the scale."""
-
-    @abstractmethod
-    def to_pymc(self, name: str, **kwargs):
-        """Create the matching PyMC random variable inside the current model context."""
-
-    def penalty_spec(self) -> tuple[str, dict]:
-        """``(name, params)`` of the dual penalty for :func:`mapreg.penalties.make_penalty`.
-
-        The parameters are numbers derived from the prior's scale (``lam`` and, for
-        the wider family, ``p``, ``lam2`` or ``delta``).
-        """
-        return self.penalty_name, {"lam": self.lam}
 
     def neg_logpdf(self, w) -> float:
         """``-sum_j log p(w_j)``: the prior's contribution to the negative log posterior."""
         return float(-np.sum(self.logpdf(w)))
+
+    @property
+    def lam(self) -> float:
+        """The weight ``lam`` of the dual penalty (``1/b`` for Laplace, ``1/(2 sigma**2)``, ...)."""
+        return self.penalty().lam
+
+    # ------------------------------------------------------------------ the scale
+    @property
+    def scale(self) -> float:
+        """The main scale (the field named by ``scale_param``)."""
+        return float(getattr(self, self.scale_param))
+
+    def with_scale(self, scale: float) -> Prior:
+        """The same prior moved to ``scale`` along its one-parameter family (other options kept)."""
+        return dataclasses.replace(self, **{self.scale_param: check_scale(scale, "scale")})
+
+    @classmethod
+    def from_options(cls, scale: float, **options) -> Prior:
+        """Build from the main scale and :attr:`options` by name (as the CLI and estimators do).
+
+        Raises
+        ------
+        ValueError
+            An option missing, or one this prior does not take.
+        """
+        known = {opt.name: opt for opt in cls.options}
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in known)
+        if unknown:
+            raise ValueError(f"{unknown[0]} does not apply to prior {cls.name!r}")
+        kwargs = {cls.scale_param: scale}
+        for opt in cls.options:
+            value = options.get(opt.name)
+            if value is None and opt.default is None:
+                raise ValueError(f"prior {cls.name!r} needs {opt.name} ({opt.help})")
+            kwargs[opt.field] = opt.default if value is None else value
+        return cls(**kwargs)

@@ -1,8 +1,6 @@
-"""Priors on the regression weights, each knowing its penalty dual.
+"""The two classic priors: Laplace (dual to the lasso) and Gaussian (dual to ridge).
 
-Every prior here is i.i.d. and zero-centred over the coefficients (the
-intercept always has a flat prior and is never penalised). Writing
-``-log p(w) = lam * pen(w) + log_normalizer`` makes the duality explicit:
+Writing ``-log p(w) = lam * pen(w) + log_normalizer`` makes the duality explicit:
 
 ==========  ===========================================  ==================  ===================
 prior       density                                      penalty ``pen(w)``  ``lam``
@@ -19,15 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
 from mapreg._validation import check_scale
-from mapreg.penalties._arith import l1_subdiff_distance, l2_subdiff_distance, soft_threshold
+from mapreg.penalties import L1, L2
 from mapreg.priors.base import Prior
+from mapreg.priors.hyper import GammaLambdaSq, HalfCauchy, InverseGamma
+from mapreg.priors.registry import register_prior
 
 
+@register_prior
 @dataclass(frozen=True)
 class Laplace(Prior):
     r"""Laplace (double-exponential) prior ``p(w) = exp(-|w| / b) / (2 b)``.
@@ -42,14 +42,17 @@ class Laplace(Prior):
     """
 
     b: float
-    penalty_name: ClassVar[str] = "l1"
+    name = "laplace"
+    scale_param = "b"
+    scale_symbol = "b"
+    samplers = frozenset({"gibbs", "nuts"})
+    scale_hyperpriors = (GammaLambdaSq, HalfCauchy)
 
     def __post_init__(self):
         object.__setattr__(self, "b", check_scale(self.b, "Laplace scale b"))
 
-    @property
-    def lam(self) -> float:
-        return 1.0 / self.b
+    def penalty(self) -> L1:
+        return L1(1.0 / self.b)
 
     @classmethod
     def from_lam(cls, lam: float) -> Laplace:
@@ -62,25 +65,13 @@ class Laplace(Prior):
     def logpdf(self, w) -> np.ndarray:
         return -np.abs(np.asarray(w, dtype=float)) / self.b - math.log(2.0 * self.b)
 
-    def penalty(self, w) -> float:
-        return float(np.sum(np.abs(w)))
-
-    def prox(self, v, step: float) -> np.ndarray:
-        # -step * log p(w) = (step / b) |w| + const: soft-threshold at step / b.
-        return soft_threshold(v, step / self.b)
-
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        return l1_subdiff_distance(w, grad, 1.0 / self.b)
-
-    def cd_weights(self) -> tuple[float, float]:
-        return 1.0 / self.b, 0.0
-
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
 
-        return pm.Laplace(name, mu=0.0, b=self.b, **kwargs)
+        return pm.Laplace(name, mu=0.0, b=self.b if scale is None else scale, **kwargs)
 
 
+@register_prior
 @dataclass(frozen=True)
 class Gaussian(Prior):
     r"""Gaussian prior ``p(w) = exp(-w**2 / (2 sigma**2)) / sqrt(2 pi sigma**2)``.
@@ -96,14 +87,17 @@ class Gaussian(Prior):
     """
 
     sigma: float
-    penalty_name: ClassVar[str] = "l2"
+    name = "gaussian"
+    scale_param = "sigma"
+    scale_symbol = "σ"
+    samplers = frozenset({"exact", "gibbs", "nuts"})
+    scale_hyperpriors = (HalfCauchy, InverseGamma)
 
     def __post_init__(self):
         object.__setattr__(self, "sigma", check_scale(self.sigma, "Gaussian scale sigma"))
 
-    @property
-    def lam(self) -> float:
-        return 1.0 / (2.0 * self.sigma**2)
+    def penalty(self) -> L2:
+        return L2(1.0 / (2.0 * self.sigma**2))
 
     @classmethod
     def from_lam(cls, lam: float) -> Gaussian:
@@ -117,21 +111,7 @@ class Gaussian(Prior):
         w = np.asarray(w, dtype=float)
         return -0.5 * (w / self.sigma) ** 2 - 0.5 * math.log(2.0 * math.pi * self.sigma**2)
 
-    def penalty(self, w) -> float:
-        return float(np.sum(np.square(w)))
-
-    def prox(self, v, step: float) -> np.ndarray:
-        # argmin (w - v)^2 / 2 + step w^2 / (2 sigma^2)  =>  w = v / (1 + step / sigma^2).
-        return np.asarray(v, dtype=float) / (1.0 + step / self.sigma**2)
-
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        # d/dw [w^2 / (2 sigma^2)] = w / sigma^2, written through the weight 1/(2 sigma^2).
-        return l2_subdiff_distance(w, grad, 0.5 / self.sigma**2)
-
-    def cd_weights(self) -> tuple[float, float]:
-        return 0.0, 0.5 / self.sigma**2
-
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
 
-        return pm.Normal(name, mu=0.0, sigma=self.sigma, **kwargs)
+        return pm.Normal(name, mu=0.0, sigma=self.sigma if scale is None else scale, **kwargs)

@@ -30,74 +30,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from scipy.special import erfcx, gammaln
 
 from mapreg._validation import check_scale
-from mapreg.penalties._arith import (
-    elasticnet_prox,
-    elasticnet_subdiff_distance,
-    l1_subdiff_distance,
-    l2_subdiff_distance,
-    log_penalty_grad,
-    log_penalty_hess,
-    log_penalty_mm_weights,
-    soft_threshold,
-)
-from mapreg.priors.base import Prior
+from mapreg.penalties import Bridge, ElasticNetPenalty, LogPenalty
+from mapreg.priors.base import Option, Prior
+from mapreg.priors.registry import register_prior
 
-__all__ = [
-    "Cauchy",
-    "ElasticNet",
-    "GeneralizedNormal",
-    "StudentT",
-    "bridge_prox_1d",
-    "bridge_subdiff_distance",
-    "elasticnet_log_normalizer",
-]
-
-
-# ------------------------------------------------------------------ shared arithmetic
-def bridge_prox_1d(z, a, lam, p):
-    """``argmin_x a/2 x**2 - z x + lam |x|**p`` elementwise (``a > 0``, ``lam >= 0``, ``p <= 2``).
-
-    For ``p >= 1`` the minimiser is unique. For ``p < 1`` the problem is
-    non-convex: the global minimiser (``0`` or the larger stationary point) is
-    returned, ties going to ``0``. Computed by the numba kernel in
-    :mod:`mapreg.solvers.nonconvex` (safeguarded Newton).
-    """
-    from mapreg.solvers.nonconvex import _bridge_prox
-
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    flat_z, flat_o = z.reshape(-1), out.reshape(-1)
-    for i in range(flat_z.size):
-        flat_o[i] = _bridge_prox(float(flat_z[i]), float(a), float(lam), float(p))
-    return out
-
-
-def bridge_subdiff_distance(w, grad, lam, p):
-    """Distance from ``-grad`` to the (Clarke) subdifferential of ``lam |w|**p``.
-
-    ``w != 0``: ``|grad + lam p |w|**(p-1) sign(w)|``. At ``w = 0``: ``max(|grad| - lam, 0)``
-    for ``p = 1``; ``|grad|`` for ``p > 1`` (the penalty is differentiable there with
-    slope 0); ``0`` for ``p < 1`` (the slope is infinite on both sides, so 0 is
-    always a local minimum along the coordinate).
-    """
-    w = np.asarray(w, dtype=float)
-    grad = np.asarray(grad, dtype=float)
-    if p == 1.0:
-        return l1_subdiff_distance(w, grad, lam)
-    if p == 2.0:
-        return l2_subdiff_distance(w, grad, lam)
-    absw = np.abs(w)
-    nz = absw > 0
-    slope = np.zeros_like(w)
-    slope[nz] = lam * p * absw[nz] ** (p - 1.0) * np.sign(w[nz])
-    at_zero = np.abs(grad) if p > 1.0 else np.zeros_like(grad)
-    return np.where(nz, np.abs(grad + slope), at_zero)
+__all__ = ["Cauchy", "ElasticNet", "GeneralizedNormal", "StudentT", "elasticnet_log_normalizer"]
 
 
 def elasticnet_log_normalizer(a: float, c: float) -> float:
@@ -118,6 +60,7 @@ def _check_p(p) -> float:
 
 
 # ------------------------------------------------------------------ generalized normal
+@register_prior
 @dataclass(frozen=True)
 class GeneralizedNormal(Prior):
     r"""Generalized normal (exponential power) prior, dual to the bridge penalty.
@@ -148,16 +91,18 @@ class GeneralizedNormal(Prior):
 
     alpha: float
     p: float
-    penalty_name: ClassVar[str] = "bridge"
+    name = "bridge"
+    scale_param = "alpha"
+    scale_symbol = "α"
+    options = (Option("p", "p", "the exponent, 0 < p <= 2"),)
 
     def __post_init__(self):
         object.__setattr__(self, "alpha",
                            check_scale(self.alpha, "GeneralizedNormal scale alpha"))
         object.__setattr__(self, "p", _check_p(self.p))
 
-    @property
-    def lam(self) -> float:
-        return self.alpha ** (-self.p)
+    def penalty(self) -> Bridge:
+        return Bridge(self.alpha ** (-self.p), self.p)
 
     @classmethod
     def from_lam(cls, lam: float, p: float = 1.0) -> GeneralizedNormal:
@@ -170,50 +115,18 @@ class GeneralizedNormal(Prior):
         return math.log(2.0 * self.alpha) + float(gammaln(1.0 + 1.0 / self.p))
 
     @property
-    def convex(self) -> bool:
+    def convex(self) -> bool:  # type: ignore[override]
         return self.p >= 1.0
-
-    @property
-    def solver_kind(self) -> str:
-        # p = 1 and p = 2 are exactly the Laplace and Gaussian cases: same CD path.
-        return "cd" if self.p in (1.0, 2.0) else "bridge"
-
-    def penalty_spec(self) -> tuple[str, dict]:
-        return "bridge", {"lam": self.lam, "p": self.p}
-
-    def bridge_params(self) -> tuple[float, float]:
-        """``(lam, p)`` of the bridge term ``lam |w|**p``."""
-        return self.lam, self.p
 
     def logpdf(self, w) -> np.ndarray:
         w = np.asarray(w, dtype=float)
         return -np.abs(w / self.alpha) ** self.p - self.log_normalizer
 
-    def penalty(self, w) -> float:
-        return float(np.sum(np.abs(np.asarray(w, dtype=float)) ** self.p))
-
-    def prox(self, v, step: float) -> np.ndarray:
-        # argmin (w - v)^2 / 2 + step lam |w|^p  ==  argmin w^2/2 - v w + step lam |w|^p.
-        if self.p == 1.0:
-            return soft_threshold(v, step * self.lam)
-        return bridge_prox_1d(v, 1.0, step * self.lam, self.p)
-
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        return bridge_subdiff_distance(w, grad, self.lam, self.p)
-
-    def cd_weights(self) -> tuple[float, float]:
-        if self.p == 1.0:
-            return self.lam, 0.0
-        if self.p == 2.0:
-            return 0.0, self.lam
-        raise NotImplementedError(
-            f"|w|**{self.p:g} is not of the form a|w| + c w**2; solved by the bridge path"
-        )
-
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
         import pytensor.tensor as pt
 
+        _no_scale_variable(self, scale)
         alpha, p, log_z = self.alpha, self.p, self.log_normalizer
 
         def logp(value, *_):
@@ -228,6 +141,7 @@ class GeneralizedNormal(Prior):
 
 
 # ------------------------------------------------------------------ elastic net
+@register_prior
 @dataclass(frozen=True)
 class ElasticNet(Prior):
     r"""Elastic-net prior: the normalised product of a Laplace and a Gaussian factor.
@@ -250,12 +164,18 @@ class ElasticNet(Prior):
 
     b: float
     sigma: float
-    penalty_name: ClassVar[str] = "elasticnet"
+    name = "elasticnet"
+    scale_param = "b"
+    scale_symbol = "b"
+    options = (Option("scale2", "sigma", "sigma of the Gaussian factor, > 0"),)
 
     def __post_init__(self):
         object.__setattr__(self, "b", check_scale(self.b, "ElasticNet Laplace scale b"))
         object.__setattr__(self, "sigma",
                            check_scale(self.sigma, "ElasticNet Gaussian scale sigma"))
+
+    def penalty(self) -> ElasticNetPenalty:
+        return ElasticNetPenalty(1.0 / self.b, 0.5 / self.sigma**2)
 
     @property
     def lam(self) -> float:
@@ -277,31 +197,24 @@ class ElasticNet(Prior):
     def log_normalizer(self) -> float:
         return elasticnet_log_normalizer(self.lam, self.lam2)
 
-    def penalty_spec(self) -> tuple[str, dict]:
-        return "elasticnet", {"lam": self.lam, "lam2": self.lam2}
-
     def logpdf(self, w) -> np.ndarray:
         w = np.asarray(w, dtype=float)
         return -self.lam * np.abs(w) - self.lam2 * w**2 - self.log_normalizer
 
-    def penalty(self, w) -> float:
-        """``sum |w| + (lam2/lam) sum w**2``, so that ``lam * penalty`` is the full penalty."""
-        w = np.asarray(w, dtype=float)
-        return float(np.sum(np.abs(w)) + self.lam2 / self.lam * np.sum(w**2))
+    def with_scale(self, scale: float) -> ElasticNet:
+        """Move ``b`` to ``scale`` and ``sigma`` with it so that ``lam2 / lam`` stays fixed.
 
-    def prox(self, v, step: float) -> np.ndarray:
-        return elasticnet_prox(v, step, self.lam, self.lam2)
+        That keeps scikit-learn's ``l1_ratio`` constant along the path: ``lam = 1/b``,
+        ``lam2 = 1/(2 sigma**2)``, so ``sigma**2 / b`` is held.
+        """
+        scale = check_scale(scale, "scale")
+        return ElasticNet(scale, self.sigma * math.sqrt(scale / self.b))
 
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        return elasticnet_subdiff_distance(w, grad, self.lam, self.lam2)
-
-    def cd_weights(self) -> tuple[float, float]:
-        return self.lam, self.lam2
-
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
         import pytensor.tensor as pt
 
+        _no_scale_variable(self, scale)
         a, c, log_z = self.lam, self.lam2, self.log_normalizer
 
         def logp(value, *_):
@@ -311,6 +224,7 @@ class ElasticNet(Prior):
 
 
 # ------------------------------------------------------------------ Student-t
+@register_prior
 @dataclass(frozen=True)
 class StudentT(Prior):
     r"""Student-t prior with ``nu`` degrees of freedom and scale ``s`` (Cauchy: ``nu = 1``).
@@ -336,17 +250,18 @@ class StudentT(Prior):
 
     nu: float
     s: float
-    penalty_name: ClassVar[str] = "log"
-    convex: ClassVar[bool] = False
-    solver_kind: ClassVar[str] = "mm"
+    name = "student-t"
+    scale_param = "s"
+    scale_symbol = "s"
+    options = (Option("nu", "nu", "degrees of freedom, > 0"),)
+    convex = False
 
     def __post_init__(self):
         object.__setattr__(self, "nu", check_scale(self.nu, "StudentT degrees of freedom nu"))
         object.__setattr__(self, "s", check_scale(self.s, "StudentT scale s"))
 
-    @property
-    def lam(self) -> float:
-        return 0.5 * (self.nu + 1.0)
+    def penalty(self) -> LogPenalty:
+        return LogPenalty(0.5 * (self.nu + 1.0), self.nu * self.s**2)
 
     @property
     def delta(self) -> float:
@@ -368,55 +283,32 @@ class StudentT(Prior):
         return float(gammaln(nu / 2.0) - gammaln((nu + 1.0) / 2.0)
                      + 0.5 * math.log(nu * math.pi) + math.log(self.s))
 
-    def penalty_spec(self) -> tuple[str, dict]:
-        return "log", {"lam": self.lam, "delta": self.delta}
-
     def logpdf(self, w) -> np.ndarray:
         w = np.asarray(w, dtype=float)
         return -self.lam * np.log1p(w**2 / self.delta) - self.log_normalizer
 
-    def penalty(self, w) -> float:
-        return float(np.sum(np.log1p(np.asarray(w, dtype=float) ** 2 / self.delta)))
-
-    def grad(self, w) -> np.ndarray:
-        """``d/dw`` of ``-log p(w)``: ``2 lam w / (delta + w**2)``."""
-        return log_penalty_grad(w, self.lam, self.delta)
-
-    def hess(self, w) -> np.ndarray:
-        """``d2/dw2`` of ``-log p(w)``: ``2 lam (delta - w**2) / (delta + w**2)**2``."""
-        return log_penalty_hess(w, self.lam, self.delta)
-
-    def mm_weights(self, w) -> np.ndarray:
-        """Weights ``c_j`` of the majoriser ``c_j w_j**2 + const`` tight at ``w``."""
-        return log_penalty_mm_weights(w, self.lam, self.delta)
-
-    def prox(self, v, step: float) -> np.ndarray:
-        # Smooth and non-convex: the 1-D minimiser of (w-v)^2/2 + step*lam*log(1+w^2/delta)
-        # is a root of a cubic; take the real root of smallest objective.
-        v = np.atleast_1d(np.asarray(v, dtype=float))
-        out = np.empty_like(v)
-        k, d = step * self.lam, self.delta
-        for i, vi in enumerate(v):
-            # (w - v)(d + w^2) + 2 k w = 0  ->  w^3 - v w^2 + (d + 2k) w - v d = 0
-            roots = np.roots([1.0, -vi, d + 2.0 * k, -vi * d])
-            real = roots[np.abs(roots.imag) <= 1e-9 * (1.0 + np.abs(roots.real))].real
-            obj = 0.5 * (real - vi) ** 2 + k * np.log1p(real**2 / d)
-            out[i] = real[np.argmin(obj)]
-        return out
-
-    def subdiff_distance(self, w, grad) -> np.ndarray:
-        return np.abs(np.asarray(grad, dtype=float) + self.grad(w))
-
-    def cd_weights(self) -> tuple[float, float]:
-        raise NotImplementedError("the log penalty is not of the form a|w| + c w**2; "
-                                  "solved by majorise-minimise")
-
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
 
-        return pm.StudentT(name, nu=self.nu, mu=0.0, sigma=self.s, **kwargs)
+        return pm.StudentT(name, nu=self.nu, mu=0.0, sigma=self.s if scale is None else scale,
+                           **kwargs)
 
 
-def Cauchy(s: float) -> StudentT:
+@register_prior
+@dataclass(frozen=True, init=False)
+class Cauchy(StudentT):
     """The Cauchy prior of scale ``s``: ``StudentT(nu=1, s=s)`` (``lam = 1``, ``delta = s**2``)."""
-    return StudentT(nu=1.0, s=s)
+
+    name = "cauchy"
+    options = ()
+
+    def __init__(self, s: float):
+        super().__init__(nu=1.0, s=s)
+
+    def with_scale(self, scale: float) -> Cauchy:
+        return Cauchy(scale)
+
+
+def _no_scale_variable(prior: Prior, scale) -> None:
+    if scale is not None:
+        raise ValueError(f"{type(prior).__name__} takes no hyperprior on its scale")

@@ -4,43 +4,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from scipy.special import exp1
 
 from mapreg._validation import check_scale
-from mapreg.priors.base import Prior
+from mapreg.priors.base import Option, Prior
+from mapreg.priors.registry import register_prior
 
 
 # ------------------------------------------------------------------ horseshoe
 class _PosteriorOnlyPrior(Prior):
     """A prior whose density is infinite at 0: no penalty dual, no finite mode."""
 
-    penalty_name: ClassVar[str] = "none"
-    has_mode: ClassVar[bool] = False
-    convex: ClassVar[bool] = False
+    has_mode = False
+    convex = False
 
-    def _no_mode(self, *args, **kwargs):
+    def penalty(self):
         raise ValueError(
             f"{type(self).__name__} has no penalty dual: its density is infinite at w = 0, so "
             "the posterior mode is degenerate (every coefficient 0). Sample the posterior with "
             "mapreg.sample_posterior instead of find_map / penalized_fit."
         )
 
-    lam = property(_no_mode)
-    log_normalizer = property(_no_mode)
-
-    @classmethod
-    def from_lam(cls, lam):
-        raise ValueError(f"{cls.__name__} has no penalty dual, so no from_lam")
-
-    penalty = prox = subdiff_distance = cd_weights = _no_mode
-
-    def penalty_spec(self):
-        self._no_mode()
+    @property
+    def log_normalizer(self) -> float:
+        return self.penalty()
 
 
+@register_prior
 @dataclass(frozen=True)
 class Horseshoe(_PosteriorOnlyPrior):
     r"""Horseshoe prior (Carvalho, Polson & Scott 2010), for the posterior only.
@@ -64,6 +56,10 @@ class Horseshoe(_PosteriorOnlyPrior):
 
     scale: float = 1.0
     fixed_tau: bool = False
+    name = "horseshoe"
+    scale_param = "scale"
+    scale_symbol = "τ₀"
+    samplers = frozenset({"gibbs", "nuts"})
 
     def __post_init__(self):
         object.__setattr__(self, "scale", check_scale(self.scale, "Horseshoe scale"))
@@ -89,9 +85,11 @@ class Horseshoe(_PosteriorOnlyPrior):
             return self.scale
         return pm.HalfCauchy(f"{name}_tau", beta=self.scale)
 
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
 
+        if scale is not None:
+            raise ValueError("the horseshoe's global scale has its own half-Cauchy prior")
         dims = kwargs.pop("dims", None)
         tau = self._global_scale(name)
         lam = pm.HalfCauchy(f"{name}_lam", beta=1.0, dims=dims, **kwargs)
@@ -99,6 +97,7 @@ class Horseshoe(_PosteriorOnlyPrior):
         return pm.Deterministic(name, z * lam * tau, dims=dims)
 
 
+@register_prior
 @dataclass(frozen=True)
 class RegularizedHorseshoe(_PosteriorOnlyPrior):
     r"""Regularised ("Finnish") horseshoe (Piironen & Vehtari 2017), for the posterior only.
@@ -124,6 +123,11 @@ class RegularizedHorseshoe(_PosteriorOnlyPrior):
     scale: float = 1.0
     slab_scale: float = 2.0
     slab_df: float = 4.0
+    name = "regularized-horseshoe"
+    scale_param = "scale"
+    scale_symbol = "τ₀"
+    options = (Option("slab-scale", "slab_scale", "the slab scale, > 0", 2.0),
+               Option("slab-df", "slab_df", "the slab degrees of freedom, > 0", 4.0))
 
     def __post_init__(self):
         object.__setattr__(self, "scale", check_scale(self.scale, "RegularizedHorseshoe scale"))
@@ -135,9 +139,11 @@ class RegularizedHorseshoe(_PosteriorOnlyPrior):
     def logpdf(self, w):
         raise ValueError("the regularised horseshoe has no closed-form marginal density")
 
-    def to_pymc(self, name: str, **kwargs):
+    def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm
 
+        if scale is not None:
+            raise ValueError("the horseshoe's global scale has its own half-Cauchy prior")
         dims = kwargs.pop("dims", None)
         tau = pm.HalfCauchy(f"{name}_tau", beta=self.scale)
         lam = pm.HalfCauchy(f"{name}_lam", beta=1.0, dims=dims, **kwargs)

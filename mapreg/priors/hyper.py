@@ -39,7 +39,6 @@ from scipy.special import gammaln
 from mapreg._validation import check_scale
 from mapreg.families import GaussianFamily
 from mapreg.priors.base import Prior
-from mapreg.priors.classic import Gaussian, Laplace
 
 
 class Hyperprior:
@@ -147,21 +146,21 @@ def check_noise_prior(noise_prior) -> Hyperprior:
 
 
 def check_scale_prior(prior: Prior, scale_prior) -> Hyperprior:
-    """Validate a hyperprior on the coefficient prior's scale, given the prior's kind."""
-    if isinstance(prior, Laplace):
-        if not isinstance(scale_prior, GammaLambdaSq | HalfCauchy):
-            raise ValueError(
-                "a Laplace prior's scale takes GammaLambdaSq(r, delta) (on lam**2 = 1/b**2) or "
-                f"HalfCauchy(beta) (on b), got {scale_prior!r}"
-            )
-    elif isinstance(prior, Gaussian):
-        if not isinstance(scale_prior, HalfCauchy | InverseGamma):
-            raise ValueError(
-                "a Gaussian prior's scale takes HalfCauchy(beta) (on sigma) or "
-                f"InverseGamma(a, b) (on sigma**2), got {scale_prior!r}"
-            )
-    else:
+    """Validate a hyperprior on the coefficient prior's scale against what the prior accepts.
+
+    Each prior lists the hyperprior classes its main scale takes in
+    ``scale_hyperpriors`` (Laplace: ``GammaLambdaSq`` on ``1/b**2`` or ``HalfCauchy`` on
+    ``b``; Gaussian: ``HalfCauchy`` on ``sigma`` or ``InverseGamma`` on ``sigma**2``).
+    """
+    accepted = prior.scale_hyperpriors
+    if not accepted:
         raise ValueError(f"no hyperprior support for the prior {prior!r}")
+    if not isinstance(scale_prior, accepted):
+        names = " or ".join(cls.__name__ for cls in accepted)
+        raise ValueError(
+            f"a {type(prior).__name__} prior's scale {prior.scale_param} takes {names}, "
+            f"got {scale_prior!r}"
+        )
     return scale_prior
 
 
@@ -191,19 +190,19 @@ class UnknownNoiseGaussianFamily(GaussianFamily):
 
 
 def pymc_prior_scale(prior: Prior, scale_prior: Hyperprior | None):
-    """Create the prior's scale (Laplace ``b`` or Gaussian ``sigma``) in the current PyMC model.
+    """Create the prior's main scale (Laplace ``b``, Gaussian ``sigma``) in the current PyMC model.
 
     With no hyperprior this is the fixed float. Otherwise the hyperprior's
     variable is created (``lam_sq``, ``prior_var`` or ``prior_scale``) and a
-    ``prior_scale`` deterministic holds ``b`` or ``sigma``.
+    ``prior_scale`` deterministic holds the scale.
     """
     import pymc as pm
 
     if scale_prior is None:
-        return prior.b if isinstance(prior, Laplace) else prior.sigma
-    if isinstance(scale_prior, HalfCauchy):
+        return prior.scale
+    if scale_prior.on == "sd":
         return pm.HalfCauchy("prior_scale", beta=scale_prior.beta)
-    if isinstance(scale_prior, GammaLambdaSq):
+    if scale_prior.on == "lam_sq":
         lam_sq = pm.Gamma("lam_sq", alpha=scale_prior.r, beta=scale_prior.delta)
         return pm.Deterministic("prior_scale", 1.0 / pm.math.sqrt(lam_sq))
     var = pm.InverseGamma("prior_var", alpha=scale_prior.a, beta=scale_prior.b)
@@ -212,21 +211,16 @@ def pymc_prior_scale(prior: Prior, scale_prior: Hyperprior | None):
 
 def pymc_coef(prior: Prior, scale_prior: Hyperprior | None, name: str = "coef", **kwargs):
     """Create the coefficient vector with its (possibly hierarchical) prior."""
-    import pymc as pm
-
     if scale_prior is None:
         return prior.to_pymc(name, **kwargs)
-    scale = pymc_prior_scale(prior, scale_prior)
-    if isinstance(prior, Laplace):
-        return pm.Laplace(name, mu=0.0, b=scale, **kwargs)
-    return pm.Normal(name, mu=0.0, sigma=scale, **kwargs)
+    return prior.to_pymc(name, scale=pymc_prior_scale(prior, scale_prior), **kwargs)
 
 
 def pymc_noise_sigma(noise_prior: Hyperprior):
     """Create the noise sd ``noise_sigma`` (with its hyperprior) in the current PyMC model."""
     import pymc as pm
 
-    if isinstance(noise_prior, HalfCauchy):
+    if noise_prior.on == "sd":
         return pm.HalfCauchy("noise_sigma", beta=noise_prior.beta)
     var = pm.InverseGamma("noise_var", alpha=noise_prior.a, beta=noise_prior.b)
     return pm.Deterministic("noise_sigma", pm.math.sqrt(var))

@@ -1,6 +1,6 @@
 r"""Solver paths for terms beyond ``a|w| + c w**2``: the bridge and majorise-minimise.
 
-:func:`mapreg.solvers.solve` dispatches here on the term's ``solver_kind``:
+:func:`mapreg.solvers.solve` dispatches here on the penalty's protocol:
 
 * ``"bridge"`` — ``lam sum |w_j|**p`` with ``0 < p < 2``, ``p != 1``. Proximal
   Newton on the augmented Gram matrix ``[X, 1]' H [X, 1]`` (exact for the Gaussian
@@ -11,7 +11,7 @@ r"""Solver paths for terms beyond ``a|w| + c w**2``: the bridge and majorise-min
   non-convex function (0 or the larger stationary point), so coordinate descent
   is a descent method that ends in a coordinate-wise minimum.
 * ``"mm"`` — a smooth non-convex term with a quadratic majoriser
-  ``c_j(w_k) w_j**2`` tight at ``w_k`` (``term.mm_weights``); each MM step is a
+  ``c_j(w_k) w_j**2`` tight at ``w_k`` (``term.majorizer_weights``); each MM step is a
   weighted ridge solve (exact for the Gaussian family, Newton otherwise), and
   once the gradient is small, Newton steps on the full objective finish the job.
 
@@ -31,61 +31,9 @@ import numba
 import numpy as np
 import scipy.linalg
 
+from mapreg.penalties._bridge import bridge_prox_scalar
+
 _MAX_SWEEPS = 200_000
-
-
-# ------------------------------------------------------------------ 1-D bridge prox
-@numba.njit(cache=True)
-def _bridge_root(target, a, k, p, lo, hi):
-    """Root in ``[lo, hi]`` of ``g(t) = a t + k t**(p-1) - target`` (g increasing there)."""
-    t = hi
-    for _ in range(200):
-        g = a * t + k * t ** (p - 1.0) - target
-        if g > 0.0:
-            hi = t
-        else:
-            lo = t
-        if g == 0.0 or hi - lo <= 4e-16 * hi:
-            break
-        dg = a + k * (p - 1.0) * t ** (p - 2.0)
-        t_new = t - g / dg if dg > 0.0 else -1.0
-        if not (lo < t_new < hi):
-            t_new = math.sqrt(lo * hi) if lo > 0.0 else 0.5 * hi
-        if t_new == t:
-            break
-        t = t_new
-    return t
-
-
-@numba.njit(cache=True)
-def _bridge_prox(z, a, lam, p):
-    """``argmin_x a/2 x**2 - z x + lam |x|**p`` (global minimiser; ties go to 0)."""
-    if lam == 0.0:
-        return z / a
-    if z == 0.0:
-        return 0.0
-    az = abs(z)
-    sgn = 1.0 if z > 0.0 else -1.0
-    k = lam * p
-    if p == 1.0:
-        return sgn * max(az - lam, 0.0) / a
-    if p == 2.0:
-        return z / (a + 2.0 * lam)
-    if p > 1.0:
-        # a t + k t^(p-1) = |z| has one root; each term alone bounds it from above,
-        # and half of each from below.
-        hi = min(az / a, (az / k) ** (1.0 / (p - 1.0)))
-        lo = min(0.5 * az / a, (0.5 * az / k) ** (1.0 / (p - 1.0)))
-        return sgn * _bridge_root(az, a, k, p, lo, hi)
-    # p < 1: g(t) = a t + k t^(p-1) is convex with minimum at t_star; a local minimiser
-    # exists only if g(t_star) < |z| (the larger root), and wins only if it beats 0.
-    t_star = (k * (1.0 - p) / a) ** (1.0 / (2.0 - p))
-    if a * t_star + k * t_star ** (p - 1.0) >= az:
-        return 0.0
-    hi = az / a
-    t = _bridge_root(az, a, k, p, t_star, hi)
-    h = 0.5 * a * t * t - az * t + lam * t**p
-    return sgn * t if h < 0.0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -118,7 +66,7 @@ def cd_gram_bridge(Q, G, w, lam, p, tol, max_sweeps):
             a = Q[j, j]
             if a <= 0.0:
                 continue
-            new = _bridge_prox(a * w[j] - G[j], a, lam[j], p)
+            new = bridge_prox_scalar(a * w[j] - G[j], a, lam[j], p)
             delta = new - w[j]
             v = _bridge_violation(w[j], G[j], lam[j], p, a, delta)
             if v > worst:
@@ -156,40 +104,19 @@ def _kkt(X, y, family, term, coef, intercept, fit_intercept):
     return worst
 
 
-def _pen_hess(term, coef):
-    """Second derivative of the term at each coefficient (support only for the bridge)."""
-    if hasattr(term, "bridge_params"):
-        lam, p = term.bridge_params()
-        out = np.zeros_like(coef)
-        nz = coef != 0.0
-        out[nz] = lam * p * (p - 1.0) * np.abs(coef[nz]) ** (p - 2.0)
-        return out
-    return term.hess(coef)
-
-
-def _pen_grad(term, coef):
-    if hasattr(term, "bridge_params"):
-        lam, p = term.bridge_params()
-        out = np.zeros_like(coef)
-        nz = coef != 0.0
-        out[nz] = lam * p * np.abs(coef[nz]) ** (p - 1.0) * np.sign(coef[nz])
-        return out
-    return term.grad(coef)
-
-
 def _hessian(X, y, family, term, coef, intercept, fit_intercept, idx):
     """Hessian of the objective over coefficients ``idx`` (and the intercept)."""
     Xa = _augment(X[:, idx], fit_intercept)
     h = family.d2loss(X @ coef + intercept, y)
     H = Xa.T @ (h[:, None] * Xa)
-    diag = _pen_hess(term, coef)[idx]
+    diag = term.hess(coef)[idx]
     H[np.arange(len(idx)), np.arange(len(idx))] += diag
     return H
 
 
 def min_curvature(X, y, family, term, coef, intercept, fit_intercept) -> float:
     """Smallest eigenvalue of the Hessian restricted to the support (and the intercept)."""
-    idx = np.flatnonzero(coef) if hasattr(term, "bridge_params") else np.arange(len(coef))
+    idx = np.flatnonzero(coef) if not term.smooth else np.arange(len(coef))
     if idx.size == 0 and not fit_intercept:
         return math.inf
     H = _hessian(X, y, family, term, coef, intercept, fit_intercept, idx)
@@ -204,7 +131,7 @@ def _newton_polish(X, y, family, term, objective, coef, intercept, fit_intercept
     only there), does not increase the objective beyond rounding and lowers the KKT
     violation. Returns the improved ``(coef, intercept)``.
     """
-    bridge = hasattr(term, "bridge_params")
+    bridge = not term.smooth  # smooth only on the support
     kkt = _kkt(X, y, family, term, coef, intercept, fit_intercept)
     f_now = objective(coef, intercept)
     for _ in range(max_steps):
@@ -214,7 +141,7 @@ def _newton_polish(X, y, family, term, objective, coef, intercept, fit_intercept
         if idx.size == 0 and not fit_intercept:
             break
         d = family.dloss(X @ coef + intercept, y)
-        g = X[:, idx].T @ d + _pen_grad(term, coef)[idx]
+        g = X[:, idx].T @ d + term.grad(coef)[idx]
         if fit_intercept:
             g = np.append(g, d.sum())
         H = _hessian(X, y, family, term, coef, intercept, fit_intercept, idx)
@@ -246,7 +173,7 @@ def solve_bridge(X, y, family, term, objective, *, fit_intercept, tol, max_iter,
     from mapreg.results import FitResult
 
     p_feat = X.shape[1]
-    lam, pexp = term.bridge_params()
+    lam, pexp = term.lam, term.p
     Xa = _augment(X, fit_intercept)
     lam_vec = np.append(np.full(p_feat, lam), 0.0) if fit_intercept else np.full(p_feat, lam)
     coef, intercept = _starting_point(X, y, family, fit_intercept, start)
@@ -357,8 +284,8 @@ def solve_mm(X, y, family, term, objective, *, fit_intercept, tol, max_iter, sta
             if k_new < kkt:
                 coef, intercept, kkt = new[0], new[1], k_new
                 continue
-        coef, intercept = _weighted_ridge(X, y, family, term.mm_weights(coef), coef, intercept,
-                                          fit_intercept, 1e-3 * tol)
+        coef, intercept = _weighted_ridge(X, y, family, term.majorizer_weights(coef), coef,
+                                          intercept, fit_intercept, 1e-3 * tol)
         mm_steps += 1
         kkt = _kkt(X, y, family, term, coef, intercept, fit_intercept)
     curv = min_curvature(X, y, family, term, coef, intercept, fit_intercept)
@@ -366,3 +293,25 @@ def solve_mm(X, y, family, term, objective, *, fit_intercept, tol, max_iter, sta
     return FitResult(coef, float(intercept), kkt, tol, n_iter, converged,
                         f"mm-weighted-ridge({mm_steps})+newton", convex=False,
                         min_curvature=curv)
+
+
+# ------------------------------------------------------------------ smooth convex path
+def solve_smooth(X, y, family, term, objective, *, fit_intercept, tol, max_iter, start=None):
+    """Minimise ``L(X w + c) + sum_j pen(w_j)`` for a smooth penalty by damped Newton.
+
+    Used for smooth penalties without a quadratic form (a prior that a user
+    registers, say a hyperbolic-secant prior's ``log cosh``). Convex penalties
+    give the global minimiser; otherwise ``min_curvature`` certifies a local one.
+    """
+    from mapreg.results import FitResult
+
+    coef, intercept = _starting_point(X, y, family, fit_intercept, start)
+    coef, intercept = _newton_polish(X, y, family, term, objective, coef, intercept,
+                                     fit_intercept, tol, max_steps=max_iter)
+    kkt = _kkt(X, y, family, term, coef, intercept, fit_intercept)
+    convex = bool(term.convex)
+    curv = np.nan if convex else min_curvature(X, y, family, term, coef, intercept,
+                                               fit_intercept)
+    converged = bool(kkt <= tol and (convex or curv > 0.0))
+    return FitResult(coef, float(intercept), kkt, tol, max_iter, converged, "newton",
+                     convex=convex, min_curvature=curv)

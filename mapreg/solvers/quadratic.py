@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from mapreg.families import Family
+from mapreg.penalties import Bridge
 from mapreg.results import FitResult
 from mapreg.solvers._cd import cd_gram, cd_residual
 
@@ -83,15 +84,22 @@ def solve(
     Terms whose ``solver_kind`` is ``"bridge"`` (``lam |w|**p``, ``p`` not 1 or 2) or
     ``"mm"`` (a smooth term with a quadratic majoriser) go to :mod:`mapreg.solvers.nonconvex`.
     """
-    kind = getattr(term, "solver_kind", "cd")
-    if kind != "cd":
+    if term.quadratic_weights() is None:
         from mapreg.solvers import nonconvex as _general
 
-        paths = {"bridge": _general.solve_bridge, "mm": _general.solve_mm}
-        if kind not in paths:
-            raise ValueError(f"no solver for terms of kind {kind!r}")
-        return paths[kind](X, y, family, term, objective, fit_intercept=fit_intercept,
-                           tol=tol, max_iter=max_iter, start=start)
+        if isinstance(term, Bridge):  # the bridge's own CD kernel needs (lam, p)
+            path = _general.solve_bridge
+        elif term.smooth and term.majorizer_weights(np.zeros(1)) is not None:
+            path = _general.solve_mm
+        elif term.smooth:
+            path = _general.solve_smooth
+        else:
+            raise ValueError(
+                f"no solver for the penalty {term!r}: give it quadratic_weights() "
+                "(a |w| + c w**2), or make it smooth (grad and hess)"
+            )
+        return path(X, y, family, term, objective, fit_intercept=fit_intercept, tol=tol,
+                    max_iter=max_iter, start=start)
     if family.is_quadratic:
         return _solve_quadratic(X, y, family, term, fit_intercept=fit_intercept, tol=tol,
                                 max_iter=max_iter)
@@ -100,7 +108,7 @@ def solve(
 
 
 def _weights(term, p):
-    a, c = term.cd_weights()
+    a, c = term.quadratic_weights()
     return np.full(p, float(a)), np.full(p, float(c))
 
 
