@@ -136,3 +136,27 @@ def test_register_prior_refuses_duplicates_and_non_priors():
         register_prior(dict)
     assert issubclass(PRIORS["laplace"], Prior) and PRIORS["laplace"] is mapreg.Laplace
     assert math.isclose(PRIORS["laplace"](2.0).lam, 0.5)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: mapreg.Gaussian(1e-200),  # lam = 1/(2 sigma^2) overflows
+    lambda: mapreg.Laplace(1e-310),  # lam = 1/b overflows
+    lambda: mapreg.Cauchy(1e-300),  # delta = s^2 underflows to 0
+    lambda: mapreg.ElasticNet(1e-300, 1e300),  # the erfcx normaliser overflows
+    lambda: mapreg.GeneralizedNormal(1e-200, 2.0),  # alpha^-p overflows
+], ids=["gaussian", "laplace", "cauchy", "elasticnet", "bridge"])
+def test_extreme_scales_are_refused_with_one_clear_message(build):
+    with pytest.raises(ValueError, match=r"is out of range: its penalty or normaliser is not a "
+                                         r"finite double .*; choose a less extreme"):
+        build()
+
+
+def test_huge_gaussian_scale_stays_finite():
+    # sigma**2 overflows, yet lam and log Z are representable: log Z = -log N(0 | 0, sigma)
+    prior = mapreg.Gaussian(1e200)
+    assert prior.lam == 0.0  # 1/(2 sigma^2) = 5e-401 underflows: numerically a flat prior
+    assert prior.log_normalizer == pytest.approx(-scipy.stats.norm(scale=1e200).logpdf(0.0),
+                                                 rel=1e-14)
+    w = np.array([-1e199, 0.0, 3e199])
+    np.testing.assert_allclose(prior.logpdf(w), scipy.stats.norm(scale=1e200).logpdf(w),
+                               rtol=1e-14)

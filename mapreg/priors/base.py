@@ -94,6 +94,28 @@ class Prior(ABC):
         uses the fixed value.
         """
 
+    def _check_dual_is_finite(self) -> None:
+        """Refuse scales whose penalty weights or normaliser overflow double precision.
+
+        Called at the end of construction: ``Gaussian(sigma=1e-200)`` would otherwise give
+        ``lam = 1/(2 sigma**2) = inf`` and fail deep inside a solver.
+        """
+        if not self.has_mode:
+            return
+        try:
+            with np.errstate(over="raise", divide="raise"):
+                pen = self.penalty()
+                values = {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)}
+                values["log normaliser"] = self.log_normalizer
+            bad = next((f"{k} = {v}" for k, v in values.items() if not np.isfinite(v)), None)
+        except (ValueError, ArithmeticError, FloatingPointError) as exc:
+            bad = str(exc)
+        if bad:
+            raise ValueError(
+                f"{self!r} is out of range: its penalty or normaliser is not a finite double "
+                f"({bad}); choose a less extreme {self.scale_param}"
+            )
+
     def neg_logpdf(self, w) -> float:
         """``-sum_j log p(w_j)``: the prior's contribution to the negative log posterior."""
         return float(-np.sum(self.logpdf(w)))

@@ -50,6 +50,7 @@ class Laplace(Prior):
 
     def __post_init__(self):
         object.__setattr__(self, "b", check_scale(self.b, "Laplace scale b"))
+        self._check_dual_is_finite()
 
     def penalty(self) -> L1:
         return L1(1.0 / self.b)
@@ -95,9 +96,11 @@ class Gaussian(Prior):
 
     def __post_init__(self):
         object.__setattr__(self, "sigma", check_scale(self.sigma, "Gaussian scale sigma"))
+        self._check_dual_is_finite()
 
     def penalty(self) -> L2:
-        return L2(1.0 / (2.0 * self.sigma**2))
+        # 0.5 / sigma / sigma: sigma**2 alone underflows to 0 for sigma < 1e-162
+        return L2(0.5 / self.sigma / self.sigma)
 
     @classmethod
     def from_lam(cls, lam: float) -> Gaussian:
@@ -105,11 +108,12 @@ class Gaussian(Prior):
 
     @property
     def log_normalizer(self) -> float:
-        return 0.5 * math.log(2.0 * math.pi * self.sigma**2)
+        # log(sigma) + log(2 pi)/2: sigma**2 alone overflows for sigma > 1e154
+        return math.log(self.sigma) + 0.5 * math.log(2.0 * math.pi)
 
     def logpdf(self, w) -> np.ndarray:
         w = np.asarray(w, dtype=float)
-        return -0.5 * (w / self.sigma) ** 2 - 0.5 * math.log(2.0 * math.pi * self.sigma**2)
+        return -0.5 * (w / self.sigma) ** 2 - self.log_normalizer
 
     def to_pymc(self, name: str, scale=None, **kwargs):
         import pymc as pm

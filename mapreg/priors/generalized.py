@@ -100,6 +100,7 @@ class GeneralizedNormal(Prior):
         object.__setattr__(self, "alpha",
                            check_scale(self.alpha, "GeneralizedNormal scale alpha"))
         object.__setattr__(self, "p", _check_p(self.p))
+        self._check_dual_is_finite()
 
     def penalty(self) -> Bridge:
         return Bridge(self.alpha ** (-self.p), self.p)
@@ -173,6 +174,7 @@ class ElasticNet(Prior):
         object.__setattr__(self, "b", check_scale(self.b, "ElasticNet Laplace scale b"))
         object.__setattr__(self, "sigma",
                            check_scale(self.sigma, "ElasticNet Gaussian scale sigma"))
+        self._check_dual_is_finite()
 
     def penalty(self) -> ElasticNetPenalty:
         return ElasticNetPenalty(1.0 / self.b, 0.5 / self.sigma**2)
@@ -259,6 +261,7 @@ class StudentT(Prior):
     def __post_init__(self):
         object.__setattr__(self, "nu", check_scale(self.nu, "StudentT degrees of freedom nu"))
         object.__setattr__(self, "s", check_scale(self.s, "StudentT scale s"))
+        self._check_dual_is_finite()
 
     def penalty(self) -> LogPenalty:
         return LogPenalty(0.5 * (self.nu + 1.0), self.nu * self.s**2)
