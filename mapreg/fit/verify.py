@@ -164,40 +164,64 @@ def verify_equivalence(
     max_abs_diff = float(np.max(np.abs(map_v - pen_v)))
     zeros_agree = bool(np.array_equal(map_res.coef == 0.0, pen_res.coef == 0.0))
 
-    constant = (model.n_features * model.prior.log_normalizer
-                + model.family.loss_constant(model.y))
-    gaps = []  # objective identity checked at both solutions
-    for res in (map_res, pen_res):
-        nlp = model.neg_log_posterior(res.coef, res.intercept)
-        penalised_obj = (model.family.loss(model.linear_predictor(res.coef, res.intercept),
-                                           model.y) + penalty.value(res.coef))
-        gaps.append(abs(nlp - penalised_obj - constant))
-    identity_error = max(gaps)
+    constant, identity_error = _objective_identity(model, penalty, (map_res, pen_res))
     identity_ok = identity_error <= 1e-9 * max(1.0, abs(map_res.neg_log_posterior))
-
-    sk_coef = sk_int = sk_diff = sk_zeros = sk_conv = None
-    sk_name = "not requested"
-    if sklearn:
-        sk_coef, sk_int, sk_name, sk_conv = _fit_sklearn(model)
-        if sk_coef is not None:
-            sk_diff = float(np.max(np.abs(np.append(sk_int, sk_coef) - map_v)))
-            sk_zeros = bool(np.array_equal(sk_coef == 0.0, map_res.coef == 0.0))
+    sk = _sklearn_witness(model, map_res) if sklearn else _Witness(name="not requested")
     sklearn_tolerance = sklearn_rtol * scale
-    sk_ok = sk_diff is None or not sk_conv or sk_diff <= sklearn_tolerance
+    sk_ok = sk.diff is None or not sk.converged or sk.diff <= sklearn_tolerance
     passed = bool(
         max_abs_diff <= tolerance and zeros_agree and identity_ok
         and map_res.converged and pen_res.converged and sk_ok
     )
     return EquivalenceReport(
         model_description=repr(model), lam=model.prior.lam, map=map_res, penalized=pen_res,
-        sklearn_coef=sk_coef, sklearn_intercept=sk_int, sklearn_name=sk_name,
-        sklearn_converged=sk_conv, max_abs_diff=max_abs_diff, max_abs_diff_sklearn=sk_diff,
+        sklearn_coef=sk.coef, sklearn_intercept=sk.intercept, sklearn_name=sk.name,
+        sklearn_converged=sk.converged, max_abs_diff=max_abs_diff, max_abs_diff_sklearn=sk.diff,
         objective_constant=constant, objective_identity_error=identity_error,
-        zeros_agree=zeros_agree, zeros_agree_sklearn=sk_zeros, tolerance=tolerance,
+        zeros_agree=zeros_agree, zeros_agree_sklearn=sk.zeros_agree, tolerance=tolerance,
         sklearn_tolerance=sklearn_tolerance, passed=passed, feature_names=model.feature_names,
         penalty=f"{penalty.name}(" + ", ".join(f"{k}={v:.6g}" for k, v in pen_params.items()) + ")"
-        + ("" if getattr(penalty, "convex", True) else " [non-convex: local modes]"),
+        + ("" if penalty.convex else " [non-convex: local modes]"),
     )
+
+
+def _objective_identity(model: Model, penalty, results) -> tuple[float, float]:
+    """``(p log Z + loss constant, worst error of the identity at the given solutions)``.
+
+    ``-log posterior - (L + pen) = p log Z + (likelihood constants)`` must hold at
+    every point; it is checked at both the MAP and the penalised solution.
+    """
+    constant = (model.n_features * model.prior.log_normalizer
+                + model.family.loss_constant(model.y))
+    gaps = []
+    for res in results:
+        nlp = model.neg_log_posterior(res.coef, res.intercept)
+        eta = model.linear_predictor(res.coef, res.intercept)
+        gaps.append(abs(nlp - (model.family.loss(eta, model.y) + penalty.value(res.coef))
+                        - constant))
+    return constant, max(gaps)
+
+
+@dataclass(frozen=True)
+class _Witness:
+    """scikit-learn's fit of the same model, or why there is none."""
+
+    name: str
+    coef: np.ndarray | None = None
+    intercept: float | None = None
+    converged: bool | None = None
+    diff: float | None = None
+    zeros_agree: bool | None = None
+
+
+def _sklearn_witness(model: Model, map_res: MAPResult) -> _Witness:
+    coef, intercept, name, converged = _fit_sklearn(model)
+    if coef is None:
+        return _Witness(name=name)
+    diff = float(np.max(np.abs(np.append(intercept, coef)
+                               - np.append(map_res.intercept, map_res.coef))))
+    return _Witness(name, coef, intercept, converged, diff,
+                    bool(np.array_equal(coef == 0.0, map_res.coef == 0.0)))
 
 
 def _fit_sklearn(model: Model):
