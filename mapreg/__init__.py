@@ -55,6 +55,7 @@ __all__ = [
     "log_evidence_gaussian",
     "penalized_fit",
     "sample_posterior",
+    "train",
     "verify_equivalence",
 ]
 __version__ = "0.1.0"
@@ -71,6 +72,7 @@ _LAZY = {
     "empirical_bayes_gaussian": "mapreg.posterior.empirical_bayes",
     "empirical_bayes_laplace": "mapreg.posterior.empirical_bayes",
     "log_evidence_gaussian": "mapreg.posterior.empirical_bayes",
+    "train": "mapreg.fit.train",
 }
 
 
