@@ -127,6 +127,7 @@ def training_trajectories(runs, map_result=None, *, features: Sequence[str] | No
                 ax.plot([t], [0.0], marker="o", ms=6, mfc="white", mec=colors[j], ls="none",
                         gid=f"zero:{name}")
         ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
+        ax.set_xlim(1 if xscale == "log" else 0, max(run.steps, 1))
         ax.set_xlabel("step")
         ax.set_title(f"{run.label}\n{int(run.n_exact_zeros[-1])} exact zeros at the end",
                      fontsize="medium")
@@ -190,8 +191,9 @@ def zero_chatter(runs, *, features: Sequence[str] | None = None, floor: float | 
                     gid=f"step-scale:{i}", label=f"{run.label}: one step, lr·λ")
     ax.set_yscale("log")
     ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(0, max(max(run.steps for run in runs), 1))
     ax.set_ylim(bottom=floor * 0.7)
     ax.set_xlabel("step")
     ax.set_ylabel("|w| (exact zeros: ▼ on the floor)")
-    ax.legend(fontsize="x-small", loc="best")
+    ax.legend(fontsize="x-small", loc="lower left")
     return fig
