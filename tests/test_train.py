@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from scipy.optimize import lsq_linear
 from scipy.special import expit
 from scipy.stats import norm
 
@@ -256,16 +257,25 @@ def test_adamw_ends_at_the_map_of_its_effective_per_coordinate_prior(case, ridge
     # the run sits at its fixed point: g_j = -wd (sqrt(v_hat_j) + eps) w_j
     g = _fixed_point_gradient(model, run)
     residual = g[:p] + wd * (np.sqrt(v_hat[:p]) + run.eps) * run.final_coef
-    assert np.max(np.abs(residual)) <= 2e-3 * np.max(np.abs(g[:p]))
+    assert np.max(np.abs(residual)) <= 1e-2 * np.max(np.abs(g[:p]))
     # so it is the MAP under independent N(0, sigma_eff_j^2): rescale column j by sigma_eff_j
     # (w_j = sigma_eff_j u_j, u_j ~ N(0, 1)) and ask find_map
     scaled = Model(model.X * sigma_eff, model.y, prior=Gaussian(1.0), family=model.family)
     w_eff = find_map(scaled).coef * sigma_eff
     assert rel_dist(run.final_coef, ref) > 0.1
-    assert np.max(np.abs(run.final_coef - w_eff)) <= 2e-3 * np.max(np.abs(w_eff))
+    assert np.max(np.abs(run.final_coef - w_eff)) <= 5e-3 * np.max(np.abs(w_eff))
     # no single prior: the implied scales spread over a factor > 2 around 1/sqrt(wd)
     assert sigma_eff.max() / sigma_eff.min() > 2
     assert sigma_eff.max() > 1.5 / math.sqrt(wd)
+    if case == "diabetes":
+        # the long-run limit (Xie & Li 2024): the MLE constrained to |w_j| <= 1/wd, a
+        # bounded least-squares problem solved here by scipy
+        A = design(model)
+        box = lsq_linear(A / NOISE, model.y / NOISE, tol=1e-14, method="bvls",
+                         bounds=(np.r_[np.full(p, -1 / wd), -np.inf],
+                                 np.r_[np.full(p, 1 / wd), np.inf])).x
+        assert np.max(np.abs(run.final_coef - box[:p])) <= 0.02 * np.max(
+            np.abs(run.final_coef - ref.coef))
 
 
 def test_plugging_the_effective_prior_map_into_the_adamw_update_leaves_it_fixed(logistic):
