@@ -104,8 +104,10 @@ def test_the_run_records_every_iterate_objective_and_zero_count(lasso):
         assert run.n_exact_zeros[t] == np.sum(run.coef[t] == 0.0)
     assert run.steps == 40 and run.feature_names == model.feature_names
     assert train(model, "gd", steps=0).coef.shape == (1, p)
-    with pytest.raises(Exception):  # noqa: B017 (frozen dataclass)
+    with pytest.raises(AttributeError):  # a frozen record ...
         run.lr = 1.0
+    with pytest.raises(ValueError, match="read-only"):  # ... with read-only arrays
+        run.coef[0, 0] = 1.0
 
 
 # --- subgradient descent chatters: near the MAP, never on its zeros ----------------------

@@ -18,6 +18,7 @@ weight decay. Each optimiser's ``step(theta, lr, rows)`` returns the next iterat
 ==========  ======================================================================
 
 ``subgrad pen`` takes ``sign(0) = 0`` for ``|w|`` (what an autodiff framework returns).
+:func:`lipschitz_constant` and :func:`default_lr` give the safe step ``1 / Lipschitz``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import numpy as np
 
 from mapreg.families import Family
 from mapreg.penalties import Penalty
+
+LOSS_SCALES = ("sum", "mean")
 
 
 class Problem:
@@ -178,3 +181,41 @@ class Adam:
         if self.k == 0:
             return self.m.copy(), self.v.copy()
         return self.m / (1.0 - self.b1**self.k), self.v / (1.0 - self.b2**self.k)
+
+
+# --- step sizes ---------------------------------------------------------------------
+
+def lipschitz_constant(model, *, loss_scale: str = "sum") -> float:
+    """Lipschitz constant of ``grad L`` in ``(w, w0)``: ``||[X 1]||_2**2 * c``, times ``1/n`` for
+    ``loss_scale="mean"``; ``c = 1/s**2`` (Gaussian, noise ``s``) or ``1/4`` (Bernoulli, the
+    largest logistic curvature). The Poisson loss has none (``e**eta`` is unbounded)."""
+    if loss_scale not in LOSS_SCALES:
+        raise ValueError(f"loss_scale must be one of {LOSS_SCALES}, got {loss_scale!r}")
+    fam = model.family
+    if fam.name == "gaussian":
+        c = 1.0 / model.noise_sigma**2
+    elif fam.name == "bernoulli":
+        c = 0.25
+    else:
+        raise ValueError(f"the {fam.name} loss has no global Lipschitz gradient: give lr")
+    X = model.X
+    if model.fit_intercept:
+        X = np.column_stack([X, np.ones(model.n_samples)])
+    lip = c * float(np.linalg.norm(X, 2)) ** 2
+    return lip / model.n_samples if loss_scale == "mean" else lip
+
+
+def default_lr(model, optimizer: str, *, penalty="prior", loss_scale="sum",
+               weight_decay=0.0) -> float:
+    """``1 / Lipschitz`` of the part an optimiser differentiates; ``1e-3`` for adam/adamw.
+
+    gd/sgd also differentiate a quadratic penalty ``c w**2`` (curvature ``2 c``, times
+    ``1/n`` for a mean loss); every optimiser but adamw differentiates the decay (``wd``).
+    """
+    if optimizer in ("adam", "adamw"):
+        return 1e-3
+    lip = lipschitz_constant(model, loss_scale=loss_scale) + weight_decay
+    weights = model.prior.penalty().quadratic_weights()
+    if optimizer in ("gd", "sgd") and penalty == "prior" and weights is not None:
+        lip += 2.0 * weights[1] / (model.n_samples if loss_scale == "mean" else 1.0)
+    return 1.0 / lip

@@ -64,12 +64,30 @@ from numbers import Integral
 
 import numpy as np
 
-from mapreg.fit.optimizers import Adam, GradientDescent, Problem, Proximal
+from mapreg.fit.optimizers import (
+    LOSS_SCALES,
+    Adam,
+    GradientDescent,
+    Problem,
+    Proximal,
+    default_lr,
+    lipschitz_constant,
+)
 from mapreg.model import Model
+
+__all__ = [
+    "OPTIMIZERS",
+    "TrainingRun",
+    "adamw_effective_prior_scale",
+    "default_lr",
+    "lipschitz_constant",
+    "model_kkt_violation",
+    "train",
+    "weight_decay_sigma",
+]
 
 OPTIMIZERS = ("gd", "sgd", "proximal", "fista", "adam", "adamw")
 _FULL_BATCH = ("gd", "proximal", "fista")
-LOSS_SCALES = ("sum", "mean")
 
 
 @dataclass(frozen=True)
@@ -211,9 +229,11 @@ def train(model: Model, optimizer: str = "proximal", *, lr: float | None = None,
     intercept = thetas[:, p] if model.fit_intercept else np.zeros(steps + 1)
     objective = np.array([model.neg_log_posterior(c, c0)
                           for c, c0 in zip(coef, intercept, strict=True)])
+    n_zeros = np.sum(coef == 0.0, axis=1)
+    for a in (coef, intercept, objective, n_zeros, rates):
+        a.flags.writeable = False  # the record is frozen, its arrays too
     return TrainingRun(
-        coef=coef, intercept=intercept, objective=objective,
-        n_exact_zeros=np.sum(coef == 0.0, axis=1),
+        coef=coef, intercept=intercept, objective=objective, n_exact_zeros=n_zeros,
         kkt_violation=model_kkt_violation(model, coef[-1], intercept[-1]),
         optimizer=optimizer, lr=float(lr), learning_rates=rates,
         batch_size=s["batch_size"], weight_decay=s["weight_decay"], loss_scale=loss_scale,
@@ -263,50 +283,14 @@ def model_kkt_violation(model: Model, coef, intercept) -> float:
     return worst
 
 
-def lipschitz_constant(model: Model, *, loss_scale: str = "sum") -> float:
-    """Lipschitz constant of ``grad L`` in ``(w, w0)``: ``||[X 1]||_2**2 * c``, times ``1/n`` for
-    ``loss_scale="mean"``; ``c = 1/s**2`` (Gaussian, noise ``s``) or ``1/4`` (Bernoulli, the
-    largest logistic curvature). The Poisson loss has none (``e**eta`` is unbounded)."""
-    if loss_scale not in LOSS_SCALES:
-        raise ValueError(f"loss_scale must be one of {LOSS_SCALES}, got {loss_scale!r}")
-    fam = model.family
-    if fam.name == "gaussian":
-        c = 1.0 / model.noise_sigma**2
-    elif fam.name == "bernoulli":
-        c = 0.25
-    else:
-        raise ValueError(f"the {fam.name} loss has no global Lipschitz gradient: give lr")
-    X = model.X
-    if model.fit_intercept:
-        X = np.column_stack([X, np.ones(model.n_samples)])
-    lip = c * float(np.linalg.norm(X, 2)) ** 2
-    return lip / model.n_samples if loss_scale == "mean" else lip
-
-
-def default_lr(model: Model, optimizer: str, *, penalty="prior", loss_scale="sum",
-               weight_decay=0.0) -> float:
-    """``1 / Lipschitz`` of the part an optimiser differentiates; ``1e-3`` for adam/adamw.
-
-    gd/sgd also differentiate a quadratic penalty ``c w**2`` (curvature ``2 c``, times
-    ``1/n`` for a mean loss); every optimiser but adamw differentiates the decay (``wd``).
-    """
-    if optimizer in ("adam", "adamw"):
-        return 1e-3
-    lip = lipschitz_constant(model, loss_scale=loss_scale) + weight_decay
-    weights = model.prior.penalty().quadratic_weights()
-    if optimizer in ("gd", "sgd") and penalty == "prior" and weights is not None:
-        lip += 2.0 * weights[1] / (model.n_samples if loss_scale == "mean" else 1.0)
-    return 1.0 / lip
-
-
 def weight_decay_sigma(weight_decay: float, *, loss_scale: str = "sum",
                        n_samples: int | None = None) -> float:
     """The Gaussian prior sd that coupled weight decay ``wd`` stands for.
 
     ``1/sqrt(wd)`` on the total loss; ``1/sqrt(n wd)`` on the mean loss (``n_samples`` rows).
     """
-    if not (isinstance(weight_decay, float | int) and math.isfinite(weight_decay)
-            and weight_decay > 0):
+    if isinstance(weight_decay, bool) or not (isinstance(weight_decay, float | int)
+                                              and math.isfinite(weight_decay) and weight_decay > 0):
         raise ValueError(f"weight_decay must be a positive finite number, got {weight_decay!r}")
     if loss_scale == "sum":
         return 1.0 / math.sqrt(weight_decay)
