@@ -40,7 +40,8 @@ def _cells(nb) -> list[tuple[str, str]]:
 
 def test_the_walk_throughs_are_all_here():
     stems = [p.stem for p in SOURCES]
-    for prefix in ("01_map_is_penalized_fit", "02_laplace_and_l1", "03_gaussian_and_l2",
+    for prefix in ("00_regularisation_during_training", "01_map_is_penalized_fit",
+                   "02_laplace_and_l1", "03_gaussian_and_l2",
                    "04_beyond_the_mode", "05_the_prior_penalty_family"):
         assert prefix in stems
 
