@@ -7,11 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from mapreg._validation import check_X_y
-from mapreg.families import Family, make_family
+from mapreg.families import Family, GaussianFamily, make_family
 from mapreg.priors import Prior
 from mapreg.priors.hyper import (
     Hyperprior,
-    UnknownNoiseGaussianFamily,
     check_noise_prior,
     check_scale_prior,
     pymc_coef,
@@ -61,7 +60,9 @@ class Model:
     -----
     With a hyperprior the posterior mode over the weights alone is not
     defined by fixed scales, so :func:`mapreg.find_map` refuses such a model;
-    :func:`mapreg.sample_posterior` samples the joint posterior.
+    :func:`mapreg.sample_posterior` samples the joint posterior. With a
+    ``noise_prior`` the model's :attr:`family` is ``GaussianFamily(noise_sigma=None)``,
+    whose likelihood methods refuse to run without a noise value.
     """
 
     def __init__(
@@ -87,9 +88,12 @@ class Model:
                 raise ValueError("noise_prior applies only to the gaussian family")
             if noise_sigma is not None:
                 raise ValueError("give either noise_sigma (known noise) or noise_prior, not both")
-            self.family = UnknownNoiseGaussianFamily()
+            self.family = GaussianFamily(noise_sigma=None)  # unknown: sampled, not fixed
         else:
             self.family = make_family(family, noise_sigma)
+            if self.family.name == "gaussian" and self.family.noise_sigma is None:
+                raise ValueError("the gaussian family needs noise_sigma (the known noise "
+                                 "standard deviation), or a noise_prior")
         self.noise_prior = None if noise_prior is None else check_noise_prior(noise_prior)
         self.scale_prior = None if scale_prior is None else check_scale_prior(prior, scale_prior)
         X, y = check_X_y(X, y)
@@ -121,8 +125,6 @@ class Model:
     @property
     def noise_sigma(self) -> float | None:
         """The known noise sd (``None`` when unknown or not applicable)."""
-        if self.noise_prior is not None:
-            return None
         return getattr(self.family, "noise_sigma", None)
 
     @property

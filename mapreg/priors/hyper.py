@@ -37,7 +37,6 @@ import numpy as np
 from scipy.special import gammaln
 
 from mapreg._validation import check_scale
-from mapreg.families import GaussianFamily
 from mapreg.priors.base import Prior
 
 
@@ -136,8 +135,8 @@ class GammaLambdaSq(Hyperprior):
 
 
 def check_noise_prior(noise_prior) -> Hyperprior:
-    """Validate a hyperprior on the noise: a standard deviation or a variance."""
-    if not isinstance(noise_prior, HalfCauchy | InverseGamma):
+    """Validate a hyperprior on the noise: one on a standard deviation or on a variance."""
+    if not isinstance(noise_prior, Hyperprior) or noise_prior.on not in ("sd", "var"):
         raise ValueError(
             "noise_prior must be HalfCauchy(beta) (on the noise sd) or InverseGamma(a, b) "
             f"(on the noise variance), got {noise_prior!r}"
@@ -162,31 +161,6 @@ def check_scale_prior(prior: Prior, scale_prior) -> Hyperprior:
             f"got {scale_prior!r}"
         )
     return scale_prior
-
-
-@dataclass(frozen=True)
-class UnknownNoiseGaussianFamily(GaussianFamily):
-    """The Gaussian family whose noise sd has a hyperprior: it has no fixed value.
-
-    It carries ``noise_sigma = nan`` and refuses every computation that needs a
-    fixed noise (the MAP, the penalised loss) with an error saying so, instead
-    of returning ``nan``.
-    """
-
-    noise_sigma: float = float("nan")
-
-    def __post_init__(self):
-        pass
-
-    def _refuse(self, *args, **kwargs):
-        raise ValueError(
-            "the noise sd of this model has a hyperprior (noise_prior), so it has no fixed "
-            "value: find_map and the penalised loss need a known noise_sigma. Sample the "
-            "posterior (mapreg.sample_posterior), or build the Model with noise_sigma=..."
-        )
-
-    loglik = loss = loss_constant = dloss = d2loss = _refuse
-    to_pymc = _refuse
 
 
 def pymc_prior_scale(prior: Prior, scale_prior: Hyperprior | None):
