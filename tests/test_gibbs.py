@@ -14,7 +14,7 @@ import mapreg
 from mapreg.datasets import load_diabetes
 from mapreg.exceptions import SamplingWarning
 from mapreg.posterior.compare import compare_mode_posterior
-from mapreg.posterior.gibbs import _inv_gauss
+from mapreg.posterior.gibbs_kernel import _inv_gauss
 from mapreg.posterior.sample import sample_posterior
 
 pytestmark = pytest.mark.slow
