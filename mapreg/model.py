@@ -9,13 +9,7 @@ import numpy as np
 from mapreg._validation import check_X_y
 from mapreg.families import Family, GaussianFamily, make_family
 from mapreg.priors import Prior
-from mapreg.priors.hyper import (
-    Hyperprior,
-    check_noise_prior,
-    check_scale_prior,
-    pymc_coef,
-    pymc_noise_sigma,
-)
+from mapreg.priors.hyper import Hyperprior, check_noise_prior, check_scale_prior
 
 
 class Model:
@@ -145,29 +139,16 @@ class Model:
         return -self.log_likelihood(coef, intercept) + self.prior.neg_logpdf(coef)
 
     def to_pymc(self):
-        """Build the equivalent PyMC model.
+        """Build the equivalent PyMC model (:func:`mapreg.posterior.pymc_model.observed_model`).
 
         Free variables: ``coef`` (dim ``"feature"``, named by ``feature_names``)
-        with the prior, and ``intercept`` with a flat prior (when fitted);
-        the observed variable is ``y``. Its log density, compiled without
-        Jacobian terms, equals ``-neg_log_posterior``.
+        with the prior, ``intercept`` with a flat prior (when fitted) and the
+        hyperpriors; the observed variable is ``y``. Its log density, compiled without
+        Jacobian terms, equals ``-neg_log_posterior`` when the scales are fixed.
         """
-        import pymc as pm
+        from mapreg.posterior.pymc_model import observed_model
 
-        coords = {"feature": list(self.feature_names), "obs": np.arange(self.n_samples)}
-        with pm.Model(coords=coords) as pymc_model:
-            X = pm.Data("X", self.X, dims=("obs", "feature"))
-            coef = pymc_coef(self.prior, self.scale_prior, "coef", dims="feature")
-            eta = pm.math.dot(X, coef)
-            if self.fit_intercept:
-                intercept = pm.Flat("intercept")
-                eta = eta + intercept
-            if self.noise_prior is not None:
-                pm.Normal("y", mu=eta, sigma=pymc_noise_sigma(self.noise_prior),
-                          observed=self.y, dims="obs")
-            else:
-                self.family.to_pymc("y", eta, observed=self.y, dims="obs")
-        return pymc_model
+        return observed_model(self)
 
     def __repr__(self) -> str:
         noise = f", noise_sigma={self.noise_sigma:g}" if self.noise_sigma is not None else ""
