@@ -90,37 +90,58 @@ class Family(ABC):
     is_quadratic: ClassVar[bool] = False
 
 
+UNKNOWN_NOISE_MESSAGE = (
+    "the noise sd of this model has a hyperprior (noise_prior), so it has no fixed value: "
+    "find_map and the penalised loss need a known noise_sigma. Sample the posterior "
+    "(mapreg.sample_posterior), or build the Model with noise_sigma=..."
+)
+
+
 @dataclass(frozen=True)
 class GaussianFamily(Family):
-    """Gaussian noise with known standard deviation ``noise_sigma`` (identity link)."""
+    """Gaussian noise with standard deviation ``noise_sigma`` (identity link).
 
-    noise_sigma: float
+    ``noise_sigma=None``: the noise sd is unknown — the family of a
+    :class:`mapreg.Model` whose noise has a hyperprior (``noise_prior=``). Its
+    support and link still work; everything that needs the value (``loglik``, the
+    loss and its derivatives, ``to_pymc``) raises a ``ValueError`` saying so.
+    """
+
+    noise_sigma: float | None
     name: ClassVar[str] = "gaussian"
     is_quadratic: ClassVar[bool] = True
 
     def __post_init__(self):
-        object.__setattr__(self, "noise_sigma", check_scale(self.noise_sigma, "noise_sigma"))
+        if self.noise_sigma is not None:
+            object.__setattr__(self, "noise_sigma", check_scale(self.noise_sigma, "noise_sigma"))
+
+    @property
+    def _sigma(self) -> float:
+        """The known noise sd; ``ValueError`` when it is unknown."""
+        if self.noise_sigma is None:
+            raise ValueError(UNKNOWN_NOISE_MESSAGE)
+        return self.noise_sigma
 
     def validate_y(self, y):
         return y
 
     def loglik(self, eta, y):
-        s = self.noise_sigma
+        s = self._sigma
         r = np.asarray(y, dtype=float) - eta
         return -0.5 * (r / s) ** 2 - math.log(s) - 0.5 * math.log(2.0 * math.pi)
 
     def loss(self, eta, y):
         r = np.asarray(y, dtype=float) - eta
-        return float(r @ r) / (2.0 * self.noise_sigma**2)
+        return float(r @ r) / (2.0 * self._sigma**2)
 
     def loss_constant(self, y):
-        return len(y) * (math.log(self.noise_sigma) + 0.5 * math.log(2.0 * math.pi))
+        return len(y) * (math.log(self._sigma) + 0.5 * math.log(2.0 * math.pi))
 
     def dloss(self, eta, y):
-        return (eta - y) / self.noise_sigma**2
+        return (eta - y) / self._sigma**2
 
     def d2loss(self, eta, y):
-        return np.full(np.shape(eta), 1.0 / self.noise_sigma**2)
+        return np.full(np.shape(eta), 1.0 / self._sigma**2)
 
     def mean(self, eta):
         return np.asarray(eta, dtype=float)
@@ -131,7 +152,7 @@ class GaussianFamily(Family):
     def to_pymc(self, name, eta, observed, **kwargs):
         import pymc as pm
 
-        return pm.Normal(name, mu=eta, sigma=self.noise_sigma, observed=observed, **kwargs)
+        return pm.Normal(name, mu=eta, sigma=self._sigma, observed=observed, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from mapreg._validation import check_X_y
-from mapreg.families import Family, make_family
+from mapreg.families import Family, GaussianFamily, make_family
 from mapreg.priors import Prior
-from mapreg.priors.hyper import (
-    Hyperprior,
-    UnknownNoiseGaussianFamily,
-    check_noise_prior,
-    check_scale_prior,
-    pymc_coef,
-    pymc_noise_sigma,
-)
+from mapreg.priors.hyper import Hyperprior, check_noise_prior, check_scale_prior
 
 
 class Model:
@@ -61,7 +54,9 @@ class Model:
     -----
     With a hyperprior the posterior mode over the weights alone is not
     defined by fixed scales, so :func:`mapreg.find_map` refuses such a model;
-    :func:`mapreg.sample_posterior` samples the joint posterior.
+    :func:`mapreg.sample_posterior` samples the joint posterior. With a
+    ``noise_prior`` the model's :attr:`family` is ``GaussianFamily(noise_sigma=None)``,
+    whose likelihood methods refuse to run without a noise value.
     """
 
     def __init__(
@@ -87,9 +82,12 @@ class Model:
                 raise ValueError("noise_prior applies only to the gaussian family")
             if noise_sigma is not None:
                 raise ValueError("give either noise_sigma (known noise) or noise_prior, not both")
-            self.family = UnknownNoiseGaussianFamily()
+            self.family = GaussianFamily(noise_sigma=None)  # unknown: sampled, not fixed
         else:
             self.family = make_family(family, noise_sigma)
+            if self.family.name == "gaussian" and self.family.noise_sigma is None:
+                raise ValueError("the gaussian family needs noise_sigma (the known noise "
+                                 "standard deviation), or a noise_prior")
         self.noise_prior = None if noise_prior is None else check_noise_prior(noise_prior)
         self.scale_prior = None if scale_prior is None else check_scale_prior(prior, scale_prior)
         X, y = check_X_y(X, y)
@@ -121,8 +119,6 @@ class Model:
     @property
     def noise_sigma(self) -> float | None:
         """The known noise sd (``None`` when unknown or not applicable)."""
-        if self.noise_prior is not None:
-            return None
         return getattr(self.family, "noise_sigma", None)
 
     @property
@@ -143,29 +139,16 @@ class Model:
         return -self.log_likelihood(coef, intercept) + self.prior.neg_logpdf(coef)
 
     def to_pymc(self):
-        """Build the equivalent PyMC model.
+        """Build the equivalent PyMC model (:func:`mapreg.posterior.pymc_model.observed_model`).
 
         Free variables: ``coef`` (dim ``"feature"``, named by ``feature_names``)
-        with the prior, and ``intercept`` with a flat prior (when fitted);
-        the observed variable is ``y``. Its log density, compiled without
-        Jacobian terms, equals ``-neg_log_posterior``.
+        with the prior, ``intercept`` with a flat prior (when fitted) and the
+        hyperpriors; the observed variable is ``y``. Its log density, compiled without
+        Jacobian terms, equals ``-neg_log_posterior`` when the scales are fixed.
         """
-        import pymc as pm
+        from mapreg.posterior.pymc_model import observed_model
 
-        coords = {"feature": list(self.feature_names), "obs": np.arange(self.n_samples)}
-        with pm.Model(coords=coords) as pymc_model:
-            X = pm.Data("X", self.X, dims=("obs", "feature"))
-            coef = pymc_coef(self.prior, self.scale_prior, "coef", dims="feature")
-            eta = pm.math.dot(X, coef)
-            if self.fit_intercept:
-                intercept = pm.Flat("intercept")
-                eta = eta + intercept
-            if self.noise_prior is not None:
-                pm.Normal("y", mu=eta, sigma=pymc_noise_sigma(self.noise_prior),
-                          observed=self.y, dims="obs")
-            else:
-                self.family.to_pymc("y", eta, observed=self.y, dims="obs")
-        return pymc_model
+        return observed_model(self)
 
     def __repr__(self) -> str:
         noise = f", noise_sigma={self.noise_sigma:g}" if self.noise_sigma is not None else ""

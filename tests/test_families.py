@@ -104,3 +104,23 @@ def test_make_family_errors():
         make_family("binomial")
     with pytest.raises(ValueError, match="noise_sigma must be a positive"):
         make_family("gaussian", noise_sigma=0.0)
+
+
+def test_unknown_noise_gaussian_family_refuses_what_needs_the_noise():
+    """GaussianFamily(None): a Model with a noise hyperprior. Support and link work; the
+    likelihood, the loss and PyMC refuse with one message that says what to do."""
+    import pymc as pm
+
+    fam = GaussianFamily(None)
+    assert fam.noise_sigma is None and fam.name == "gaussian"
+    y = Y["gaussian"]
+    np.testing.assert_array_equal(fam.validate_y(y), y)
+    np.testing.assert_array_equal(fam.mean(ETA), ETA)
+    assert fam.initial_intercept(y) == pytest.approx(np.mean(y))
+    for call in (lambda: fam.loglik(ETA, y), lambda: fam.loss(ETA, y),
+                 lambda: fam.loss_constant(y), lambda: fam.dloss(ETA, y),
+                 lambda: fam.d2loss(ETA, y)):
+        with pytest.raises(ValueError, match=r"has a hyperprior \(noise_prior\).*noise_sigma="):
+            call()
+    with pm.Model(), pytest.raises(ValueError, match="has a hyperprior"):
+        fam.to_pymc("y", ETA, observed=y)

@@ -14,7 +14,8 @@ import mapreg
 from mapreg.datasets import load_diabetes
 from mapreg.exceptions import SamplingWarning
 from mapreg.posterior.compare import compare_mode_posterior
-from mapreg.posterior.gibbs import _inv_gauss
+from mapreg.posterior.gibbs import sample_gibbs
+from mapreg.posterior.gibbs_kernel import _inv_gauss
 from mapreg.posterior.sample import sample_posterior
 
 pytestmark = pytest.mark.slow
@@ -108,3 +109,22 @@ def test_mode_has_exact_zeros_posterior_has_none(diabetes_lasso):
     assert np.all(table["median"].to_numpy()[zeros] != 0.0)
     assert np.all(table["p_near_zero"].to_numpy()[zeros] < 0.5)
     assert list(table.index) == list(model.feature_names)
+
+
+def test_sample_gibbs_is_the_path_sample_posterior_runs():
+    """One Gibbs entry: the same seed gives the same draws through either door."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 3))
+    y = X @ np.array([1.0, 0.0, -0.5]) + rng.standard_normal(30)
+    model = mapreg.Model(X, y, mapreg.Laplace(0.5), noise_prior=mapreg.HalfCauchy(1.0))
+    d = sample_gibbs(model, draws=50, tune=20, chains=2, seed=13)
+    idata = sample_posterior(model, draws=50, tune=20, chains=2, sampler="gibbs",
+                             random_seed=13)
+    np.testing.assert_array_equal(d.coef, idata["posterior"]["coef"].values)
+    np.testing.assert_array_equal(d.intercept, idata["posterior"]["intercept"].values)
+    assert set(d.hyper) == {"noise_sigma"}
+    np.testing.assert_array_equal(d.hyper["noise_sigma"], idata["posterior"]["noise_sigma"])
+    assert d.attrs == {"gibbs_sweeps_per_draw": 1} and d.stats is None
+    bern = mapreg.Model(X, (y > 0).astype(float), mapreg.Laplace(0.5), family="bernoulli")
+    with pytest.raises(ValueError, match="Gibbs sampler does not apply: it needs the gaussian"):
+        sample_gibbs(bern, draws=5, tune=0, chains=1, seed=0)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mapreg import Gaussian, Laplace, Model, penalized_fit
+import mapreg
+from mapreg import Gaussian, HalfCauchy, Laplace, Model, find_map, penalized_fit
+from mapreg.families import GaussianFamily
 
 X = np.arange(12.0).reshape(6, 2)
 Y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
@@ -49,8 +51,6 @@ def test_bad_input_is_named(kwargs, message):
 
 def test_constant_labels_are_fine_without_an_intercept():
     # without the flat intercept the Gaussian/Laplace prior keeps the posterior proper
-    from mapreg import find_map
-
     for family, y in (("bernoulli", np.ones(6)), ("poisson", np.zeros(6))):
         res = find_map(Model(X, y, prior=Gaussian(1.0), family=family, fit_intercept=False))
         # stationarity written out here: X'(mean - y) + w / sigma^2 = 0
@@ -88,3 +88,32 @@ def test_feature_names_reach_the_pymc_model():
     assert list(pm_model.coords["feature"]) == ["u", "v"]
     assert {v.name for v in pm_model.free_RVs} == {"coef", "intercept"}
     assert [v.name for v in pm_model.observed_RVs] == ["y"]
+
+
+def test_a_noise_hyperprior_leaves_the_family_without_a_noise_value():
+    y = Y + 0.3 * np.arange(6)
+    model = Model(X, y, prior=Laplace(1.0), noise_prior=HalfCauchy(2.0))
+    assert model.family == GaussianFamily(None) and model.noise_sigma is None
+    assert model.has_hyperpriors
+    with pytest.raises(ValueError, match="needs fixed scales, but this model has hyperpriors"):
+        find_map(model)
+    with pytest.raises(ValueError, match=r"has a hyperprior \(noise_prior\)"):
+        model.log_likelihood(np.zeros(2))
+    # the hyperprior's PyMC model still has every piece, the noise sd included
+    names = {v.name for v in model.to_pymc().free_RVs}
+    assert names == {"coef", "intercept", "noise_sigma"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"family": GaussianFamily(None)}, r"gaussian family needs noise_sigma .* noise_prior"),
+        ({"noise_prior": HalfCauchy(1.0), "noise_sigma": 1.0}, r"either noise_sigma .* not both"),
+        ({"noise_prior": HalfCauchy(1.0), "family": "poisson"}, r"only to the gaussian family"),
+        ({"noise_prior": 2.0}, r"noise_prior must be HalfCauchy\(beta\)"),
+        ({"noise_prior": mapreg.GammaLambdaSq(1.0, 1.0)}, r"noise_prior must be HalfCauchy"),
+    ],
+)
+def test_noise_settings_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Model(X, Y + 0.5, prior=Laplace(1.0), **kwargs)

@@ -18,8 +18,10 @@ from sklearn.linear_model import Ridge
 import mapreg
 from mapreg.datasets import load_diabetes
 from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.choose import auto_choice, choose_sampler, valid_samplers
 from mapreg.posterior.diagnostics import check_diagnostics
-from mapreg.posterior.sample import choose_sampler, pymc_model, sample_posterior
+from mapreg.posterior.pymc_model import pymc_model
+from mapreg.posterior.sample import sample_posterior
 from mapreg.priors.hyper import GammaLambdaSq, HalfCauchy, InverseGamma
 
 pytestmark = pytest.mark.slow
@@ -144,16 +146,24 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     idata = sample_posterior(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0),
                              draws=200, chains=2, random_seed=1)
     assert idata.attrs["sampler"] == "gibbs" and idata.attrs["sampler_requested"] == "auto"
+    # the reasoning is recorded: why not exact, why Gibbs
+    reason = idata.attrs["sampler_reason"]
+    assert "not exact" in reason and "Laplace" in reason and "p = 3 <= 300" in reason
+    hier = mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0, scale_prior=HalfCauchy(1.0))
+    assert "not gibbs" in auto_choice(hier).reason and "'sd'" in auto_choice(hier).reason
+    assert valid_samplers(hier) == ("nutpie", "pymc", "numpyro")
+    assert valid_samplers(model) == ("nutpie", "pymc", "numpyro", "gibbs", "exact")
 
 
 def test_invalid_requests_are_refused(small_gaussian):
     model, _, _ = small_gaussian
     lap = mapreg.Model(model.X, model.y, mapreg.Laplace(1.0), noise_sigma=1.0)
-    with pytest.raises(ValueError, match="exact"):
+    with pytest.raises(ValueError, match=r"'exact' does not apply .* Laplace prior .* "
+                                         r"Samplers that do: nutpie, pymc, numpyro, gibbs$"):
         sample_posterior(lap, sampler="exact")
     bern = mapreg.Model(model.X, (model.y > 2).astype(float), mapreg.Laplace(1.0),
                         family="bernoulli")
-    with pytest.raises(ValueError, match="gibbs"):
+    with pytest.raises(ValueError, match=r"'gibbs' does not apply .* not 'bernoulli'"):
         sample_posterior(bern, sampler="gibbs")
     with pytest.raises(ValueError, match="sampler must be"):
         sample_posterior(model, sampler="hmc")
@@ -234,3 +244,32 @@ def test_gaussian_prior_hyperpriors_gibbs_agrees_with_nuts():
     b = n["posterior"]["coef"].values.reshape(-1, 10)
     se = np.sqrt(a.var(0) / 1000 + b.var(0) / 500)  # conservative ESS floors
     assert np.all(np.abs(a.mean(0) - b.mean(0)) < 4.5 * se)
+
+
+def test_sampler_tables_agree_with_the_priors_class_data():
+    """The Gibbs kernel's name table holds exactly the registered priors that declare
+    "gibbs"; the NUTS settings table names registered priors."""
+    from mapreg.posterior.gibbs import GIBBS_PRIORS
+    from mapreg.posterior.nuts import TARGET_ACCEPT
+    from mapreg.priors import PRIORS
+
+    declared = {name for name, cls in PRIORS.items() if "gibbs" in cls.samplers}
+    assert declared == set(GIBBS_PRIORS)
+    assert set(TARGET_ACCEPT) <= set(PRIORS)
+    for name, row in GIBBS_PRIORS.items():
+        assert row.scale_hyperpriors <= {hp.on for hp in PRIORS[name].scale_hyperpriors}
+
+
+def test_samplers_read_the_name_not_the_class(small_gaussian):
+    """A subclass of Laplace under another name is not the Gibbs kernel's Laplace."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class ShiftedName(mapreg.Laplace):
+        name = "laplace-variant"
+
+    model, _, _ = small_gaussian
+    m = mapreg.Model(model.X, model.y, ShiftedName(1.0), noise_sigma=1.0)
+    assert valid_samplers(m) == ("nutpie", "pymc", "numpyro")
+    with pytest.raises(ValueError, match="lists 'gibbs' among its samplers, but the Gibbs"):
+        sample_posterior(m, sampler="gibbs")

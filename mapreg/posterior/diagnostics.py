@@ -1,7 +1,7 @@
 """Loud convergence diagnostics after every sampling run.
 
 Checked on every posterior variable (``coef``, a fitted ``intercept``, and the
-hyperparameters ``noise_sigma`` / ``prior_scale`` when sampled):
+hyperparameters ``noise_sigma`` / ``prior_scale`` / ``tau`` when sampled):
 
 * rank-normalised split R-hat (Vehtari et al. 2021) ``<= rhat_max`` (1.01);
 * bulk and tail effective sample size ``>= ess_min_per_chain * chains`` (100 per chain);

@@ -43,7 +43,7 @@ from scipy.optimize import minimize
 
 from mapreg._validation import check_scale
 from mapreg.exceptions import SamplingWarning
-from mapreg.priors import Gaussian, Laplace
+from mapreg.priors import Gaussian
 
 
 def log_evidence_gaussian(X, y, prior_sigma: float, noise_sigma: float,
@@ -100,7 +100,8 @@ def empirical_bayes_gaussian(model, estimate_noise: bool = False) -> EmpiricalBa
     ----------
     model : Model
         Gaussian family with a known ``noise_sigma`` (used as is, or as the
-        starting point when ``estimate_noise``); its prior's scale is the start.
+        starting point when ``estimate_noise``); its prior's main scale is the
+        starting ``sigma`` (whatever the prior: the result is a ``Gaussian``).
     estimate_noise : bool
         Also maximise over the noise sd ``s`` (type-II maximum likelihood of both,
         as ``BayesianRidge`` does).
@@ -108,8 +109,7 @@ def empirical_bayes_gaussian(model, estimate_noise: bool = False) -> EmpiricalBa
     if model.family.name != "gaussian" or model.noise_sigma is None:
         raise ValueError("empirical_bayes_gaussian needs the gaussian family with a known "
                          "noise_sigma (its value or the starting point)")
-    start_sigma = model.prior.sigma if isinstance(model.prior, Gaussian) else model.prior.b
-    x0 = [math.log(start_sigma)] + ([math.log(model.noise_sigma)] if estimate_noise else [])
+    x0 = [math.log(model.prior.scale)] + ([math.log(model.noise_sigma)] if estimate_noise else [])
 
     def neg(logs):
         s = math.exp(logs[1]) if estimate_noise else model.noise_sigma
@@ -137,9 +137,9 @@ def empirical_bayes_laplace(model, n_iter: int = 30, draws: int = 1000, tune: in
     ``n_iter`` iterations; the estimate is the mean of the last ``n_average``
     iterates, which averages out the Monte-Carlo jitter of the E-step.
     """
-    from mapreg.posterior.sample import _run_gibbs  # the same Gibbs path sample_posterior uses
+    from mapreg.posterior.gibbs import sample_gibbs  # the Gibbs path sample_posterior uses
 
-    if model.family.name != "gaussian" or not isinstance(model.prior, Laplace):
+    if model.family.name != "gaussian" or model.prior.name != "laplace":
         raise ValueError("empirical_bayes_laplace needs a Laplace prior and the gaussian family")
     if update not in ("direct", "park-casella"):
         raise ValueError(f"update must be 'direct' or 'park-casella', got {update!r}")
@@ -147,14 +147,14 @@ def empirical_bayes_laplace(model, n_iter: int = 30, draws: int = 1000, tune: in
         raise ValueError("empirical_bayes_laplace estimates the Laplace scale: build the Model "
                          "without scale_prior")
     p = model.n_features
-    lam = model.prior.lam
+    lam = model.prior.lam  # 1/b, the dual L1 weight
     history = [lam]
     seeds = iter(np.random.SeedSequence(random_seed).spawn(n_iter + n_average))
 
     def step(lam):
-        fixed = _with_prior(model, Laplace.from_lam(lam))
-        post = _run_gibbs(fixed, draws, tune, chains, int(next(seeds).generate_state(1)[0]))
-        e_abs = float(np.sum(np.mean(np.abs(post["coef"]), axis=(0, 1))))
+        fixed = _with_prior(model, model.prior.with_scale(1.0 / lam))
+        coef = sample_gibbs(fixed, draws, tune, chains, int(next(seeds).generate_state(1)[0])).coef
+        e_abs = float(np.sum(np.mean(np.abs(coef), axis=(0, 1))))
         if update == "direct":
             return p / e_abs
         e_tau2 = e_abs / lam + p / lam**2  # Rao-Blackwellised E[tau_j^2], summed
@@ -180,7 +180,7 @@ def empirical_bayes_laplace(model, n_iter: int = 30, draws: int = 1000, tune: in
         warnings.warn(
             f"Monte-Carlo EM did not settle within {n_iter} iterations (relative change "
             f"still > tol {tol}); raise n_iter or draws", SamplingWarning, stacklevel=2)
-    prior = Laplace.from_lam(est)
+    prior = model.prior.with_scale(1.0 / est)
     return EmpiricalBayesResult(prior, model.noise_sigma if model.noise_sigma else np.nan,
                                 prior.lam, np.nan, hist, converged)
 

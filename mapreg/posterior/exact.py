@@ -12,6 +12,10 @@ definite because its intercept entry is ``n / s**2 > 0`` and the Schur
 complement is ``X_c'X_c / s**2 + I / sigma**2`` (``X_c``: column-centred ``X``).
 The mean ``m`` is the ridge / MAP solution; draws are ``m + L^{-T} e`` with
 ``A = L L'`` and ``e ~ N(0, I)``: i.i.d., no Markov chain.
+
+Which models: the gaussian family with fixed scales (no hyperpriors) and a prior that
+lists ``"exact"`` in its ``samplers`` — a prior that does so *is* ``N(0, scale**2)``
+(its main scale the standard deviation), the one conjugate case.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
-from mapreg.priors import Gaussian
+from mapreg.posterior.draws import Draws
 
 
 class GaussianPosterior(NamedTuple):
@@ -41,6 +45,19 @@ class GaussianPosterior(NamedTuple):
         return (x + self.mean).reshape((*size, k))
 
 
+def exact_refusal(model) -> str | None:
+    """Why the closed form does not give ``model``'s posterior; ``None`` when it does."""
+    prior = model.prior
+    if "exact" not in prior.samplers:
+        return (f"the {type(prior).__name__} prior ({prior.name!r}) is not conjugate to the "
+                "Gaussian likelihood: the exact posterior needs a Gaussian prior")
+    if model.family.name != "gaussian":
+        return f"it needs the gaussian family, not {model.family.name!r}"
+    if model.has_hyperpriors:
+        return "it needs fixed noise and prior scales (this model has hyperpriors)"
+    return None
+
+
 def gaussian_posterior(model) -> GaussianPosterior:
     """The exact posterior of a :class:`mapreg.Model` with Gaussian prior and known noise.
 
@@ -49,19 +66,24 @@ def gaussian_posterior(model) -> GaussianPosterior:
     ValueError
         If the model is not Gaussian prior + Gaussian family with fixed scales.
     """
-    if (not isinstance(model.prior, Gaussian) or model.family.name != "gaussian"
-            or getattr(model, "has_hyperpriors", False)):
-        raise ValueError(
-            "the exact posterior needs a Gaussian prior, the gaussian family and fixed "
-            f"scales (no hyperpriors); got {model!r}"
-        )
+    reason = exact_refusal(model)
+    if reason is not None:
+        raise ValueError(f"the exact posterior does not apply to {model!r}: {reason}")
     s2 = model.noise_sigma**2
     X, y = model.X, model.y
     n, p = X.shape
     Z = np.column_stack([X, np.ones(n)]) if model.fit_intercept else X
     A = Z.T @ Z / s2
-    A[np.arange(p), np.arange(p)] += 1.0 / model.prior.sigma**2
+    A[np.arange(p), np.arange(p)] += 1.0 / model.prior.scale**2
     L = np.linalg.cholesky(A)
     mean = cho_solve((L, True), Z.T @ y / s2)
     cov = cho_solve((L, True), np.eye(A.shape[0]))
     return GaussianPosterior(mean, cov, L, model.fit_intercept)
+
+
+def sample_exact(model, draws: int, chains: int, seed: int) -> Draws:
+    """``chains x draws`` i.i.d. draws from :func:`gaussian_posterior` (one generator, ``seed``)."""
+    theta = gaussian_posterior(model).sample((chains, draws), np.random.default_rng(seed))
+    p = model.n_features
+    intercept = theta[..., p] if model.fit_intercept else np.zeros((chains, draws))
+    return Draws(theta[..., :p], intercept)

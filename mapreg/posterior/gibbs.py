@@ -1,58 +1,14 @@
-r"""Gibbs samplers for the Gaussian family: Bayesian lasso, Bayesian ridge and the horseshoe.
+"""Gibbs samplers for the Gaussian family: Bayesian lasso, Bayesian ridge and the horseshoe.
 
-The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitted)::
+:func:`sample_gibbs` is the one entry, used by :func:`mapreg.sample_posterior` and by
+:func:`mapreg.empirical_bayes_laplace`; :func:`gibbs_refusal` says whether it targets a
+model's posterior exactly. The conditionals and the numba kernel are in
+:mod:`mapreg.posterior.gibbs_kernel`.
 
-    y | theta, s**2  ~ N(Z theta, s**2 I)
-    w_j | d_j        ~ N(0, d_j)                      (i.i.d. over j)
-    p(w0)            ∝ 1
-
-* **Laplace(b) prior** (the Bayesian lasso): ``d_j = tau_j**2`` with
-  ``tau_j**2 ~ Exponential(rate lam**2 / 2)``, ``lam = 1/b``. Integrating
-  ``tau_j**2`` out gives exactly ``p(w_j) = (lam / 2) exp(-lam |w_j|)`` — mapreg's
-  ``Laplace(b)``, *unconditional on the noise*. Park & Casella (2008) instead
-  use the sigma-scaled prior ``w_j | s ~ Laplace(s / lam)`` (``d_j = s**2 tau_j**2``)
-  to get a unimodal joint posterior; that is a different model. Here the
-  coefficient prior never involves ``s``, so with a fixed noise the chain
-  targets exactly the posterior of ``mapreg.Model(X, y, Laplace(b), noise_sigma=s)``.
-* **Gaussian(sigma) prior** (Bayesian ridge): ``d_j = sigma**2`` for every j.
-* **Horseshoe(scale) prior** (Makalic & Schmidt 2016, "A simple sampler for the
-  horseshoe estimator", IEEE SPL 23(1)): ``d_j = lam_j**2 tau**2`` with
-  ``lam_j ~ HalfCauchy(1)`` and ``tau ~ HalfCauchy(scale)`` (or ``tau = scale``
-  when ``fixed_tau``) — exactly ``Horseshoe.to_pymc``'s ``w_j = z_j lam_j tau``.
-  As for the lasso, the coefficient prior is *not* scaled by the noise ``s``
-  (Makalic & Schmidt's is, ``d_j = s**2 lam_j**2 tau**2``; their conditionals
-  below are rewritten without the ``s**2``). Each half-Cauchy is a scale mixture
-  of inverse gammas: ``lam_j**2 | nu_j ~ InvGamma(1/2, 1/nu_j)``,
-  ``nu_j ~ InvGamma(1/2, 1)``; ``tau**2 | xi ~ InvGamma(1/2, 1/xi)``,
-  ``xi ~ InvGamma(1/2, 1/scale**2)``.
-  The regularised horseshoe has no such sampler here: with its slab the
-  conditional of ``lam_j`` is not conjugate (nor is that of ``c**2``), so it is
-  left to NUTS.
-
-Full conditionals (each is a textbook conjugate update):
-
-1. ``theta | d, s**2 ~ N(A^{-1} Z'y / s**2, A^{-1})``, ``A = Z'Z / s**2 + diag(1/d, 0)``
-   (the 0 is the flat intercept); drawn through the Cholesky factor of ``A``.
-2. Laplace: ``1/tau_j**2 | w_j, lam ~ InverseGaussian(mean = lam / |w_j|, shape = lam**2)``.
-3. Laplace scale, ``GammaLambdaSq(r, delta)`` on ``lam**2``:
-   ``lam**2 | tau ~ Gamma(shape p + r, rate delta + sum_j tau_j**2 / 2)``.
-   Gaussian scale, ``InverseGamma(a, b)`` on ``sigma**2``:
-   ``sigma**2 | w ~ InvGamma(a + p/2, b + |w|**2 / 2)``; ``HalfCauchy(beta)`` on
-   ``sigma`` through ``sigma**2 | c ~ InvGamma(1/2, 1/c)``, ``c ~ InvGamma(1/2, 1/beta**2)``:
-   ``sigma**2 | w, c ~ InvGamma((p + 1)/2, 1/c + |w|**2/2)``, ``c | sigma**2 ~
-   InvGamma(1, 1/sigma**2 + 1/beta**2)`` (Makalic & Schmidt 2016).
-   Horseshoe (``u_j = w_j**2 / 2``):
-   ``lam_j**2 | w_j, nu_j, tau**2 ~ InvGamma(1, 1/nu_j + u_j / tau**2)``,
-   ``nu_j | lam_j**2 ~ InvGamma(1, 1 + 1/lam_j**2)``,
-   ``tau**2 | w, lam, xi ~ InvGamma((p + 1)/2, 1/xi + sum_j u_j / lam_j**2)``,
-   ``xi | tau**2 ~ InvGamma(1, 1/scale**2 + 1/tau**2)``.
-4. Noise, ``InverseGamma(a, b)`` on ``s**2``: ``s**2 | theta ~ InvGamma(a + n/2, b + RSS/2)``;
-   ``HalfCauchy(beta)`` on ``s``: the same auxiliary trick with ``n`` and ``RSS``.
-
-The data enter only through ``Z'Z``, ``Z'y`` and, for the residual sum of
-squares, ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)' Z'Z (theta - t0)``
-with ``t0`` the least-squares fit, ``r0 = |y - Z t0|**2`` and ``g0 = Z'(y - Z t0)``
-(expanding about ``t0`` avoids the cancellation of ``y'y - 2 theta'Z'y + ...``).
+Which models: the gaussian family; a prior that lists ``"gibbs"`` in its ``samplers``
+and has a row in :data:`GIBBS_PRIORS`; a ``scale_prior`` (if any) whose kind
+(:attr:`Hyperprior.on <mapreg.priors.hyper.Hyperprior.on>`) that row updates
+conjugately; any noise hyperprior (half-Cauchy on the sd, inverse gamma on the variance).
 """
 
 from __future__ import annotations
@@ -61,230 +17,136 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
-# codes shared with the kernel
-PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE = 0, 1, 2
+from mapreg.posterior import gibbs_kernel as _k
+from mapreg.posterior.draws import Draws, n_cores
+from mapreg.posterior.sufficient import SufficientStats, sufficient_stats
 
-# The horseshoe's variances d_j = lam_j**2 tau**2 are kept inside [_D_MIN, _D_MAX]: a
-# coefficient pinned at ~0 drives lam_j**2 towards 0 geometrically, and 1/d_j must stay
-# finite for the Cholesky of A. Far beyond any scale the data can resolve.
-_D_MIN, _D_MAX = 1e-100, 1e100
-FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ = 0, 1, 2, 3
+# Sweeps per kept horseshoe draw. A sweep costs microseconds at small p, but the local
+# scales lam_j and the coefficients move each other slowly (a coefficient near 0 pulls its
+# lam_j to 0 and vice versa; correlated features trade mass): on diabetes a single sweep
+# per draw gave bulk ESS ~230-340 of 4 x 1,000 and R-hat up to 1.024. Thinning keeps the
+# output the size the user asked for at a fraction of NUTS' cost.
+_HORSESHOE_SWEEPS_PER_DRAW = 10
 
 
-@numba.njit(cache=True, nogil=True)
-def _inv_gauss(rng, mu, shape):
-    """One draw from InverseGaussian(mean mu, shape) (Michael, Schucany & Haas 1976).
+class GibbsPrior(NamedTuple):
+    """How the kernel samples one coefficient prior.
 
-    The root ``mu (1 + r - sqrt(r (r + 2)))`` with ``r = mu nu**2 / (2 shape)`` is
-    written as ``mu / (1 + r + sqrt(r (r + 2)))``: no cancellation when
-    ``mu`` is huge (a coefficient near zero).
+    Attributes
+    ----------
+    code : int
+        The kernel's prior code (``gibbs_kernel.PRIOR_*``).
+    scale_hyperpriors : frozenset of str
+        The kinds (``Hyperprior.on``) of ``scale_prior`` with a conjugate update.
+    sweeps_per_draw : int
+        Sweeps per kept draw and per warm-up step (thinning).
     """
-    nu = rng.standard_normal()
-    r = mu * nu * nu / (2.0 * shape)
-    x = mu / (1.0 + r + math.sqrt(r * (r + 2.0)))
-    if rng.random() * (mu + x) <= mu:
-        return x
-    return mu * (mu / x)
+
+    code: int
+    scale_hyperpriors: frozenset[str]
+    sweeps_per_draw: int = 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _inv_gamma(rng, shape, scale):
-    """One draw from InvGamma(shape, scale): ``scale / Gamma(shape, 1)``."""
-    return scale / rng.gamma(shape, 1.0)
+# The priors the kernel samples, by registry name (``Prior.name``). The table lives here and
+# not in the prior classes: the kernel's codes, which scale hyperpriors it updates
+# conjugately and how long its chains mix are internals of this sampler. A prior only
+# declares ``"gibbs"`` in its ``samplers``; this table must then know its name.
+GIBBS_PRIORS: dict[str, GibbsPrior] = {
+    "gaussian": GibbsPrior(_k.PRIOR_GAUSSIAN, frozenset({"sd", "var"})),
+    "laplace": GibbsPrior(_k.PRIOR_LAPLACE, frozenset({"lam_sq"})),
+    # tau ~ HalfCauchy(scale) belongs to the prior itself: it takes no scale_prior
+    "horseshoe": GibbsPrior(_k.PRIOR_HORSESHOE, frozenset(), _HORSESHOE_SWEEPS_PER_DRAW),
+}
 
 
-@numba.njit(cache=True, nogil=True)
-def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws, thin,
-                prior_kind, scale_mode, scale_a, scale_b, scale_init,
-                noise_mode, noise_a, noise_b, noise_init,
-                out_theta, out_noise, out_scale):
-    """Run one chain; fill ``out_theta`` (draws, k), ``out_noise`` (s) and ``out_scale``.
+def gibbs_refusal(model) -> str | None:
+    """Why the Gibbs sampler does not target ``model``'s posterior; ``None`` when it does."""
+    prior = model.prior
+    what = f"the {type(prior).__name__} prior ({prior.name!r})"
+    if model.family.name != "gaussian":
+        return f"it needs the gaussian family, not {model.family.name!r}"
+    if "gibbs" not in prior.samplers:
+        return (f"{what} has no conjugate Gibbs sampler (its samplers: "
+                f"{', '.join(sorted(prior.samplers))})")
+    row = GIBBS_PRIORS.get(prior.name)
+    if row is None:
+        return f"{what} lists 'gibbs' among its samplers, but the Gibbs kernel does not know it"
+    sp = model.scale_prior
+    if sp is not None and sp.on not in row.scale_hyperpriors:
+        kinds = ", ".join(sorted(row.scale_hyperpriors)) or "none"
+        return (f"{what} with scale_prior {sp!r} (on {sp.on!r}) has no conjugate scale update "
+                f"(conjugate kinds: {kinds})")
+    return None
 
-    ``out_scale`` holds the Laplace ``b = 1/lam``, the Gaussian ``sigma`` or the
-    horseshoe's global ``tau``. ``rng`` is the chain's own ``numpy.random.Generator``.
-    Codes: ``prior_kind`` in {PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE};
-    ``scale_mode`` in {FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ} (the horseshoe
-    takes FIXED, ``tau = scale_init``, or HALFCAUCHY, ``tau ~ HalfCauchy(scale_b)``);
-    ``noise_mode`` in {FIXED, INVGAMMA, HALFCAUCHY};
-    ``(a, b)`` are the hyperprior's parameters (for HALFCAUCHY, ``a`` is unused
-    and ``b`` is beta). Every kept draw (and every warm-up step) is ``thin`` sweeps.
+
+def _hyper_mode(hp) -> tuple[int, tuple[float, float]]:
+    """The kernel's ``(mode, (a, b))`` for a hyperprior, by the quantity it is a density of.
+
+    Each kind has one distribution in :mod:`mapreg.priors.hyper`: ``"sd"`` the
+    ``HalfCauchy(beta)``, ``"var"`` the ``InverseGamma(a, b)``, ``"lam_sq"`` the
+    ``GammaLambdaSq(r, delta)``.
     """
-    k = ZtZ.shape[0]
-    # over-dispersed starting values for unknown scales, so R-hat can see non-mixing
-    sig2 = noise_init * noise_init
-    if noise_mode != FIXED:
-        sig2 *= math.exp(rng.standard_normal())
-    scale = scale_init
-    if scale_mode != FIXED:
-        scale *= math.exp(0.5 * rng.standard_normal())
-    lam_sq = 1.0 / (scale * scale)
-    d = np.empty(p)
-    for j in range(p):
-        # Laplace: E[tau^2] = 2 / lam^2 = 2 b^2; Gaussian: sigma^2
-        d[j] = 2.0 * scale * scale if prior_kind == PRIOR_LAPLACE else scale * scale
-    # horseshoe state: local lam_j^2 (over-dispersed around 1, the median of a
-    # HalfCauchy(1)^2), their auxiliaries nu_j, the global tau^2 and its auxiliary xi
-    hs_lam2 = np.ones(p)
-    hs_nu = np.ones(p)
-    hs_tau2 = scale * scale
-    hs_xi = 1.0
-    if prior_kind == PRIOR_HORSESHOE:
-        for j in range(p):
-            hs_lam2[j] = math.exp(rng.standard_normal())
-            d[j] = min(max(hs_lam2[j] * hs_tau2, _D_MIN), _D_MAX)
-    aux_noise = 1.0
-    aux_scale = 1.0
-    A = np.empty((k, k))
-    theta = t0.copy()
-    z = np.empty(k)
-    for sweep in range((n_tune + n_draws) * thin):
-        it = sweep // thin
-        # 1. theta | d, s^2 ~ N(A^-1 Z'y / s^2, A^-1)
-        for i in range(k):
-            for j in range(k):
-                A[i, j] = ZtZ[i, j] / sig2
-        for j in range(p):
-            A[j, j] += 1.0 / d[j]
-        L = np.linalg.cholesky(A)
-        # forward: L u = Z'y / s^2
-        for i in range(k):
-            acc = Zty[i] / sig2
-            for j in range(i):
-                acc -= L[i, j] * z[j]
-            z[i] = acc / L[i, i]
-        # add noise in the whitened space, then back-substitute L' theta = u + eps
-        for i in range(k):
-            z[i] += rng.standard_normal()
-        for i in range(k - 1, -1, -1):
-            acc = z[i]
-            for j in range(i + 1, k):
-                acc -= L[j, i] * theta[j]
-            theta[i] = acc / L[i, i]
-        # 2-3. the coefficient scales
-        if prior_kind == PRIOR_HORSESHOE:
-            # local scales, then the global one given them (Makalic & Schmidt 2016,
-            # without their noise factor: mapreg's prior is w_j ~ N(0, lam_j^2 tau^2))
-            sum_u = 0.0
-            for j in range(p):
-                u = 0.5 * theta[j] * theta[j]
-                hs_lam2[j] = _inv_gamma(rng, 1.0, 1.0 / hs_nu[j] + u / hs_tau2)
-                hs_nu[j] = _inv_gamma(rng, 1.0, 1.0 + 1.0 / hs_lam2[j])
-                sum_u += u / hs_lam2[j]
-            if scale_mode == HALFCAUCHY:
-                hs_tau2 = _inv_gamma(rng, 0.5 * (p + 1), 1.0 / hs_xi + sum_u)
-                hs_xi = _inv_gamma(rng, 1.0, 1.0 / (scale_b * scale_b) + 1.0 / hs_tau2)
-            for j in range(p):
-                d[j] = min(max(hs_lam2[j] * hs_tau2, _D_MIN), _D_MAX)
-            scale = math.sqrt(hs_tau2)
-        elif prior_kind == PRIOR_LAPLACE:
-            sum_tau2 = 0.0
-            lam = math.sqrt(lam_sq)
-            for j in range(p):
-                aw = max(abs(theta[j]), 1e-300)
-                inv_tau2 = _inv_gauss(rng, lam / aw, lam_sq)
-                d[j] = 1.0 / inv_tau2
-                sum_tau2 += d[j]
-            if scale_mode == GAMMA_LAM_SQ:
-                lam_sq = rng.gamma(p + scale_a, 1.0 / (scale_b + 0.5 * sum_tau2))
-            scale = 1.0 / math.sqrt(lam_sq)
-        else:
-            ssw = 0.0
-            for j in range(p):
-                ssw += theta[j] * theta[j]
-            if scale_mode == INVGAMMA:
-                s2w = _inv_gamma(rng, scale_a + 0.5 * p, scale_b + 0.5 * ssw)
-                scale = math.sqrt(s2w)
-            elif scale_mode == HALFCAUCHY:
-                s2w = _inv_gamma(rng, 0.5 * (p + 1), 1.0 / aux_scale + 0.5 * ssw)
-                aux_scale = _inv_gamma(rng, 1.0, 1.0 / s2w + 1.0 / (scale_b * scale_b))
-                scale = math.sqrt(s2w)
-            for j in range(p):
-                d[j] = scale * scale
-        # 4. the noise
-        if noise_mode != FIXED:
-            rss = r0
-            for i in range(k):
-                di = theta[i] - t0[i]
-                rss -= 2.0 * di * g0[i]
-                q = 0.0
-                for j in range(k):
-                    q += ZtZ[i, j] * (theta[j] - t0[j])
-                rss += di * q
-            rss = max(rss, 0.0)
-            if noise_mode == INVGAMMA:
-                sig2 = _inv_gamma(rng, noise_a + 0.5 * n, noise_b + 0.5 * rss)
-            else:
-                sig2 = _inv_gamma(rng, 0.5 * (n + 1), 1.0 / aux_noise + 0.5 * rss)
-                aux_noise = _inv_gamma(rng, 1.0, 1.0 / sig2 + 1.0 / (noise_b * noise_b))
-        if it >= n_tune and (sweep + 1) % thin == 0:
-            t = it - n_tune
-            for i in range(k):
-                out_theta[t, i] = theta[i]
-            out_noise[t] = math.sqrt(sig2)
-            out_scale[t] = scale
+    if hp.on == "sd":
+        return _k.HALFCAUCHY, (0.0, hp.beta)
+    if hp.on == "var":
+        return _k.INVGAMMA, (hp.a, hp.b)
+    return _k.GAMMA_LAM_SQ, (hp.r, hp.delta)
 
 
-class SufficientStats(NamedTuple):
-    """``Z'Z``, ``Z'y`` and the least-squares expansion point of the RSS."""
+class _Setup(NamedTuple):
+    """The kernel's arguments for one model, and what the chains' scale output is."""
 
-    ZtZ: np.ndarray
-    Zty: np.ndarray
-    t0: np.ndarray
-    r0: float
-    g0: np.ndarray
-    n: int
-    p: int
-
-
-def sufficient_stats(X, y, fit_intercept: bool) -> SufficientStats:
-    """Gram statistics of ``Z = [X, 1]`` (or ``X``), and the RSS expansion point.
-
-    ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)'Z'Z(theta - t0)`` exactly,
-    for any ``t0``; the least-squares ``t0`` makes ``g0 ≈ 0`` and avoids cancellation.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n, p = X.shape
-    Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
-    t0 = np.linalg.lstsq(Z, y, rcond=None)[0]
-    r = y - Z @ t0
-    return SufficientStats(Z.T @ Z, Z.T @ y, t0, float(r @ r), Z.T @ r, n, p)
+    code: int
+    thin: int
+    scale_mode: int
+    scale_params: tuple[float, float]
+    scale_init: float
+    scale_name: str | None  # "prior_scale", "tau" or None (the scale is fixed)
+    noise_mode: int
+    noise_params: tuple[float, float]
+    noise_init: float
 
 
-class GibbsDraws(NamedTuple):
-    """Draws of one Gibbs run, each with leading axes (chain, draw)."""
+def _setup(model, st: SufficientStats) -> _Setup:
+    prior, row = model.prior, GIBBS_PRIORS[model.prior.name]
+    if row.code == _k.PRIOR_HORSESHOE:
+        # the global scale: tau = scale (fixed_tau), or tau ~ HalfCauchy(scale)
+        tau_free = not prior.fixed_tau
+        scale_mode, scale_params = (_k.HALFCAUCHY if tau_free else _k.FIXED), (0.0, prior.scale)
+        scale_name = "tau" if tau_free else None
+    elif model.scale_prior is None:
+        scale_mode, scale_params, scale_name = _k.FIXED, (0.0, 0.0), None
+    else:
+        (scale_mode, scale_params), scale_name = _hyper_mode(model.scale_prior), "prior_scale"
+    npr = model.noise_prior
+    if npr is None:
+        noise_mode, noise_params, noise_init = _k.FIXED, (0.0, 0.0), model.noise_sigma
+    else:
+        dof = max(st.n - st.ZtZ.shape[0], 1)
+        noise_init = math.sqrt(max(st.r0 / dof, 1e-12 * (float(model.y @ model.y) / st.n)))
+        noise_mode, noise_params = _hyper_mode(npr)
+    return _Setup(row.code, row.sweeps_per_draw, scale_mode, scale_params, prior.scale,
+                  scale_name, noise_mode, noise_params, noise_init)
 
-    coef: np.ndarray
-    intercept: np.ndarray
-    noise_sigma: np.ndarray
-    prior_scale: np.ndarray
 
-
-def run_gibbs(stats: SufficientStats, *, fit_intercept: bool, prior_kind: int,
-              scale_mode: int, scale_params: tuple[float, float], scale_init: float,
-              noise_mode: int, noise_params: tuple[float, float], noise_init: float,
-              draws: int, tune: int, chains: int, seeds, n_threads: int = 2,
-              thin: int = 1) -> GibbsDraws:
-    """Run ``chains`` independent chains (in threads; the kernel releases the GIL).
-
-    Each chain makes ``(tune + draws) * thin`` sweeps and keeps every ``thin``-th
-    of the last ``draws * thin``.
-    """
-    k = stats.ZtZ.shape[0]
+def _run_chains(st: SufficientStats, s: _Setup, draws: int, tune: int, seeds,
+                n_threads: int):
+    """Run one chain per seed (in threads: the kernel releases the GIL)."""
+    chains = len(seeds)
+    k = st.ZtZ.shape[0]
     theta = np.empty((chains, draws, k))
     noise = np.empty((chains, draws))
     scale = np.empty((chains, draws))
 
     def one(c):
-        gibbs_chain(stats.ZtZ, stats.Zty, stats.t0, stats.r0, stats.g0, stats.n, stats.p,
-                    np.random.default_rng(seeds[c]), tune, draws, int(thin), prior_kind,
-                    scale_mode,
-                    float(scale_params[0]), float(scale_params[1]), float(scale_init),
-                    noise_mode, float(noise_params[0]), float(noise_params[1]),
-                    float(noise_init), theta[c], noise[c], scale[c])
+        _k.gibbs_chain(st.ZtZ, st.Zty, st.t0, st.r0, st.g0, st.n, st.p,
+                       np.random.default_rng(seeds[c]), tune, draws, int(s.thin), s.code,
+                       s.scale_mode, float(s.scale_params[0]), float(s.scale_params[1]),
+                       float(s.scale_init), s.noise_mode, float(s.noise_params[0]),
+                       float(s.noise_params[1]), float(s.noise_init),
+                       theta[c], noise[c], scale[c])
 
     if n_threads > 1 and chains > 1:
         with ThreadPoolExecutor(max_workers=min(n_threads, chains)) as pool:
@@ -292,5 +154,37 @@ def run_gibbs(stats: SufficientStats, *, fit_intercept: bool, prior_kind: int,
     else:
         for c in range(chains):
             one(c)
-    intercept = theta[:, :, stats.p] if fit_intercept else np.zeros((chains, draws))
-    return GibbsDraws(theta[:, :, : stats.p], intercept, noise, scale)
+    return theta, noise, scale
+
+
+def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int) -> Draws:
+    """Draw from ``model``'s posterior with the Gibbs sampler.
+
+    Each chain makes ``(tune + draws) * sweeps`` sweeps and keeps every ``sweeps``-th of
+    the last ``draws * sweeps`` (``sweeps = GIBBS_PRIORS[prior.name].sweeps_per_draw``).
+    Chain ``c`` is seeded with the ``c``-th child of ``numpy.random.SeedSequence(seed)``.
+
+    Raises
+    ------
+    ValueError
+        When :func:`gibbs_refusal` gives a reason.
+    """
+    from threadpoolctl import threadpool_limits
+
+    reason = gibbs_refusal(model)
+    if reason is not None:
+        raise ValueError(f"the Gibbs sampler does not apply: {reason}")
+    st = sufficient_stats(model.X, model.y, model.fit_intercept)
+    setup = _setup(model, st)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(chains)]
+    with threadpool_limits(limits=1):
+        theta, noise, scale = _run_chains(st, setup, draws, tune, seeds, n_cores())
+    hyper = {}
+    if model.noise_prior is not None:
+        hyper["noise_sigma"] = noise
+    if setup.scale_name is not None:
+        hyper[setup.scale_name] = scale
+    p = st.p
+    intercept = theta[:, :, p] if model.fit_intercept else np.zeros((chains, draws))
+    return Draws(theta[:, :, :p], intercept, hyper,
+                 attrs={"gibbs_sweeps_per_draw": setup.thin})

@@ -10,7 +10,8 @@ hyperprior             density                              place it on
 =====================  ===================================  ==========================
 ``HalfCauchy(beta)``   ``2 / (pi beta (1 + (x/beta)**2))``  a standard deviation
                        for ``x > 0``                        (``noise_prior``; the
-                                                            Gaussian prior's ``sigma``)
+                                                            Gaussian prior's ``sigma``,
+                                                            the Laplace ``b``)
 ``InverseGamma(a, b)`` ``b**a / Gamma(a) v**(-a-1)          a variance ``v = x**2``
                        exp(-b / v)``                        (noise ``s**2``; Gaussian
                                                             prior ``sigma**2``)
@@ -19,12 +20,17 @@ delta)``               exp(-delta u)``                      of a Laplace(b) prio
                                                             (Park & Casella 2008)
 =====================  ===================================  ==========================
 
-All three are conjugate to the Gibbs sampler's conditionals (the half-Cauchy
-through its inverse-gamma scale mixture, Makalic & Schmidt 2016); NUTS samples
-any of them. :class:`mapreg.Model` takes them as ``noise_prior=`` and
-``scale_prior=``. Sampled values appear in the posterior as ``noise_sigma``
-(the noise standard deviation ``s``) and ``prior_scale`` (the Laplace ``b`` or
-the Gaussian ``sigma``).
+Which hyperpriors a prior's scale takes is that prior's ``scale_hyperpriors``.
+Placed on the noise, on the Gaussian prior's scale or on the Laplace ``lam**2``, each is
+conjugate to the Gibbs sampler's conditionals (the half-Cauchy through its
+inverse-gamma scale mixture, Makalic & Schmidt 2016); a half-Cauchy on the Laplace
+``b`` is not, and is left to NUTS, which samples any of them. :class:`mapreg.Model`
+takes them as ``noise_prior=`` and ``scale_prior=``. Sampled values appear in the
+posterior as ``noise_sigma`` (the noise standard deviation ``s``) and ``prior_scale``
+(the Laplace ``b`` or the Gaussian ``sigma``). This module holds the distributions and
+their validation; the samplers read a hyperprior's kind from :attr:`Hyperprior.on`
+(their PyMC form is built in :mod:`mapreg.posterior.pymc_model`, their Gibbs updates
+in :mod:`mapreg.posterior.gibbs`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ import numpy as np
 from scipy.special import gammaln
 
 from mapreg._validation import check_scale
-from mapreg.families import GaussianFamily
 from mapreg.priors.base import Prior
 
 
@@ -136,8 +141,8 @@ class GammaLambdaSq(Hyperprior):
 
 
 def check_noise_prior(noise_prior) -> Hyperprior:
-    """Validate a hyperprior on the noise: a standard deviation or a variance."""
-    if not isinstance(noise_prior, HalfCauchy | InverseGamma):
+    """Validate a hyperprior on the noise: one on a standard deviation or on a variance."""
+    if not isinstance(noise_prior, Hyperprior) or noise_prior.on not in ("sd", "var"):
         raise ValueError(
             "noise_prior must be HalfCauchy(beta) (on the noise sd) or InverseGamma(a, b) "
             f"(on the noise variance), got {noise_prior!r}"
@@ -162,65 +167,3 @@ def check_scale_prior(prior: Prior, scale_prior) -> Hyperprior:
             f"got {scale_prior!r}"
         )
     return scale_prior
-
-
-@dataclass(frozen=True)
-class UnknownNoiseGaussianFamily(GaussianFamily):
-    """The Gaussian family whose noise sd has a hyperprior: it has no fixed value.
-
-    It carries ``noise_sigma = nan`` and refuses every computation that needs a
-    fixed noise (the MAP, the penalised loss) with an error saying so, instead
-    of returning ``nan``.
-    """
-
-    noise_sigma: float = float("nan")
-
-    def __post_init__(self):
-        pass
-
-    def _refuse(self, *args, **kwargs):
-        raise ValueError(
-            "the noise sd of this model has a hyperprior (noise_prior), so it has no fixed "
-            "value: find_map and the penalised loss need a known noise_sigma. Sample the "
-            "posterior (mapreg.sample_posterior), or build the Model with noise_sigma=..."
-        )
-
-    loglik = loss = loss_constant = dloss = d2loss = _refuse
-    to_pymc = _refuse
-
-
-def pymc_prior_scale(prior: Prior, scale_prior: Hyperprior | None):
-    """Create the prior's main scale (Laplace ``b``, Gaussian ``sigma``) in the current PyMC model.
-
-    With no hyperprior this is the fixed float. Otherwise the hyperprior's
-    variable is created (``lam_sq``, ``prior_var`` or ``prior_scale``) and a
-    ``prior_scale`` deterministic holds the scale.
-    """
-    import pymc as pm
-
-    if scale_prior is None:
-        return prior.scale
-    if scale_prior.on == "sd":
-        return pm.HalfCauchy("prior_scale", beta=scale_prior.beta)
-    if scale_prior.on == "lam_sq":
-        lam_sq = pm.Gamma("lam_sq", alpha=scale_prior.r, beta=scale_prior.delta)
-        return pm.Deterministic("prior_scale", 1.0 / pm.math.sqrt(lam_sq))
-    var = pm.InverseGamma("prior_var", alpha=scale_prior.a, beta=scale_prior.b)
-    return pm.Deterministic("prior_scale", pm.math.sqrt(var))
-
-
-def pymc_coef(prior: Prior, scale_prior: Hyperprior | None, name: str = "coef", **kwargs):
-    """Create the coefficient vector with its (possibly hierarchical) prior."""
-    if scale_prior is None:
-        return prior.to_pymc(name, **kwargs)
-    return prior.to_pymc(name, scale=pymc_prior_scale(prior, scale_prior), **kwargs)
-
-
-def pymc_noise_sigma(noise_prior: Hyperprior):
-    """Create the noise sd ``noise_sigma`` (with its hyperprior) in the current PyMC model."""
-    import pymc as pm
-
-    if noise_prior.on == "sd":
-        return pm.HalfCauchy("noise_sigma", beta=noise_prior.beta)
-    var = pm.InverseGamma("noise_var", alpha=noise_prior.a, beta=noise_prior.b)
-    return pm.Deterministic("noise_sigma", pm.math.sqrt(var))

@@ -1,0 +1,146 @@
+"""The result of :func:`mapreg.sample_posterior`: an ArviZ ``xarray.DataTree``.
+
+Groups:
+
+* ``posterior``: ``coef`` (chain, draw, feature) with the feature names as
+  coordinates, ``intercept`` (chain, draw; zeros when not fitted), the
+  sampled hyperparameters ``noise_sigma`` / ``prior_scale`` when the model has
+  hyperpriors, and ``tau`` (the global scale) for a horseshoe whose ``tau`` is sampled;
+* ``sample_stats``: the sampler's statistics (``diverging`` etc. for NUTS;
+  ``lp``, the log density of the data and the coefficients given the scales, for the
+  exact and Gibbs paths);
+* ``observed_data``: ``y``;
+* ``map``: the posterior mode from :func:`mapreg.find_map` (``coef``,
+  ``intercept``) — for a model with hyperpriors, the mode conditional on the
+  posterior medians of the hyperparameters (``map.attrs["conditional_on"]``);
+  NaN for a prior without a finite mode (``has_mode`` false: the horseshoes).
+
+Root ``attrs`` (:func:`result_attrs`): ``sampler`` (the one actually run),
+``sampler_requested``, ``sampler_reason`` (why ``"auto"`` chose it), ``prior``,
+``family``, ``noise_sigma``, ``noise_prior``, ``scale_prior``, ``fit_intercept``,
+``draws``, ``tune``, ``chains``, ``random_seed``, ``warnings`` (list of diagnostic
+messages), ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``,
+``sampling_time_s``, ``wall_time_s`` (for ``"exact"`` draws, i.i.d. by construction:
+ESS = chains x draws, ``max_rhat = nan``); for Gibbs also ``gibbs_sweeps_per_draw``
+(10 for the horseshoe, whose local scales mix slowly; 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from mapreg.fit.map import find_map
+from mapreg.model import Model
+from mapreg.posterior.draws import HYPER_NAMES, Draws
+from mapreg.posterior.sufficient import sufficient_stats
+
+
+def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
+    """The ``posterior``, ``sample_stats``, ``observed_data`` and ``map`` groups of ``d``."""
+    chains, draws = d.intercept.shape
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws),
+              "feature": list(model.feature_names)}
+    pvars = {"coef": (("chain", "draw", "feature"), d.coef),
+             "intercept": (("chain", "draw"), d.intercept)}
+    for name in HYPER_NAMES:
+        if name in d.hyper:
+            pvars[name] = (("chain", "draw"), d.hyper[name])
+    stats = d.stats
+    if stats is None:
+        stats = xr.Dataset({"lp": (("chain", "draw"), _conditional_lp(model, d))},
+                           coords={"chain": coords["chain"], "draw": coords["draw"]})
+    observed = xr.Dataset({"y": (("obs",), model.y)}, coords={"obs": np.arange(model.n_samples)})
+    return xr.DataTree.from_dict({
+        "posterior": xr.Dataset(pvars, coords=coords, attrs={"sampler": sampler}),
+        "sample_stats": stats,
+        "observed_data": observed,
+        "map": _map_dataset(model, d),
+    })
+
+
+def _conditional_lp(model, d: Draws) -> np.ndarray:
+    """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded).
+
+    The Gaussian residual sum of squares comes from the sufficient statistics
+    (:mod:`mapreg.posterior.sufficient`): O(p**2) per draw instead of O(n p).
+    """
+    coef, b0 = d.coef, d.intercept
+    st = sufficient_stats(model.X, model.y, model.fit_intercept)
+    theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept else coef
+    rss = st.rss(theta)
+    s = d.hyper.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
+    n = model.n_samples
+    loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
+    prior = model.prior
+    scale = d.hyper.get("prior_scale", d.hyper.get("tau"))
+    if scale is None:
+        return loglik + np.sum(prior.logpdf(coef), axis=-1)
+    # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
+    # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale is a
+    # pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
+    s = scale[..., None]
+    unit = prior.with_scale(1.0)
+    return loglik + np.sum(unit.logpdf(coef / s) - np.log(s), axis=-1)
+
+
+def _map_dataset(model, d: Draws) -> xr.Dataset:
+    """The MAP as a Dataset; for hyperprior models, conditional on posterior medians."""
+    coords = {"feature": list(model.feature_names)}
+    if not model.prior.has_mode:
+        # e.g. the horseshoe: its density is infinite at 0, so there is no MAP to store
+        return xr.Dataset(
+            {"coef": (("feature",), np.full(model.n_features, np.nan)),
+             "intercept": ((), np.nan)}, coords=coords,
+            attrs={"kkt_violation": np.nan, "solver": "none (the prior has no finite mode)",
+                   "conditional_on": ""},
+        )
+    conditional_on = ""
+    fixed = model
+    if model.has_hyperpriors:
+        prior, noise, parts = model.prior, model.noise_sigma, []
+        if "prior_scale" in d.hyper:
+            med = float(np.median(d.hyper["prior_scale"]))
+            prior = prior.with_scale(med)
+            parts.append(f"prior_scale={med:.6g}")
+        if "noise_sigma" in d.hyper:
+            noise = float(np.median(d.hyper["noise_sigma"]))
+            parts.append(f"noise_sigma={noise:.6g}")
+        conditional_on = "posterior medians: " + ", ".join(parts)
+        fixed = Model(model.X, model.y, prior, family=model.family.name,
+                      noise_sigma=noise if model.family.name == "gaussian" else None,
+                      fit_intercept=model.fit_intercept, feature_names=model.feature_names)
+    res = find_map(fixed)
+    return xr.Dataset(
+        {"coef": (("feature",), np.asarray(res.coef, dtype=float)),
+         "intercept": ((), float(res.intercept))}, coords=coords,
+        attrs={"kkt_violation": float(res.kkt_violation), "solver": res.solver,
+               "conditional_on": conditional_on},
+    )
+
+
+def result_attrs(model, d: Draws, *, sampler: str, requested: str, reason: str, draws: int,
+                 tune: int, chains: int, seed: int, diag, sampling_time_s: float,
+                 wall_time_s: float) -> dict:
+    """The root ``attrs`` of the result (see the module docstring)."""
+    return {
+        "sampler": sampler,
+        "sampler_requested": requested,
+        "sampler_reason": reason,
+        "prior": repr(model.prior),
+        "family": model.family.name,
+        "noise_sigma": float(model.noise_sigma) if model.noise_sigma is not None else np.nan,
+        "noise_prior": repr(model.noise_prior) if model.noise_prior is not None else "",
+        "scale_prior": repr(model.scale_prior) if model.scale_prior is not None else "",
+        "fit_intercept": int(model.fit_intercept),
+        "draws": int(draws), "tune": int(tune), "chains": int(chains), "random_seed": seed,
+        # sampler-specific: a Gibbs "draw" (and warm-up step) may be several sweeps
+        **d.attrs,
+        "warnings": list(diag.warnings),
+        "max_rhat": diag.max_rhat, "min_ess_bulk": diag.min_ess_bulk,
+        "min_ess_tail": diag.min_ess_tail, "n_divergent": diag.n_divergent,
+        "sampling_time_s": sampling_time_s,
+        "wall_time_s": wall_time_s,
+    }
