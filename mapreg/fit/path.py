@@ -331,7 +331,8 @@ def prior_spread(prior: Prior, mass: float = 0.682689492137086) -> float:
     return float(width) if math.isfinite(width) and width > 0 else prior.scale
 
 
-def default_scales(model: Model, num: int = 30) -> np.ndarray:
+def default_scales(model: Model, num: int = 30, *,
+                   covering: Sequence[float] | None = None) -> np.ndarray:
     """A log-spaced grid of prior scales covering the interesting part of the path.
 
     A penalty with a kink at zero (an L1 part, ``quadratic_weights()[0] > 0``): from
@@ -341,6 +342,7 @@ def default_scales(model: Model, num: int = 30) -> np.ndarray:
     100 to 0.01 times the mean curvature ``sum_i L''_i x_ij**2`` of the loss at the
     null model (nearly total to nearly no shrinkage): a pure squared-L2 penalty at that
     weight, any other prior at the same spread (:func:`prior_spread` equal to ``sigma``).
+    ``covering`` widens the grid (same number of points) to include those scales.
     """
     prior, fam, X, y = model.prior, model.family, model.X, model.y
     _check_has_mode(prior)
@@ -364,4 +366,8 @@ def default_scales(model: Model, num: int = 30) -> np.ndarray:
     if law is None:
         raise ValueError(f"cannot place a default grid of scales for {prior!r}: pass scales")
     c, k = law
-    return np.sort((target / c) ** (1.0 / k))
+    grid = np.sort((target / c) ** (1.0 / k))
+    if covering is not None:
+        covering = _check_scales(covering)
+        grid = np.geomspace(min(grid[0], covering[0]), max(grid[-1], covering[-1]), len(grid))
+    return grid

@@ -130,9 +130,7 @@ def _median_inputs(model, scales, map_scales, options):
 
     medians = medians_over(model, scales, **options)
     if map_scales is None:
-        fine = default_scales(model)
-        map_scales = np.geomspace(min(fine[0], medians.scales[0]),
-                                  max(fine[-1], medians.scales[-1]), len(fine))
+        map_scales = default_scales(model, covering=medians.scales)
     return medians, path(model, map_scales)
 
 
