@@ -1,6 +1,7 @@
-"""The priors as the command line sees them, read from the prior registry.
+"""The priors as users name them — ``mapreg --prior`` and the estimators' ``prior=`` —
+read from the prior registry.
 
-``--prior`` takes any registered name; each option a registered prior declares
+``--prior`` (and ``prior=``) takes any registered name; each option a registered prior declares
 (:class:`~mapreg.priors.Option`) becomes a flag ``--NAME``; the help's table of
 priors is written from the classes' declared capabilities. A prior registered
 before the parser is built (before :func:`mapreg.app.cli.main` runs) is on the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from mapreg.priors import Option, prior_class, prior_names
+from mapreg.priors import Option, Prior, make_prior, prior_class, prior_names
 
 
 def registered_options() -> dict[str, tuple[Option, tuple[str, ...]]]:
@@ -91,3 +92,30 @@ def blame_option(cls, message: str, given: dict) -> Option | None:
     hits = [o for o in cls.options if given.get(o.name) is not None
             and (o.field in words or o.name in words)]
     return hits[0] if len(hits) == 1 else None
+
+
+def named_prior(name: str, scale: float, params: dict) -> Prior:
+    """The prior ``prior=name`` of the scikit-learn estimators, built by ``make_prior``.
+
+    ``params`` maps option names to values; those the prior does not declare are
+    ignored. Raises ``ValueError`` naming the estimator parameter at fault: an unknown
+    name, a prior without a mode (nothing for ``fit`` to find), a required option left
+    ``None``, or the prior's own range check (prefixed with ``option=value:``).
+    """
+    cls = prior_class(name)
+    if not cls.has_mode:
+        raise ValueError(
+            f"prior={name!r} has no posterior mode (the mode is degenerate) and no penalty "
+            "dual, so fit() has nothing to find; sample its posterior with "
+            "mapreg.sample_posterior(mapreg.Model(X, y, prior=mapreg.priors.make_prior("
+            f"{name!r}, scale), ...)) instead"
+        )
+    options = {opt.name: params.get(opt.name) for opt in cls.options}
+    for opt in cls.options:
+        if options[opt.name] is None and opt.default is None:
+            raise ValueError(f"prior={name!r} needs {opt.name}= ({opt.help}), got None")
+    try:
+        return make_prior(name, scale, **options)
+    except ValueError as exc:
+        opt = blame_option(cls, str(exc), options)
+        raise ValueError(f"{opt.name}={options[opt.name]!r}: {exc}" if opt else str(exc)) from None

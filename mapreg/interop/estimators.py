@@ -27,55 +27,15 @@ from mapreg.preprocessing import estimate_noise_sigma
 
 
 def _make_prior(prior, scale, p=None, scale2=None, nu=None, prior_options=None):
-    """The :class:`~mapreg.priors.Prior` an estimator's parameters describe.
+    """The prior an estimator's parameters describe (:func:`mapreg.app.prior_args.named_prior`).
 
-    Built by :func:`mapreg.priors.make_prior` from the registry, like ``mapreg --prior``.
-
-    Parameters
-    ----------
-    prior : str
-        A registered prior name (:func:`mapreg.priors.prior_names`).
-    scale : float
-        The main scale: Laplace ``b``, Gaussian ``sigma``, elastic net ``b`` (of its
-        Laplace factor), bridge ``alpha``, Student-t / Cauchy ``s``.
-    p, scale2, nu : float or None
-        The bridge exponent, the elastic net's Gaussian ``sigma`` and the Student-t
-        degrees of freedom; required by (and only read for) those priors.
-    prior_options : dict, optional
-        Any other option a registered prior declares, by its name.
-
-    Returns
-    -------
-    Prior
-
-    Raises
-    ------
-    ValueError
-        An unknown name, a missing or out-of-range parameter, or a prior without a
-        posterior mode (the horseshoe: nothing for ``fit`` to find).
+    ``p``, ``scale2``, ``nu`` and ``prior_options`` are read only by the priors that
+    declare those options (a grid over ``prior`` may keep them fixed).
     """
-    from mapreg.app.prior_args import blame_option
-    from mapreg.priors import make_prior, prior_class
+    from mapreg.app.prior_args import named_prior
 
-    cls = prior_class(prior)
-    if not cls.has_mode:
-        raise ValueError(
-            f"prior={prior!r} has no posterior mode (the mode is degenerate) and no penalty "
-            "dual, so fit() has nothing to find; sample its posterior with "
-            "mapreg.sample_posterior(mapreg.Model(X, y, prior=mapreg.priors.make_prior("
-            f"{prior!r}, scale), ...)) instead"
-        )
-    given = {"p": p, "scale2": scale2, "nu": nu, **(prior_options or {})}
-    options = {opt.name: given.get(opt.name) for opt in cls.options}  # the others are ignored
-    for opt in cls.options:
-        if options[opt.name] is None and opt.default is None:
-            raise ValueError(f"prior={prior!r} needs {opt.name}= ({opt.help}), got None")
-    scale = check_scale(scale, "scale")
-    try:
-        return make_prior(prior, scale, **options)
-    except ValueError as exc:
-        opt = blame_option(cls, str(exc), options)
-        raise ValueError(f"{opt.name}={options[opt.name]!r}: {exc}" if opt else str(exc)) from None
+    return named_prior(prior, check_scale(scale, "scale"),
+                       {"p": p, "scale2": scale2, "nu": nu, **(prior_options or {})})
 
 
 class _MAPBase(BaseEstimator):
