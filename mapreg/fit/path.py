@@ -241,16 +241,19 @@ class ScaleLaw:
         return (np.asarray(value, dtype=float) / self.coef) ** (1.0 / self.power)
 
     def formula(self, symbol: str) -> str:
-        """E.g. ``"1/b"``, ``"1/(2σ²)"``, ``"3s²"``, ``"α^-0.5"``."""
+        """E.g. ``"1/b"``, ``"1/(2σ²)"``, ``"3s²"``, ``"1/α^0.5"``, ``"1.571/s"``."""
         def mono(k):
             k = int(k) if float(k).is_integer() else k
             return symbol if k == 1 else symbol + {2: "²", 3: "³"}.get(k, f"^{k:g}")
 
         if self.power > 0:
             return mono(self.power) if self.coef == 1.0 else f"{self.coef:.4g}{mono(self.power)}"
-        inv = 1.0 / self.coef
-        den = mono(-self.power) if math.isclose(inv, 1.0) else f"{inv:.4g}{mono(-self.power)}"
-        return f"1/{den}" if math.isclose(inv, 1.0) else f"1/({den})"
+        inv, den = 1.0 / self.coef, mono(-self.power)
+        if math.isclose(inv, 1.0):
+            return f"1/{den}"
+        if math.isclose(inv, round(inv), rel_tol=1e-12):  # 1/(2σ²)
+            return f"1/({round(inv)}{den})"
+        return f"{self.coef:.4g}/{den}"
 
     def equation(self, symbol: str) -> str:
         """E.g. ``"λ = 1/b"`` or ``"δ = 3s²"``."""
