@@ -146,6 +146,11 @@ def test_a_prior_without_a_mode_has_no_path(diabetes):
             fn(model)
     with pytest.raises(ValueError, match="positive finite"):
         path(_model(diabetes, Laplace(1.0)), [0.0, 1.0])
+    from mapreg.priors import HalfCauchy
+
+    unknown_noise = Model(diabetes.X, diabetes.y, prior=Laplace(1.0), noise_prior=HalfCauchy(50.0))
+    with pytest.raises(ValueError, match="fixed noise_sigma and prior scale"):
+        path(unknown_noise, [1.0])
 
 
 def test_scale_laws_name_the_penalty_parameter_that_moves():

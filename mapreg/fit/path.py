@@ -108,6 +108,13 @@ def _check_has_mode(prior: Prior) -> None:
                          "path; sample its posterior with mapreg.sample_posterior")
 
 
+def _check_model(model: Model) -> None:
+    _check_has_mode(model.prior)
+    if model.has_hyperpriors:
+        raise ValueError("a path moves the prior's fixed scale: build the Model with a fixed "
+                         "noise_sigma and prior scale (no noise_prior / scale_prior)")
+
+
 def _fit_along(model, scales, fit_one) -> PathResult:
     """Call ``fit_one(scale, start)`` along ``scales``, warm-starting convex priors."""
     # A convex prior has one mode: starting at the previous scale's answer only saves
@@ -147,7 +154,7 @@ def path(model: Model, scales: Sequence[float] | None = None, *, tol: float = 1e
     ValueError
         The prior has no mode (the horseshoe), or ``scales`` are not positive.
     """
-    _check_has_mode(model.prior)
+    _check_model(model)
     scales = default_scales(model) if scales is None else _check_scales(scales)
     return _fit_along(model, scales, lambda s, start: find_map(
         at_scale(model, s), tol=tol, max_iter=max_iter, start=start))
@@ -167,7 +174,7 @@ def penalized_path(model: Model, scales: Sequence[float] | None = None, *,
     The penalised side sees only the penalty (its weight and shape numbers at that
     scale), the loss and the data — never the prior's log density.
     """
-    _check_has_mode(model.prior)
+    _check_model(model)
     scales = default_scales(model) if scales is None else _check_scales(scales)
 
     def fit_one(s, start):
@@ -184,7 +191,7 @@ def compare_paths(model: Model, scales: Sequence[float] | None = None, *,
     """The MAP path, the penalised path and (``sklearn``) scikit-learn's, on one grid."""
     from mapreg.fit.conversions import sklearn_path
 
-    _check_has_mode(model.prior)
+    _check_model(model)
     scales = default_scales(model) if scales is None else _check_scales(scales)
     witness, note = None, "not requested"
     if sklearn:
@@ -348,7 +355,7 @@ def default_scales(model: Model, num: int = 30, *,
     ``covering`` widens the grid (same number of points) to include those scales.
     """
     prior, fam, X, y = model.prior, model.family, model.X, model.y
-    _check_has_mode(prior)
+    _check_model(model)
     c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
     eta0 = np.full(len(y), c0)
     weights = prior.penalty().quadratic_weights()
