@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mapreg.app.parser import UsageError
 from mapreg.datasets import load_diabetes
 
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -68,6 +69,50 @@ def test_help_names_every_command():
                   "horseshoe"):
         assert prior in text, prior
     assert "0 < p <= 2" in text and "local mode" in text and "verify refuses it" in text
+
+
+def test_the_parser_reads_the_prior_registry(tmp_path, capsys):
+    # A prior registered before the parser is built is a --prior choice; its options become
+    # flags (required or with their default), and the help's table of priors lists it.
+    from dataclasses import dataclass
+
+    from mapreg.app.cli import build_parser, build_prior, main
+    from mapreg.priors import PRIORS, GeneralizedNormal, Option, register_prior
+
+    @dataclass(frozen=True)
+    class Power(GeneralizedNormal):
+        """A test prior: the bridge with its exponent called --power."""
+
+        name = "power-test"
+        options = (Option("power", "p", "the exponent, 0 < p <= 2"),)
+
+    register_prior(Power)
+    try:
+        parser = build_parser()
+        help_text = " ".join(parser.format_help().split())
+        assert "power-test --scale ALPHA, --power P" in help_text
+        assert "A test prior: the bridge with its exponent called --power." in help_text
+        assert "non-convex for some option values" in help_text
+        args = parser.parse_args(["verify", "x.csv", "--target", "y", "--prior", "power-test",
+                                  "--scale", "2", "--power", "0.5"])
+        assert build_prior(args) == Power(2.0, 0.5)
+        (tmp_path / "d.csv").write_text("a,y\n1,0\n2,1\n")
+        for argv, message in [
+            (["--prior", "power-test", "--scale", "1"],
+             "mapreg: error: --prior power-test needs --power (the exponent, 0 < p <= 2)\n"),
+            (["--prior", "laplace", "--scale", "1", "--power", "1"],
+             "mapreg: error: --power applies only to --prior power-test, not laplace\n"),
+            (["--prior", "power-test", "--scale", "1", "--power", "4"],
+             "mapreg: error: --power: GeneralizedNormal exponent p must lie in (0, 2], "
+             "got 4.0\n"),
+        ]:
+            assert main(["verify", str(tmp_path / "d.csv"), "--target", "y", *argv]) == 2
+            assert capsys.readouterr().err == message
+    finally:
+        PRIORS.pop("power-test")
+    with pytest.raises(UsageError, match="invalid choice: 'power-test'"):
+        build_parser().parse_args(["verify", "x.csv", "--target", "y", "--prior",
+                                   "power-test", "--scale", "1"])
 
 
 def _table_row(stdout, name):
@@ -146,7 +191,8 @@ def test_verify_bridge_below_one_is_a_certified_local_mode(files):
     assert proc.returncode == 0, proc.stderr
     # lam = alpha**-p = 2**-0.5
     assert "penalty: bridge(lam=0.707107, p=0.5) [non-convex: local modes]" in proc.stdout
-    assert re.search(r"non-convex: the MAP is a certified local mode", proc.stdout)
+    assert re.search(r"the bridge prior \(bridge penalty\) is non-convex: the MAP is a certified "
+                     r"local mode", proc.stdout)
     # An independent witness: the printed coefficients are stationary where non-zero,
     # X_j'(y - Xw - w0) / s^2 = lam p |w_j|^(p-1) sign(w_j).
     d = load_diabetes(center_y=False)
@@ -168,7 +214,7 @@ def test_verify_student_t_says_local_mode(files, capsys):
     assert rc == 0, out
     # lam = (nu + 1)/2 = 2, delta = nu s^2 = 12
     assert "penalty: log(lam=2, delta=12) [non-convex: local modes]" in out
-    assert "Student-t (log) penalty is non-convex: the MAP is a certified local mode" in out
+    assert "student-t prior (log penalty) is non-convex: the MAP is a certified local mode" in out
     d = load_diabetes(center_y=False)
     w = np.array([_map_column(out, n) for n in d.feature_names])
     w0 = _map_column(out, "intercept")
@@ -260,10 +306,10 @@ CASES = {
     # the wider prior family: each extra option missing, misplaced or out of range
     "bridge p too large": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge",
                                                  "--scale", "1", "--p", "3"),
-                           r"^mapreg: error: --p must be in \(0, 2\], got 3$"),
+                           r"^mapreg: error: --p: .*exponent p must lie in \(0, 2\], got 3\.0$"),
     "bridge p zero": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge", "--scale", "1",
                                             "--p", "0"),
-                      r"--p must be in \(0, 2\], got 0$"),
+                      r"--p: .*exponent p must be a positive finite number, got 0\.0$"),
     "bridge without p": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "bridge", "--scale",
                                                "1"),
                          r"--prior bridge needs --p \(the exponent, 0 < p <= 2\)$"),
@@ -275,7 +321,8 @@ CASES = {
                                   r"factor, > 0\)$"),
     "negative scale2": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "elasticnet",
                                               "--scale", "1", "--scale2", "-1"),
-                        r"--scale2 must be a positive finite number, got -1$"),
+                        r"--scale2: .*Gaussian scale sigma must be a positive finite number, "
+                        r"got -1\.0$"),
     "scale2 with gaussian": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "gaussian",
                                                    "--scale", "1", "--scale2", "2"),
                              r"--scale2 applies only to --prior elasticnet, not gaussian$"),
@@ -284,7 +331,7 @@ CASES = {
                              r"--prior student-t needs --nu \(degrees of freedom, > 0\)$"),
     "zero nu": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "student-t", "--scale", "1",
                                       "--nu", "0"),
-                r"--nu must be a positive finite number, got 0$"),
+                r"--nu: .*nu must be a positive finite number, got 0\.0$"),
     "nu with cauchy": ("a,y\n1,0\n2,1\n", ("--target", "y", "--prior", "cauchy", "--scale",
                                              "1", "--nu", "2"),
                        r"--nu applies only to --prior student-t, not cauchy$"),

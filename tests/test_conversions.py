@@ -117,3 +117,47 @@ def test_sklearn_estimator_factory_matches_map(diabetes):
 def test_conversion_errors(func, args, message):
     with pytest.raises(ValueError, match=message):
         func(*args)
+
+
+def test_sklearn_estimator_is_none_without_a_peer_and_renames_bridges(diabetes):
+    from dataclasses import dataclass
+
+    from mapreg import GeneralizedNormal, StudentT
+    from mapreg.priors import PRIORS, register_prior
+
+    def model(prior):
+        return Model(diabetes.X, diabetes.y, prior=prior, noise_sigma=53.0)
+
+    # a bridge with p = 1 is the Laplace prior: the same Lasso, alpha = s^2 / (n alpha)
+    est = conversions.sklearn_estimator(model(GeneralizedNormal(2.0, 1.0)))
+    assert type(est).__name__ == "Lasso"
+    assert est.alpha == pytest.approx(53.0**2 / (442 * 2.0), rel=1e-15)
+    est = conversions.sklearn_estimator(model(GeneralizedNormal(2.0, 2.0)))
+    assert type(est).__name__ == "Ridge"
+    assert est.alpha == pytest.approx(53.0**2 / (2.0 / np.sqrt(2)) ** 2, rel=1e-14)
+    assert conversions.sklearn_estimator(model(GeneralizedNormal(2.0, 1.5))) is None
+    assert conversions.sklearn_estimator(model(StudentT(3.0, 1.0))) is None
+
+    @dataclass(frozen=True)
+    class Renamed(Gaussian):  # a prior mapreg does not know: no peer, whatever its penalty
+        name = "renamed-gaussian-test"
+
+    register_prior(Renamed)
+    try:
+        assert conversions.sklearn_estimator(model(Renamed(1.0))) is None
+        assert conversions.sklearn_path(model(Renamed(1.0)), [1.0]) is None
+    finally:
+        PRIORS.pop("renamed-gaussian-test")
+    with pytest.raises(ValueError, match="no LogisticRegression equivalent"):
+        conversions.logistic_C(StudentT(3.0, 1.0))
+
+
+def test_sklearn_path_for_the_lasso_is_lasso_at_each_scale(diabetes):
+    model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=53.0)
+    scales = np.array([0.5, 5.0])
+    witness = conversions.sklearn_path(model, scales)
+    for k, b in enumerate(scales):
+        ref = lm.Lasso(alpha=53.0**2 / (442 * b), tol=1e-14, max_iter=100_000).fit(
+            diabetes.X, diabetes.y).coef_
+        np.testing.assert_allclose(witness.coef[k], ref, atol=1e-6 * np.abs(ref).max())
+    assert "lasso_path" in witness.label

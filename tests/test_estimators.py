@@ -159,12 +159,14 @@ def test_new_prior_parameters_are_checked_at_fit(diabetes):
     assert reg.get_params()["p"] == 3.0
     cases = [
         (dict(prior="bridge"), r"prior='bridge' needs p= \(the exponent, 0 < p <= 2\)"),
-        (dict(prior="bridge", p=3.0), r"p must be in \(0, 2\], got 3.0"),
-        (dict(prior="bridge", p=0.0), r"p must be a positive finite number, got 0.0"),
+        # the prior's own check, prefixed with the estimator parameter it came from
+        (dict(prior="bridge", p=3.0), r"^p=3.0: .*exponent p must lie in \(0, 2\], got 3.0$"),
+        (dict(prior="bridge", p=0.0), r"^p=0.0: .*p must be a positive finite number, got 0.0$"),
         (dict(prior="elasticnet"), r"prior='elasticnet' needs scale2="),
-        (dict(prior="elasticnet", scale2=-1.0), r"scale2 must be a positive finite number"),
+        (dict(prior="elasticnet", scale2=-1.0),
+         r"^scale2=-1.0: .*sigma must be a positive finite number, got -1.0$"),
         (dict(prior="student-t"), r"prior='student-t' needs nu="),
-        (dict(prior="student-t", nu=np.inf), r"nu must be a positive finite number"),
+        (dict(prior="student-t", nu=np.inf), r"^nu=inf: .*nu must be a positive finite number"),
         (dict(prior="horseshoe"), r"prior='horseshoe' has no posterior mode"),
     ]
     for params, pattern in cases:
@@ -275,3 +277,32 @@ def test_sample_posterior_after_fit(diabetes):
     np.testing.assert_array_less(np.abs(coef.mean(axis=0) - mean[1:]), 5 * se + 1e-9)
     lo, hi = reg.predict_interval(diabetes.X[:3], prob=0.5, kind="mean").T
     assert np.all(lo < reg.predict(diabetes.X[:3])) and np.all(reg.predict(diabetes.X[:3]) < hi)
+
+
+def test_a_registered_prior_and_its_option_reach_the_estimators(diabetes):
+    # The estimators read the prior registry: a prior registered from outside mapreg, with
+    # an option of its own, is a valid prior= and takes that option through prior_options.
+    from dataclasses import dataclass
+
+    from mapreg.priors import PRIORS, GeneralizedNormal, Option, register_prior
+
+    @dataclass(frozen=True)
+    class Power(GeneralizedNormal):
+        name = "power-test"
+        options = (Option("power", "p", "the exponent, 0 < p <= 2"),)
+
+    register_prior(Power)
+    try:
+        X, y = diabetes.X, diabetes.y
+        reg = MAPRegressor(prior="power-test", scale=4.0, noise_sigma=53.0,
+                           prior_options={"power": 2.0}).fit(X, y)
+        # p = 2: lam = alpha**-2 = 1/(2 sigma^2), the ridge with alpha_ridge = 2 s^2 / alpha^2
+        ref = Ridge(alpha=2 * 53.0**2 / 4.0**2).fit(X, y)
+        np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-8, atol=1e-8)
+        with pytest.raises(ValueError, match=r"prior='power-test' needs power= \(the exponent"):
+            MAPRegressor(prior="power-test", noise_sigma=53.0).fit(X, y)
+        with pytest.raises(ValueError, match=r"^power=3.0: .*p must lie in \(0, 2\]"):
+            MAPRegressor(prior="power-test", noise_sigma=53.0,
+                         prior_options={"power": 3.0}).fit(X, y)
+    finally:
+        PRIORS.pop("power-test")

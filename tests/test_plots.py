@@ -13,8 +13,10 @@ import xarray as xr
 from _reference import l1_reference
 from sklearn.linear_model import Lasso
 
-from mapreg import Gaussian, Laplace, Model, find_map, plots
+from mapreg import Gaussian, Laplace, Model, StudentT, find_map, plots
 from mapreg.datasets import load_diabetes
+from mapreg.fit.path import compare_paths, path
+from mapreg.posterior.paths import posterior_median_path
 
 NOISE = 53.0
 
@@ -173,7 +175,7 @@ def test_map_path_laplace_lines_equal_find_map_and_sklearn_lasso(diabetes):
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
                   feature_names=diabetes.feature_names)
     scales = [0.3, 1.0, 2.0, 10.0, 100.0]
-    fig = plots.map_path(model, scales)
+    fig = plots.map_path(compare_paths(model, scales))
     ax = fig.axes[0]
     names = diabetes.feature_names
     for prefix in ("map-path", "penalized-path", "sklearn-path"):
@@ -205,7 +207,7 @@ def test_map_path_laplace_lines_equal_find_map_and_sklearn_lasso(diabetes):
 def test_map_path_gaussian_matches_closed_form_ridge(diabetes):
     model = Model(diabetes.X, diabetes.y, prior=Gaussian(10.0), noise_sigma=NOISE)
     scales = [0.5, 5.0, 50.0]
-    fig = plots.map_path(model, scales)
+    fig = plots.map_path(compare_paths(model, scales))
     ax = fig.axes[0]
     Xc, yc = diabetes.X - diabetes.X.mean(0), diabetes.y - diabetes.y.mean()
     for k, sigma in enumerate(scales):
@@ -218,21 +220,51 @@ def test_map_path_gaussian_matches_closed_form_ridge(diabetes):
     assert top._functions[0](np.array([5.0]))[0] == pytest.approx(1 / 50)
 
 
-def test_default_scales_start_where_the_lasso_is_empty(diabetes):
-    model = Model(diabetes.X, diabetes.y, prior=Laplace(1.0), noise_sigma=NOISE)
-    scales = plots.default_scales(model, num=12)
-    assert np.all(np.diff(scales) > 0)
-    lam_max = np.max(np.abs(diabetes.X.T @ (diabetes.y - diabetes.y.mean()))) / NOISE**2
-    assert scales[0] == pytest.approx(1 / lam_max)
-    # scikit-learn's lasso (alpha = s^2 / (n b)) is empty just below scales[0], not at scales[1]
-    n = len(diabetes.y)
+def test_map_path_of_a_student_t_prior_has_a_delta_axis(diabetes):
+    # lam = (nu + 1)/2 does not move with s: the top axis shows delta = nu s^2 instead.
+    model = Model(diabetes.X, diabetes.y, prior=StudentT(3.0, 2.0), noise_sigma=NOISE)
+    fig = plots.map_path(compare_paths(model, [0.5, 2.0, 8.0]))
+    ax = fig.axes[0]
+    (top,) = ax.child_axes
+    assert top.get_xlabel() == "penalty δ = 3s²"
+    np.testing.assert_allclose(top._functions[0](np.array([2.0, 0.5])), [12.0, 0.75])
+    assert not any(str(ln.get_gid()).startswith("sklearn") for ln in ax.get_lines())
+    assert "non-convex" in ax.get_title()
 
-    def lasso(b):
-        return Lasso(alpha=NOISE**2 / (n * b), tol=1e-14, max_iter=100_000).fit(
-            diabetes.X, diabetes.y).coef_
 
-    assert np.all(lasso(scales[0] * 0.999) == 0.0)
-    assert np.any(lasso(scales[1]) != 0.0)
+def test_map_path_draws_only_the_record_it_is_given(diabetes, monkeypatch):
+    model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
+                  feature_names=diabetes.feature_names)
+    record = path(model, [1.0, 4.0])
+    import mapreg.fit.map
+    import mapreg.fit.path
+
+    def no_solving(*args, **kwargs):
+        raise AssertionError("a plot solved")
+
+    monkeypatch.setattr(mapreg.fit.map, "find_map", no_solving)
+    monkeypatch.setattr(mapreg.fit.path, "find_map", no_solving)
+    monkeypatch.setattr(mapreg.fit.path, "penalized_fit", no_solving)
+    ax = plots.map_path(record).axes[0]
+    for j, name in enumerate(diabetes.feature_names):
+        np.testing.assert_array_equal(xy(one_line(ax, f"map-path:{name}"))[1], record.coef[:, j])
+    assert not any(str(ln.get_gid()).startswith(("penalized", "sklearn"))
+                   for ln in ax.get_lines())
+    with pytest.raises(ValueError, match="scales apply to a Model"):
+        plots.map_path(record, [1.0])
+
+
+def test_map_path_model_shorthand_is_compare_paths(diabetes):
+    model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
+                  feature_names=diabetes.feature_names)
+    scales = [0.5, 3.0]
+    ax = plots.map_path(model, scales, sklearn=False).axes[0]
+    comparison = compare_paths(model, scales, sklearn=False)
+    for j, name in enumerate(diabetes.feature_names):
+        np.testing.assert_array_equal(xy(one_line(ax, f"map-path:{name}"))[1],
+                                      comparison.map.coef[:, j])
+        np.testing.assert_array_equal(xy(one_line(ax, f"penalized-path:{name}"))[1],
+                                      comparison.penalized.coef[:, j])
 
 
 def test_map_path_bernoulli_without_sklearn_overlay():
@@ -240,7 +272,7 @@ def test_map_path_bernoulli_without_sklearn_overlay():
     X = rng.normal(size=(80, 3))
     y = (X @ [1.5, 0.0, -1.0] + rng.logistic(size=80) > 0).astype(float)
     model = Model(X, y, prior=Laplace(1.0), family="bernoulli")
-    fig = plots.map_path(model, [0.05, 0.5, 5.0], sklearn=False)
+    fig = plots.map_path(compare_paths(model, [0.05, 0.5, 5.0], sklearn=False))
     ax = fig.axes[0]
     assert not any(str(ln.get_gid()).startswith("sklearn") for ln in ax.get_lines())
     # the exact L1 logistic reference of tests/_reference.py (lam = 1/b), not find_map
@@ -325,7 +357,7 @@ def test_posterior_vs_mode_without_map_group_and_bad_interval():
 
 # --- posterior_median_path --------------------------------------------------------------
 
-def test_posterior_median_path_draws_medians_of_the_given_samples(diabetes):
+def test_posterior_median_path_draws_the_medians_and_the_map_path(diabetes, monkeypatch):
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
                   feature_names=diabetes.feature_names)
     names = list(diabetes.feature_names)
@@ -333,7 +365,15 @@ def test_posterior_median_path_draws_medians_of_the_given_samples(diabetes):
     scales = [5.0, 0.5, 50.0]  # unsorted on purpose
     samples = [rng.normal(loc=k, size=(300, 10)) for k in range(3)]
     idatas = [_fake_idata(s, names, np.zeros(10)) for s in samples]
-    fig = plots.posterior_median_path(model, scales, idatas=idatas, map_scales=[0.5, 5.0, 50.0])
+    medians = posterior_median_path(model, scales, idatas=idatas)
+    map_path = path(model, [0.5, 5.0, 50.0])
+    import mapreg.posterior.sample
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("a plot sampled")
+
+    monkeypatch.setattr(mapreg.posterior.sample, "sample_posterior", no_sampling)
+    fig = plots.posterior_median_path(medians, map_path)
     left, right = fig.axes[:2]
     order = np.argsort(scales)
     n = len(diabetes.y)
@@ -356,25 +396,26 @@ def test_posterior_median_path_draws_medians_of_the_given_samples(diabetes):
 def test_posterior_median_path_checks_its_inputs(diabetes):
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE)
     idata = _fake_idata(np.zeros((10, 10)), [f"x{j}" for j in range(10)], np.zeros(10))
-    with pytest.raises(ValueError, match="same length"):
-        plots.posterior_median_path(model, [1.0, 2.0], idatas=[idata])
-    wrong = _fake_idata(np.zeros((10, 10)), [f"z{j}" for j in range(10)], np.zeros(10))
-    with pytest.raises(ValueError, match="differ"):
-        plots.posterior_median_path(model, [1.0], idatas=[wrong])
+    medians = posterior_median_path(model, [1.0], idatas=[idata])
+    other = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
+                  feature_names=diabetes.feature_names)
+    with pytest.raises(ValueError, match="differ from the medians"):
+        plots.posterior_median_path(medians, path(other, [1.0]))
+    with pytest.raises(ValueError, match="needs the MAP path"):
+        plots.posterior_median_path(medians)
+    with pytest.raises(ValueError, match="apply to a Model"):
+        plots.posterior_median_path(medians, path(model, [1.0]), draws=10)
 
 
-def test_posterior_median_path_samples_when_no_idatas_given(diabetes):
+def test_posterior_median_path_model_shorthand(diabetes):
+    # the notebooks' form: a Model, the medians sampled and the MAP path solved first
     model = Model(diabetes.X, diabetes.y, prior=Laplace(2.0), noise_sigma=NOISE,
                   feature_names=diabetes.feature_names)
-    fig = plots.posterior_median_path(model, [1.0, 10.0], draws=2000, tune=300, chains=2,
-                                      sampler="gibbs", random_seed=1)
-    right = fig.axes[1]
-    _, med = xy(one_line(right, "median-path:bmi"))
-    # bmi is the strongest effect: its posterior median is near the mode (scikit-learn's
-    # lasso, alpha = s^2 / (n b); the posterior sd of bmi is ~2.5) and well away from 0.
-    n = len(diabetes.y)
-    for k, b in enumerate([1.0, 10.0]):
-        ref = Lasso(alpha=NOISE**2 / (n * b), tol=1e-14, max_iter=100_000).fit(
-            diabetes.X, diabetes.y).coef_
-        assert med[k] == pytest.approx(ref[2], abs=3.0)
-        assert med[k] > 10.0
+    rng = np.random.default_rng(5)
+    idatas = [_fake_idata(rng.normal(size=(40, 10)), list(diabetes.feature_names),
+                          np.zeros(10)) for _ in range(2)]
+    fig = plots.posterior_median_path(model, [1.0, 10.0], idatas=idatas, map_scales=[1.0, 10.0])
+    left, right = fig.axes[:2]
+    ref = path(model, [1.0, 10.0])
+    np.testing.assert_array_equal(xy(one_line(left, "map-path:bmi"))[1], ref.coef[:, 2])
+    assert len(xy(one_line(right, "median-path:bmi"))[1]) == 2

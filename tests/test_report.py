@@ -75,14 +75,31 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
     assert target.read_text() == "new"
 
 
-def test_table_records_reads_the_table_shapes_it_meets():
+def test_table_records_reads_data_frames():
     import pandas as pd
 
     want = [{"feature": "a", "map": 0.0}, {"feature": "b", "map": 1.5}]
     df = pd.DataFrame({"map": [0.0, 1.5]}, index=pd.Index(["a", "b"], name="feature"))
-    assert table_records(df) == want
-    assert table_records({"feature": ["a", "b"], "map": [0.0, 1.5]}) == want
-    assert table_records(want) == want
+    assert table_records(df) == want  # a named index becomes the first column
+    assert table_records(df.reset_index()) == want
+    assert table_records(pd.DataFrame({"map": [0.0, 1.5]})) == [{"map": 0.0}, {"map": 1.5}]
+
+
+def test_comparison_records_are_compare_mode_posterior_row_by_row():
+    from mapreg.app.report_sections import comparison_records, comparison_text
+
+    names = ["a", "b", "c"]
+    idata = _fake_idata([1.0, 0.0, -2.0], names, "test", [0.9, 0.0, -1.9], 1.0)
+    rows = comparison_records(idata)
+    draws = idata["posterior"]["coef"].values.reshape(-1, 3)
+    assert [r["feature"] for r in rows] == names
+    for j, row in enumerate(rows):
+        assert row["mean"] == pytest.approx(draws[:, j].mean(), rel=1e-12)
+        assert row["median"] == pytest.approx(np.median(draws[:, j]), rel=1e-12)
+        assert row["map_is_zero"] == (j == 1)
+    text = comparison_text(idata)
+    assert text.splitlines()[0].split()[:3] == ["map", "mean", "median"]
+    assert f"{draws[:, 2].mean():.4g}" in text
 
 
 def test_failed_figure_is_reported_and_html_is_escaped(tmp_path):

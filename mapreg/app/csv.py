@@ -76,6 +76,32 @@ def read_csv(path, target: str, *, family: str | None = None) -> CSVData:
         the family's domain.
     """
     name = os.fspath(path)
+    numbered = _read_rows(name)
+    header = _check_header(numbered[0][1], name, target)
+    body = numbered[1:]
+    if len(body) < 2:
+        raise DataError(f"{name}: need at least 2 data rows, found {len(body)}")
+    data = np.empty((len(body), len(header)), dtype=np.float64)
+    for i, (line, row) in enumerate(body):
+        if len(row) != len(header):
+            raise DataError(
+                f"{name}: cannot read as CSV: line {line} has {len(row)} fields but the header "
+                f"has {len(header)}"
+            )
+        for j, cell in enumerate(row):
+            data[i, j] = _parse_cell(cell, name, header[j], i + 1, line)
+
+    t = header.index(target)
+    y = data[:, t].copy()
+    X = np.delete(data, t, axis=1)
+    feature_names = tuple(h for k, h in enumerate(header) if k != t)
+    if family is not None:
+        check_target(y, family, name, target, [line for line, _ in body])
+    return CSVData(X, y, feature_names, target, name)
+
+
+def _read_rows(name: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of the file with their line numbers (1-based, header = line 1)."""
     p = Path(name)
     if not p.exists():
         raise DataError(f"{name}: no such file")
@@ -95,12 +121,14 @@ def read_csv(path, target: str, *, family: str | None = None) -> CSVData:
         raise DataError(f"{name}: cannot read as CSV: {exc}") from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
-
-    # Keep each row's line number (1-based, header = line 1) and drop blank lines.
     numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not numbered:
         raise DataError(f"{name}: cannot read as CSV: the file is empty")
-    header = numbered[0][1]
+    return numbered
+
+
+def _check_header(header: list[str], name: str, target: str) -> list[str]:
+    """The stripped column names, checked: named, unique, with the target and a feature."""
     header = [h.strip() for h in header]
     if "\x00" in "".join(header):
         raise DataError(f"{name}: cannot read as CSV: the file contains NUL bytes (binary?)")
@@ -115,29 +143,7 @@ def read_csv(path, target: str, *, family: str | None = None) -> CSVData:
         raise DataError(f"{name}: no column named {target!r} (columns: {cols})")
     if len(header) < 2:
         raise DataError(f"{name}: no feature columns besides the target {target!r}")
-
-    body = numbered[1:]
-    if len(body) < 2:
-        raise DataError(
-            f"{name}: need at least 2 data rows, found {len(body)}"
-        )
-    data = np.empty((len(body), len(header)), dtype=np.float64)
-    for i, (line, row) in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(
-                f"{name}: cannot read as CSV: line {line} has {len(row)} fields but the header "
-                f"has {len(header)}"
-            )
-        for j, cell in enumerate(row):
-            data[i, j] = _parse_cell(cell, name, header[j], i + 1, line)
-
-    t = header.index(target)
-    y = data[:, t].copy()
-    X = np.delete(data, t, axis=1)
-    feature_names = tuple(h for k, h in enumerate(header) if k != t)
-    if family is not None:
-        check_target(y, family, name, target, [line for line, _ in body])
-    return CSVData(X, y, feature_names, target, name)
+    return header
 
 
 def _parse_cell(cell: str, file: str, column: str, row: int, line: int) -> float:

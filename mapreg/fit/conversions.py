@@ -27,9 +27,17 @@ every column it is given, so pass it centred data without a constant column.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from mapreg._validation import check_scale
-from mapreg.priors import Gaussian, Laplace
+from mapreg.priors import make_prior
+
+if TYPE_CHECKING:
+    from mapreg.priors import Gaussian, Laplace, Prior
 
 
 def _n(n_samples) -> int:
@@ -49,7 +57,7 @@ def lasso_alpha(prior: Laplace, noise_sigma: float, n_samples: int) -> float:
 def laplace_from_lasso_alpha(alpha: float, noise_sigma: float, n_samples: int) -> Laplace:
     """Inverse of :func:`lasso_alpha`: ``b = s^2 / (n alpha)``."""
     s = check_scale(noise_sigma, "noise_sigma")
-    return Laplace(b=s**2 / (_n(n_samples) * check_scale(alpha, "alpha")))
+    return make_prior("laplace", s**2 / (_n(n_samples) * check_scale(alpha, "alpha")))
 
 
 def ridge_alpha(prior: Gaussian, noise_sigma: float) -> float:
@@ -61,7 +69,7 @@ def ridge_alpha(prior: Gaussian, noise_sigma: float) -> float:
 def gaussian_from_ridge_alpha(alpha: float, noise_sigma: float) -> Gaussian:
     """Inverse of :func:`ridge_alpha`: ``sigma = s / sqrt(alpha)``."""
     s = check_scale(noise_sigma, "noise_sigma")
-    return Gaussian(sigma=s / math.sqrt(check_scale(alpha, "alpha")))
+    return make_prior("gaussian", s / math.sqrt(check_scale(alpha, "alpha")))
 
 
 def elasticnet_params(
@@ -86,8 +94,8 @@ def priors_from_elasticnet(
         raise ValueError(f"l1_ratio must be strictly between 0 and 1, got {l1_ratio!r}")
     s2_n = check_scale(noise_sigma, "noise_sigma") ** 2 / _n(n_samples)
     return (
-        Laplace(b=s2_n / (alpha * l1_ratio)),
-        Gaussian(sigma=math.sqrt(s2_n / (alpha * (1.0 - l1_ratio)))),
+        make_prior("laplace", s2_n / (alpha * l1_ratio)),
+        make_prior("gaussian", math.sqrt(s2_n / (alpha * (1.0 - l1_ratio)))),
     )
 
 
@@ -119,26 +127,28 @@ def glmnet_params(
 
 # --- scikit-learn, GLMs --------------------------------------------------------------
 
+def _require(prior: Prior, names: tuple[str, ...], message: str) -> None:
+    if prior.name not in names:
+        raise ValueError(f"{message}, got {prior!r}")
+
+
 def logistic_C(prior: Laplace | Gaussian) -> float:
     """scikit-learn ``LogisticRegression(C)``: ``C = b`` (Laplace, L1) or ``sigma^2`` (L2).
 
     With ``l1_ratio=1`` sklearn minimises ``C sum loss + |w|_1``, i.e. ``sum loss +
     |w|_1 / C``; with ``l1_ratio=0`` it minimises ``sum loss + |w|^2 / (2C)``.
     """
-    if isinstance(prior, Laplace):
-        return prior.b
-    if isinstance(prior, Gaussian):
-        return prior.sigma**2
-    raise ValueError(f"no LogisticRegression equivalent for {prior!r}")
+    _require(prior, ("laplace", "gaussian"), "no LogisticRegression equivalent")
+    return prior.b if prior.name == "laplace" else prior.sigma**2
 
 
 def prior_from_logistic_C(C: float, l1_ratio: float) -> Laplace | Gaussian:
     """Inverse of :func:`logistic_C` for ``l1_ratio`` 1 (Laplace) or 0 (Gaussian)."""
     C = check_scale(C, "C")
     if l1_ratio == 1:
-        return Laplace(b=C)
+        return make_prior("laplace", C)
     if l1_ratio == 0:
-        return Gaussian(sigma=math.sqrt(C))
+        return make_prior("gaussian", math.sqrt(C))
     raise ValueError(f"l1_ratio must be 0 or 1 for a single prior, got {l1_ratio!r}")
 
 
@@ -149,53 +159,139 @@ def poisson_alpha(prior: Gaussian, n_samples: int) -> float:
     the Poisson negative log-likelihood up to constants, so this is
     ``(1/n) (L + (n alpha / 2) |w|^2)`` and ``n alpha / 2 = 1 / (2 sigma^2)``.
     """
-    if not isinstance(prior, Gaussian):
-        raise ValueError("PoissonRegressor has only an L2 penalty (a Gaussian prior)")
+    _require(prior, ("gaussian",), "PoissonRegressor has only an L2 penalty (a Gaussian prior)")
     return 1.0 / (_n(n_samples) * prior.sigma**2)
 
 
 def gaussian_from_poisson_alpha(alpha: float, n_samples: int) -> Gaussian:
     """Inverse of :func:`poisson_alpha`: ``sigma = 1 / sqrt(n alpha)``."""
-    return Gaussian(sigma=1.0 / math.sqrt(_n(n_samples) * check_scale(alpha, "alpha")))
+    return make_prior("gaussian", 1.0 / math.sqrt(_n(n_samples) * check_scale(alpha, "alpha")))
+
+
+# --- which scikit-learn estimator is which prior -------------------------------------
+# This table is the one place in mapreg that pairs named priors with scikit-learn
+# estimators: the pairing (Laplace <-> Lasso, Gaussian <-> Ridge, ...) is inherently about
+# those priors, so it keys on ``prior.name`` and the family name. A prior or family not in
+# it has no scikit-learn peer: sklearn_estimator returns None. (A bridge with p = 1 or
+# p = 2 *is* the Laplace or Gaussian prior and is renamed first, by _as_named.)
+
+def _lasso(lm, prior, family, n, common):
+    return lm.Lasso(alpha=lasso_alpha(prior, family.noise_sigma, n), **common)
+
+
+def _ridge(lm, prior, family, n, common):
+    return lm.Ridge(alpha=ridge_alpha(prior, family.noise_sigma),
+                    fit_intercept=common["fit_intercept"], solver="cholesky")
+
+
+def _elasticnet(lm, prior, family, n, common):
+    alpha, l1_ratio = elasticnet_params(make_prior("laplace", prior.b),
+                                        make_prior("gaussian", prior.sigma),
+                                        family.noise_sigma, n)
+    return lm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **common)
+
+
+def _logistic_l1(lm, prior, family, n, common):
+    # saga is the only sklearn solver for L1 with an unpenalised intercept;
+    # it converges slowly, so cap its epochs (verify reports non-convergence).
+    return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=1.0, solver="saga",
+                                 **{**common, "max_iter": min(common["max_iter"], 5_000)})
+
+
+def _logistic_l2(lm, prior, family, n, common):
+    return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=0.0, solver="newton-cholesky",
+                                 **common)
+
+
+def _poisson_l2(lm, prior, family, n, common):
+    return lm.PoissonRegressor(alpha=poisson_alpha(prior, n), solver="newton-cholesky",
+                               **common)
+
+
+_SKLEARN_PEERS: dict[tuple[str, str], Callable] = {
+    ("laplace", "gaussian"): _lasso,
+    ("gaussian", "gaussian"): _ridge,
+    ("elasticnet", "gaussian"): _elasticnet,
+    ("laplace", "bernoulli"): _logistic_l1,
+    ("gaussian", "bernoulli"): _logistic_l2,
+    ("gaussian", "poisson"): _poisson_l2,
+}
+
+
+def _as_named(prior: Prior) -> Prior:
+    """A bridge with ``p = 1`` or ``p = 2`` as the Laplace or Gaussian prior it is."""
+    if prior.name == "bridge" and prior.p in (1.0, 2.0):
+        return (make_prior("laplace", prior.alpha) if prior.p == 1.0
+                else make_prior("gaussian", prior.alpha / math.sqrt(2)))
+    return prior
 
 
 def sklearn_estimator(model, *, tol: float = 1e-12, max_iter: int = 100_000):
     """The scikit-learn estimator whose fit equals the MAP of ``model``, or ``None``.
 
-    ``None`` for Poisson + Laplace (scikit-learn has no L1 Poisson regression).
+    ``None`` when scikit-learn has no equivalent: Poisson + Laplace (no L1 Poisson
+    regression), the non-convex priors, a prior registered outside mapreg, ...
     Raises ``ImportError`` when scikit-learn is not installed.
     """
     from sklearn import linear_model as lm
 
-    from mapreg.priors import ElasticNet, GeneralizedNormal
-
-    prior, family, n = model.prior, model.family, model.n_samples
+    if not model.prior.has_mode:
+        return None
+    prior = _as_named(model.prior)
+    make = _SKLEARN_PEERS.get((prior.name, model.family.name))
+    if make is None:
+        return None
     common = {"fit_intercept": model.fit_intercept, "tol": tol, "max_iter": max_iter}
-    # p = 1 and p = 2 bridges are the Laplace and Gaussian priors themselves.
-    if isinstance(prior, GeneralizedNormal) and prior.p in (1.0, 2.0):
-        prior = Laplace(prior.alpha) if prior.p == 1.0 else Gaussian(prior.alpha / math.sqrt(2))
-    if isinstance(prior, ElasticNet):
-        if family.name != "gaussian":
-            return None
-        alpha, l1_ratio = elasticnet_params(Laplace(prior.b), Gaussian(prior.sigma),
-                                            family.noise_sigma, n)
-        return lm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **common)
-    if family.name == "gaussian":
-        if isinstance(prior, Laplace):
-            return lm.Lasso(alpha=lasso_alpha(prior, family.noise_sigma, n), **common)
-        if isinstance(prior, Gaussian):
-            return lm.Ridge(alpha=ridge_alpha(prior, family.noise_sigma),
-                            fit_intercept=model.fit_intercept, solver="cholesky")
-    elif family.name == "bernoulli":
-        if isinstance(prior, Laplace):
-            # saga is the only sklearn solver for L1 with an unpenalised intercept;
-            # it converges slowly, so cap its epochs (verify reports non-convergence).
-            return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=1.0, solver="saga",
-                                         **{**common, "max_iter": min(max_iter, 5_000)})
-        if isinstance(prior, Gaussian):
-            return lm.LogisticRegression(C=logistic_C(prior), l1_ratio=0.0,
-                                         solver="newton-cholesky", **common)
-    elif family.name == "poisson" and isinstance(prior, Gaussian):
-        return lm.PoissonRegressor(alpha=poisson_alpha(prior, n), solver="newton-cholesky",
-                                   **common)
-    return None
+    return make(lm, prior, model.family, model.n_samples, common)
+
+
+@dataclass(frozen=True)
+class SklearnPath:
+    """scikit-learn's coefficients over a grid of prior scales (a witness for a MAP path)."""
+
+    scales: np.ndarray
+    coef: np.ndarray
+    label: str
+
+
+def sklearn_path(model, scales) -> SklearnPath | None:
+    """scikit-learn's fit of ``model`` at each prior scale, or ``None`` without a peer.
+
+    The Laplace prior with Gaussian noise uses ``lasso_path`` (``alpha = s^2/(n b)``);
+    any other prior with a peer fits :func:`sklearn_estimator` at each scale. Raises
+    ``ImportError`` when scikit-learn is not installed.
+    """
+    import warnings
+
+    from mapreg.fit.path import at_scale
+
+    scales = np.asarray(scales, dtype=float)
+    if sklearn_estimator(model) is None:
+        return None
+    if _as_named(model.prior).name == "laplace" and model.family.name == "gaussian":
+        return _lasso_path(model, scales)
+    coefs = []
+    for s in scales:
+        est = sklearn_estimator(at_scale(model, s))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(model.X, model.y)
+        coefs.append(np.ravel(est.coef_))
+    return SklearnPath(scales, np.array(coefs), f"scikit-learn {type(est).__name__}")
+
+
+def _lasso_path(model, scales) -> SklearnPath:
+    from sklearn.linear_model import lasso_path
+
+    # lasso_path fits no intercept: centring X and y profiles the flat-prior intercept out.
+    X, y = model.X, model.y
+    if model.fit_intercept:
+        X, y = X - X.mean(axis=0), y - y.mean()
+    prior = _as_named(model.prior)
+    alphas = np.array([lasso_alpha(prior.with_scale(s), model.noise_sigma, model.n_samples)
+                       for s in scales])
+    order = np.argsort(alphas)[::-1]  # lasso_path wants decreasing alphas
+    _, coefs, _ = lasso_path(X, y, alphas=alphas[order], tol=1e-12, max_iter=100_000)
+    coef = np.empty((len(scales), model.n_features))
+    coef[order] = coefs.T
+    return SklearnPath(scales, coef, "scikit-learn lasso_path, α = s²/(n b)")

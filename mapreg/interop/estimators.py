@@ -24,68 +24,18 @@ from mapreg._validation import check_scale
 from mapreg.fit.map import find_map
 from mapreg.model import Model
 from mapreg.preprocessing import estimate_noise_sigma
-from mapreg.priors import Cauchy, ElasticNet, Gaussian, GeneralizedNormal, Laplace, StudentT
-
-#: The ``prior=`` names, as on the command line (``mapreg --prior``).
-PRIOR_NAMES = ("laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy",
-               "horseshoe")
 
 
-def _make_prior(prior, scale, p=None, scale2=None, nu=None):
-    """The :class:`~mapreg.priors.Prior` an estimator's parameters describe.
+def _make_prior(prior, scale, p=None, scale2=None, nu=None, prior_options=None):
+    """The prior an estimator's parameters describe (:func:`mapreg.app.prior_args.named_prior`).
 
-    Parameters
-    ----------
-    prior : str
-        One of :data:`PRIOR_NAMES`.
-    scale : float
-        The main scale: Laplace ``b``, Gaussian ``sigma``, elastic net ``b`` (of its
-        Laplace factor), bridge ``alpha``, Student-t / Cauchy ``s``.
-    p, scale2, nu : float or None
-        The bridge exponent, the elastic net's Gaussian ``sigma`` and the Student-t
-        degrees of freedom; required by (and only read for) those priors.
-
-    Returns
-    -------
-    Prior
-
-    Raises
-    ------
-    ValueError
-        An unknown name, a missing or out-of-range parameter, or ``"horseshoe"``
-        (no posterior mode, so nothing for ``fit`` to find).
+    ``p``, ``scale2``, ``nu`` and ``prior_options`` are read only by the priors that
+    declare those options (a grid over ``prior`` may keep them fixed).
     """
-    if not isinstance(prior, str) or prior not in PRIOR_NAMES:
-        raise ValueError(f"prior must be one of {list(PRIOR_NAMES)}, got {prior!r}")
-    if prior == "horseshoe":
-        raise ValueError(
-            "prior='horseshoe' has no posterior mode (its density is infinite at w = 0, so "
-            "the mode is degenerate) and no penalty dual, so fit() has nothing to find; "
-            "sample its posterior with mapreg.sample_posterior(mapreg.Model(X, y, "
-            "prior=mapreg.Horseshoe(scale), ...)) instead"
-        )
-    needs = {"bridge": ("p", p, "the exponent, 0 < p <= 2"),
-             "elasticnet": ("scale2", scale2, "sigma of the Gaussian factor, > 0"),
-             "student-t": ("nu", nu, "degrees of freedom, > 0")}
-    if prior in needs:
-        name, value, what = needs[prior]
-        if value is None:
-            raise ValueError(f"prior={prior!r} needs {name}= ({what}), got None")
-    scale = check_scale(scale, "scale")
-    if prior == "laplace":
-        return Laplace(scale)
-    if prior == "gaussian":
-        return Gaussian(scale)
-    if prior == "elasticnet":
-        return ElasticNet(scale, check_scale(scale2, "scale2"))
-    if prior == "bridge":
-        p = check_scale(p, "p")
-        if p > 2.0:
-            raise ValueError(f"p must be in (0, 2], got {p!r}")
-        return GeneralizedNormal(scale, p)
-    if prior == "student-t":
-        return StudentT(check_scale(nu, "nu"), scale)
-    return Cauchy(scale)
+    from mapreg.app.prior_args import named_prior
+
+    return named_prior(prior, check_scale(scale, "scale"),
+                       {"p": p, "scale2": scale2, "nu": nu, **(prior_options or {})})
 
 
 class _MAPBase(BaseEstimator):
@@ -94,7 +44,8 @@ class _MAPBase(BaseEstimator):
     _family: str = "gaussian"
 
     def _fit_model(self, X, y, family, noise_sigma):
-        prior = _make_prior(self.prior, self.scale, p=self.p, scale2=self.scale2, nu=self.nu)
+        prior = _make_prior(self.prior, self.scale, p=self.p, scale2=self.scale2, nu=self.nu,
+                            prior_options=self.prior_options)
         names = getattr(self, "feature_names_in_", None)
         names = [str(n) for n in names] if names is not None else None
         self.model_ = Model(X, y, prior=prior, family=family, noise_sigma=noise_sigma,
@@ -159,11 +110,8 @@ class _MAPBase(BaseEstimator):
             intercept = np.asarray(post["intercept"].values, dtype=float).reshape(-1)
         else:
             intercept = np.zeros(coef.shape[0])
-        noise = None
-        for name in ("noise_sigma", "sigma"):
-            if name in post:
-                noise = np.asarray(post[name].values, dtype=float).reshape(-1)
-                break
+        noise = (np.asarray(post["noise_sigma"].values, dtype=float).reshape(-1)
+                 if "noise_sigma" in post else None)
         return coef, intercept, noise
 
     def posterior_predictive(self, X, kind="observation", random_state=None):
@@ -237,11 +185,12 @@ class MAPRegressor(RegressorMixin, _MAPBase):
 
     Parameters
     ----------
-    prior : {"laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy", \
-"horseshoe"}
-        The prior on each coefficient: ``Laplace(scale)``, ``Gaussian(scale)``,
-        ``ElasticNet(scale, scale2)``, ``GeneralizedNormal(scale, p)`` (bridge),
-        ``StudentT(nu, scale)``, ``Cauchy(scale)``. The bridge with ``p < 1``,
+    prior : str
+        A registered prior name (:func:`mapreg.priors.prior_names`): ``"laplace"``
+        (``Laplace(scale)``), ``"gaussian"`` (``Gaussian(scale)``), ``"elasticnet"``
+        (``ElasticNet(scale, scale2)``), ``"bridge"`` (``GeneralizedNormal(scale, p)``),
+        ``"student-t"`` (``StudentT(nu, scale)``), ``"cauchy"`` (``Cauchy(scale)``), or
+        any prior added with :func:`mapreg.priors.register_prior`. The bridge with ``p < 1``,
         Student-t and Cauchy are non-convex: ``fit`` returns a certified *local*
         mode reached from ``w = 0`` (``map_.min_curvature > 0``). ``"horseshoe"``
         has no mode: ``fit`` raises ``ValueError`` (sample it with
@@ -267,6 +216,8 @@ class MAPRegressor(RegressorMixin, _MAPBase):
         factor, the squared-L2 weight being ``1/(2 sigma^2)``.
     nu : float, optional
         ``prior="student-t"`` only (required there): degrees of freedom (> 0).
+    prior_options : dict, optional
+        Options of any other registered prior, by name (:attr:`mapreg.priors.Prior.options`).
 
     Notes
     -----
@@ -304,7 +255,7 @@ class MAPRegressor(RegressorMixin, _MAPBase):
     """
 
     def __init__(self, prior="laplace", scale=1.0, family="gaussian", noise_sigma=None,
-                 fit_intercept=True, p=None, scale2=None, nu=None):
+                 fit_intercept=True, p=None, scale2=None, nu=None, prior_options=None):
         self.prior = prior
         self.scale = scale
         self.family = family
@@ -313,6 +264,7 @@ class MAPRegressor(RegressorMixin, _MAPBase):
         self.p = p
         self.scale2 = scale2
         self.nu = nu
+        self.prior_options = prior_options
 
     def fit(self, X, y):
         """Find the posterior mode.
@@ -359,15 +311,15 @@ class MAPClassifier(ClassifierMixin, _MAPBase):
 
     Parameters
     ----------
-    prior : {"laplace", "gaussian", "elasticnet", "bridge", "student-t", "cauchy", \
-"horseshoe"}
+    prior : str
         As in :class:`MAPRegressor` (``"horseshoe"``: ``fit`` raises ``ValueError``).
     scale : float
         The main scale (> 0), as in :class:`MAPRegressor`.
     fit_intercept : bool
-    p, scale2, nu : float, optional
-        The bridge exponent, the elastic net's Gaussian ``sigma`` and the Student-t
-        degrees of freedom, as in :class:`MAPRegressor`.
+    p, scale2, nu, prior_options : optional
+        The bridge exponent, the elastic net's Gaussian ``sigma``, the Student-t
+        degrees of freedom and other registered priors' options, as in
+        :class:`MAPRegressor`.
 
     Attributes
     ----------
@@ -379,13 +331,14 @@ class MAPClassifier(ClassifierMixin, _MAPBase):
     """
 
     def __init__(self, prior="laplace", scale=1.0, fit_intercept=True, p=None, scale2=None,
-                 nu=None):
+                 nu=None, prior_options=None):
         self.prior = prior
         self.scale = scale
         self.fit_intercept = fit_intercept
         self.p = p
         self.scale2 = scale2
         self.nu = nu
+        self.prior_options = prior_options
 
     def fit(self, X, y):
         """Find the posterior mode.

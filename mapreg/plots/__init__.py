@@ -4,7 +4,9 @@ Every function draws with matplotlib and returns the :class:`~matplotlib.figure.
 it drew on; none calls ``plt.show()``. Single-panel functions take an optional
 ``ax`` to draw into; multi-panel ones take an optional empty ``fig``. Without
 either, a new figure is created through ``pyplot`` (so it shows inline in a
-notebook).
+notebook). They draw results and compute nothing: the paths come from
+:mod:`mapreg.fit.path` and :mod:`mapreg.posterior.paths` (given a ``Model``,
+:func:`map_path` and :func:`posterior_median_path` call those first).
 
 The drawn artists carry a ``gid`` (``line.get_gid()``) naming what they are,
 e.g. ``"penalty"``, ``"map-path:bmi"`` or ``"map:bmi"``, so that tests and
@@ -13,8 +15,8 @@ users can find a curve and read its data back.
 =========================  ====================================================
 function                   shows
 =========================  ====================================================
-:func:`prior_vs_penalty`   ``-log p(w) - log Z`` of Laplace / Gaussian equals
-                           ``lam |w|`` / ``lam w**2``
+:func:`prior_vs_penalty`   ``-log p(w) - log Z`` of any prior equals its penalty
+                           (``lam |w|`` for Laplace, ``lam w**2`` for Gaussian, ...)
 :func:`shrinkage_force`    the penalties' (sub)gradients and the 1-D MAP they give:
                            soft-thresholding vs proportional shrinkage
 :func:`constraint_geometry`  2-D loss contours, the L1 diamond and L2 disc,
@@ -28,13 +30,12 @@ function                   shows
 """
 
 from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F401 (tests)
-from mapreg.plots.paths import default_scales, map_path, posterior_median_path
+from mapreg.plots.paths import map_path, posterior_median_path
 from mapreg.plots.posterior import posterior_vs_mode
 from mapreg.plots.priors import prior_vs_penalty, shrinkage_force
 
 __all__ = [
     "constraint_geometry",
-    "default_scales",
     "map_path",
     "posterior_median_path",
     "posterior_vs_mode",

@@ -7,7 +7,7 @@ import numpy as np
 from mapreg.fit.map import find_map
 from mapreg.model import Model
 from mapreg.plots._common import _L1_COLOR, _L2_COLOR, _single_ax
-from mapreg.priors import Gaussian, Laplace
+from mapreg.priors import Prior, make_prior
 
 # --- 3. constraint geometry ------------------------------------------------------------
 
@@ -22,8 +22,26 @@ def _geometry_data(seed: int = 3):
     return X, y - y.mean()
 
 
-def constraint_geometry(X=None, y=None, *, laplace: Laplace | None = None,
-                        gaussian: Gaussian | None = None, noise_sigma: float = 1.0,
+def _draw_balls_and_maps(ax, w_l1, w_l2, w_mle, laplace, gaussian):
+    """The L1 diamond and L2 disc through the two MAPs, and the three points."""
+    t1 = float(np.sum(np.abs(w_l1)))
+    ax.fill([t1, 0, -t1, 0], [0, t1, 0, -t1], color=_L1_COLOR, alpha=0.12)
+    ax.plot([t1, 0, -t1, 0, t1], [0, t1, 0, -t1, 0], color=_L1_COLOR, lw=2, gid="l1-ball",
+            label=f"L1 ball |w1|+|w2| ≤ {t1:.3g}  (Laplace b = {laplace.scale:.3g})")
+    r2 = float(np.linalg.norm(w_l2))
+    th = np.linspace(0, 2 * np.pi, 361)
+    ax.fill(r2 * np.cos(th), r2 * np.sin(th), color=_L2_COLOR, alpha=0.12)
+    ax.plot(r2 * np.cos(th), r2 * np.sin(th), color=_L2_COLOR, lw=2, gid="l2-ball",
+            label=f"L2 ball w1²+w2² ≤ {r2**2:.3g}  (Gaussian σ = {gaussian.scale:.3g})")
+    ax.plot(*w_mle, "k+", ms=14, mew=2, gid="mle", label="maximum likelihood (no prior)")
+    ax.plot(*w_l1, "o", color=_L1_COLOR, mec="k", ms=10, gid="map-l1",
+            label=f"Laplace MAP ({w_l1[0]:.3g}, {w_l1[1]:.3g})")
+    ax.plot(*w_l2, "s", color=_L2_COLOR, mec="k", ms=9, gid="map-l2",
+            label=f"Gaussian MAP ({w_l2[0]:.3g}, {w_l2[1]:.3g})")
+
+
+def constraint_geometry(X=None, y=None, *, laplace: Prior | None = None,
+                        gaussian: Prior | None = None, noise_sigma: float = 1.0,
                         ax=None):
     """A two-weight problem: loss contours, the L1 diamond, the L2 disc and both MAPs.
 
@@ -61,8 +79,8 @@ def constraint_geometry(X=None, y=None, *, laplace: Laplace | None = None,
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"constraint_geometry needs exactly 2 features, got X of shape {X.shape}")
-    laplace = Laplace(0.02) if laplace is None else laplace
-    gaussian = Gaussian(0.12) if gaussian is None else gaussian
+    laplace = make_prior("laplace", 0.02) if laplace is None else laplace
+    gaussian = make_prior("gaussian", 0.12) if gaussian is None else gaussian
     fig, ax = _single_ax(ax, (6.2, 6))
 
     def model(prior):
@@ -87,20 +105,7 @@ def constraint_geometry(X=None, y=None, *, laplace: Laplace | None = None,
                         linewidths=1.2, linestyles="--")
         cs.set_gid(gid)
 
-    t1 = float(np.sum(np.abs(w_l1)))
-    ax.fill([t1, 0, -t1, 0], [0, t1, 0, -t1], color=_L1_COLOR, alpha=0.12)
-    ax.plot([t1, 0, -t1, 0, t1], [0, t1, 0, -t1, 0], color=_L1_COLOR, lw=2, gid="l1-ball",
-            label=f"L1 ball |w1|+|w2| ≤ {t1:.3g}  (Laplace b = {laplace.b:.3g})")
-    r2 = float(np.linalg.norm(w_l2))
-    th = np.linspace(0, 2 * np.pi, 361)
-    ax.fill(r2 * np.cos(th), r2 * np.sin(th), color=_L2_COLOR, alpha=0.12)
-    ax.plot(r2 * np.cos(th), r2 * np.sin(th), color=_L2_COLOR, lw=2, gid="l2-ball",
-            label=f"L2 ball w1²+w2² ≤ {r2**2:.3g}  (Gaussian σ = {gaussian.sigma:.3g})")
-    ax.plot(*w_mle, "k+", ms=14, mew=2, gid="mle", label="maximum likelihood (no prior)")
-    ax.plot(*w_l1, "o", color=_L1_COLOR, mec="k", ms=10, gid="map-l1",
-            label=f"Laplace MAP ({w_l1[0]:.3g}, {w_l1[1]:.3g})")
-    ax.plot(*w_l2, "s", color=_L2_COLOR, mec="k", ms=9, gid="map-l2",
-            label=f"Gaussian MAP ({w_l2[0]:.3g}, {w_l2[1]:.3g})")
+    _draw_balls_and_maps(ax, w_l1, w_l2, w_mle, laplace, gaussian)
     ax.axhline(0.0, color="k", lw=0.6)
     ax.axvline(0.0, color="k", lw=0.6)
     ax.set_xlim(-half, half)

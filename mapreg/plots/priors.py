@@ -2,134 +2,103 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from mapreg.plots._common import _L1_COLOR, _L2_COLOR, _kind, _panels
-from mapreg.priors import Gaussian, Laplace, Prior
+from mapreg.plots._common import _L1_COLOR, _L2_COLOR, _panels
+from mapreg.priors import Prior, prior_class
 
 # --- 1. prior vs penalty ---------------------------------------------------------------
 
-def _penalty_curve(name: str, params: dict, w):
-    """A penalty from its own formula (not from a prior's log-density), and its label."""
-    lam = params["lam"]
-    if name == "l1":
-        return lam * np.abs(w), "λ|w|", f"λ = {lam:.3g}"
-    if name == "l2":
-        return lam * w**2, "λw²", f"λ = {lam:.3g}"
-    if name == "bridge":
-        p = params["p"]
-        return lam * np.abs(w) ** p, f"λ|w|^{p:g}", f"λ = {lam:.3g}"
-    if name == "elasticnet":
-        lam2 = params["lam2"]
-        return (lam * np.abs(w) + lam2 * w**2, "λ₁|w| + λ₂w²",
-                f"λ₁ = {lam:.3g}, λ₂ = {lam2:.3g}")
-    if name == "log":
-        delta = params["delta"]
-        return (lam * np.log1p(w**2 / delta), "λ log(1 + w²/δ)",
-                f"λ = {lam:.3g}, δ = {delta:.3g}")
-    raise ValueError(f"no penalty formula for {name!r}")
+# The penalties mapreg ships, each drawn from its own formula (not from a prior's
+# log-density), keyed by the penalty's name; any other penalty is drawn from its own
+# ``value``, point by point.
+_FORMULAS = {
+    "l1": lambda w, q: (q["lam"] * np.abs(w), "λ|w|", f"λ = {q['lam']:.3g}"),
+    "l2": lambda w, q: (q["lam"] * w**2, "λw²", f"λ = {q['lam']:.3g}"),
+    "bridge": lambda w, q: (q["lam"] * np.abs(w) ** q["p"], f"λ|w|^{q['p']:g}",
+                            f"λ = {q['lam']:.3g}"),
+    "elasticnet": lambda w, q: (q["lam"] * np.abs(w) + q["lam2"] * w**2, "λ₁|w| + λ₂w²",
+                                f"λ₁ = {q['lam']:.3g}, λ₂ = {q['lam2']:.3g}"),
+    "log": lambda w, q: (q["lam"] * np.log1p(w**2 / q["delta"]), "λ log(1 + w²/δ)",
+                         f"λ = {q['lam']:.3g}, δ = {q['delta']:.3g}"),
+}
 
 
-def _prior_sd(prior) -> float:
-    """Standard deviation (for the default axis width); the scale for heavy tails."""
-    kind = _kind(prior)
-    if kind == "laplace":
-        return math.sqrt(2.0) * prior.b
-    if kind == "gaussian":
-        return prior.sigma
-    if kind == "gn":
-        return prior.alpha * math.sqrt(math.gamma(3.0 / prior.p) / math.gamma(1.0 / prior.p))
-    if kind == "en":
-        return min(math.sqrt(2.0) * prior.b, prior.sigma)
-    return 2.0 * prior.s
+def _penalty_curve(penalty, w):
+    """``pen(w)`` over the grid ``w``, how to write it, and its numbers."""
+    from mapreg.fit.path import penalty_numbers
+
+    numbers = penalty_numbers(penalty)
+    if penalty.name in _FORMULAS:
+        return _FORMULAS[penalty.name](w, numbers)
+    values = np.array([penalty.value(np.array([x])) for x in w])
+    return (values, f"pen(w) [{penalty.name}]",
+            ", ".join(f"{k} = {v:.3g}" for k, v in numbers.items()))
 
 
-def _prior_vs_penalty_family(priors, w_max, fig):
-    """One column per prior: density on top, penalty vs shifted ``-log p`` below."""
-    import matplotlib.pyplot as plt
-
-    from mapreg.priors import Horseshoe
-
-    priors = list(priors)
-    if not priors:
-        raise ValueError("priors must name at least one prior")
-    if w_max is None:
-        w_max = 3.0 * max(_prior_sd(p) if not isinstance(p, Horseshoe) else 2.0 * p.scale
-                          for p in priors)
-    w = np.linspace(-w_max, w_max, 801)
-    if fig is None:
-        fig = plt.figure(figsize=(3.6 * len(priors), 6), layout="constrained")
-    elif fig.axes:
-        raise ValueError("fig must be empty: the panels are added to it")
-    axes = fig.subplots(2, len(priors), sharex=True, squeeze=False)
-    colors = [f"C{i}" for i in range(len(priors))]
-    for col, prior in enumerate(priors):
-        top, bottom = axes[0, col], axes[1, col]
-        name = repr(prior)
-        with np.errstate(divide="ignore"):
-            logpdf = prior.logpdf(w)
-        top.plot(w, np.exp(logpdf), color=colors[col], lw=2, gid="density", label=name)
-        top.fill_between(w, np.exp(logpdf), color=colors[col], alpha=0.15)
-        top.set_ylabel("prior density p(w)")
-        top.set_title(name, fontsize="small")
-        finite = np.isfinite(logpdf)
-        neg_logpdf = -logpdf
-        bottom.set_xlabel("weight w")
-        bottom.set_ylabel("penalty / negative log-density")
-        if not prior.has_mode:
-            # no penalty dual: draw -log p itself, which dives to -inf at 0
-            bottom.plot(w[finite], neg_logpdf[finite], color="0.5", ls=":", lw=1.5,
-                        gid="neg-logpdf", label="−log p(w | τ): −∞ at 0")
-            bottom.set_title("no penalty: −log p → −∞ at w = 0", fontsize="small")
-            bottom.legend(loc="upper center", fontsize="small")
-            continue
-        penalty = prior.penalty()
-        pen, pen_txt, lam_txt = _penalty_curve(penalty.name, vars(penalty), w)
-        log_z = prior.log_normalizer
-        bottom.plot(w, pen, color=colors[col], lw=5, alpha=0.35, gid="penalty",
-                    label=f"penalty {pen_txt}")
-        bottom.plot(w, neg_logpdf - log_z, color="k", ls="--", lw=1.5,
-                    gid="neg-logpdf-shifted", label=f"−log p(w) − log Z (log Z = {log_z:.3g})")
-        bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
-                    label="−log p(w)")
-        kind = "" if prior.convex else ", non-convex"
-        bottom.set_title(f"{pen_txt}: {lam_txt}{kind}", fontsize="small")
-        bottom.legend(loc="upper center", fontsize="x-small")
-        bottom.set_ylim(min(0.0, float(np.min(neg_logpdf))) - 0.2,
-                        float(np.max(neg_logpdf)) * 1.25)
-    return fig
+def _draw_column(top, bottom, prior, w, color):
+    """Density on top; below, the penalty, ``-log p - log Z`` over it and ``-log p``."""
+    name = repr(prior)
+    with np.errstate(divide="ignore"):
+        logpdf = prior.logpdf(w)
+    top.plot(w, np.exp(logpdf), color=color, lw=2, gid="density", label=name)
+    top.fill_between(w, np.exp(logpdf), color=color, alpha=0.15)
+    top.set_ylabel("prior density p(w)")
+    top.set_title(name, fontsize="small")
+    finite = np.isfinite(logpdf)
+    neg_logpdf = -logpdf
+    bottom.set_xlabel("weight w")
+    bottom.set_ylabel("penalty / negative log-density")
+    if not prior.has_mode:
+        # no penalty dual: draw -log p itself, which dives to -inf at 0
+        bottom.plot(w[finite], neg_logpdf[finite], color="0.5", ls=":", lw=1.5,
+                    gid="neg-logpdf", label="−log p(w): −∞ at 0")
+        bottom.set_title("no penalty: −log p → −∞ at w = 0", fontsize="small")
+        bottom.legend(loc="upper center", fontsize="small")
+        return
+    pen, pen_txt, numbers = _penalty_curve(prior.penalty(), w)
+    log_z = prior.log_normalizer
+    bottom.plot(w, pen, color=color, lw=5, alpha=0.35, gid="penalty",
+                label=f"penalty {pen_txt}")
+    bottom.plot(w, neg_logpdf - log_z, color="k", ls="--", lw=1.5,
+                gid="neg-logpdf-shifted", label=f"−log p(w) − log Z (log Z = {log_z:.3g})")
+    bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
+                label="−log p(w)")
+    kind = "" if prior.convex else ", non-convex"
+    bottom.set_title(f"−log p(w) = {pen_txt} + log Z: {numbers}{kind}", fontsize="small")
+    bottom.legend(loc="upper center", fontsize="x-small")
+    bottom.set_ylim(min(0.0, float(np.min(neg_logpdf[finite]))) - 0.2,
+                    float(np.max(neg_logpdf[finite])) * 1.25)
 
 
-def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None = None, *,
+def prior_vs_penalty(laplace: Prior | None = None, gaussian: Prior | None = None, *,
                      priors: Sequence[Prior] | None = None, w_max: float | None = None,
                      fig=None):
     """Prior densities beside their penalties: ``-log p(w) - log Z`` *is* the penalty.
 
-    Top row: the Laplace and Gaussian densities. Bottom row: the penalty
-    (``lam |w|`` and ``lam w**2``, thick) with the prior's negative log-density
-    shifted by its normaliser ``log Z`` drawn over it (dashed; the curves
-    coincide) and the unshifted ``-log p(w)`` (dotted) for reference.
+    One column per prior. Top: the density. Bottom: the penalty from its own formula
+    (``lam |w|``, ``lam w**2``, ``lam |w|**p``, ...; any other penalty from its
+    ``value``; thick) with the prior's negative log-density shifted by its normaliser
+    ``log Z`` drawn over it (dashed; the curves coincide) and the unshifted
+    ``-log p(w)`` (dotted) for reference. A prior without a mode (the horseshoe) has no
+    penalty: its column shows only ``-log p(w)``, infinite at 0.
 
     Parameters
     ----------
-    laplace : Laplace, optional
-        Default ``Laplace(b=1)``.
-    gaussian : Gaussian, optional
-        Default: the Gaussian with the same ``lam`` as ``laplace``
+    laplace : Prior, optional
+        The classic pair's L1 column; default ``Laplace(b=1)``.
+    gaussian : Prior, optional
+        The pair's L2 column; default the Gaussian with the same ``lam`` as ``laplace``
         (``sigma = sqrt(b / 2)``), so both penalties carry the same weight.
     priors : sequence of Prior, optional
-        Instead of the Laplace/Gaussian pair, any priors of the family
-        (``GeneralizedNormal``, ``ElasticNet``, ``StudentT``, ``Horseshoe``, ...), one
-        column each. Each penalty is drawn from its own formula with the numbers of
-        ``prior.penalty_spec()``; the horseshoe, which has none, shows only
-        ``-log p(w | tau)`` (infinite at 0).
+        Instead of the pair, any registered priors, one column each.
     w_max : float, optional
-        Half-width of the ``w`` axis (default three times the larger prior sd).
+        Half-width of the ``w`` axis (default three times the widest prior's
+        :func:`~mapreg.fit.path.prior_spread`, a Gaussian's sd).
     fig : Figure, optional
-        An empty figure to draw the 2 x 2 (or 2 x len(priors)) panels into.
+        An empty figure to draw the 2 x len(priors) panels into.
 
     Returns
     -------
@@ -139,49 +108,29 @@ def prior_vs_penalty(laplace: Laplace | None = None, gaussian: Gaussian | None =
     """
     import matplotlib.pyplot as plt
 
+    from mapreg.fit.path import prior_spread
+
     if priors is not None:
         if laplace is not None or gaussian is not None:
             raise ValueError("give either laplace/gaussian or priors=[...], not both")
-        return _prior_vs_penalty_family(priors, w_max, fig)
-    laplace = Laplace(1.0) if laplace is None else laplace
-    gaussian = Gaussian.from_lam(laplace.lam) if gaussian is None else gaussian
+        priors, colors = list(priors), None
+    else:
+        laplace = prior_class("laplace")(1.0) if laplace is None else laplace
+        gaussian = prior_class("gaussian").from_lam(laplace.lam) if gaussian is None else gaussian
+        priors, colors = [laplace, gaussian], [_L1_COLOR, _L2_COLOR]
+    if not priors:
+        raise ValueError("priors must name at least one prior")
+    colors = colors or [f"C{i}" for i in range(len(priors))]
     if w_max is None:
-        w_max = 3.0 * max(np.sqrt(2.0) * laplace.b, gaussian.sigma)
+        w_max = 3.0 * max(prior_spread(p) for p in priors)
     w = np.linspace(-w_max, w_max, 801)
     if fig is None:
-        fig = plt.figure(figsize=(9, 6), layout="constrained")
+        fig = plt.figure(figsize=(max(3.6 * len(priors), 9.0), 6), layout="constrained")
     elif fig.axes:
         raise ValueError("fig must be empty: the panels are added to it")
-    axes = fig.subplots(2, 2, sharex=True)
-    cases = [
-        (laplace, _L1_COLOR, f"Laplace(b={laplace.b:.3g})", "λ|w|", "λ = 1/b"),
-        (gaussian, _L2_COLOR, f"Gaussian(σ={gaussian.sigma:.3g})", "λw²",
-         "λ = 1/(2σ²)"),
-    ]
-    for col, (prior, color, name, pen_txt, lam_txt) in enumerate(cases):
-        top, bottom = axes[0, col], axes[1, col]
-        top.plot(w, np.exp(prior.logpdf(w)), color=color, lw=2, gid="density", label=name)
-        top.fill_between(w, np.exp(prior.logpdf(w)), color=color, alpha=0.15)
-        top.set_ylabel("prior density p(w)")
-        top.set_title(f"{name} prior")
-        top.legend(loc="upper right")
-        lam = prior.lam
-        # The penalty from its own formula, not from the prior's log-density.
-        pen = lam * (np.abs(w) if isinstance(prior, Laplace) else w**2)
-        neg_logpdf = -prior.logpdf(w)
-        bottom.plot(w, pen, color=color, lw=5, alpha=0.35, gid="penalty",
-                    label=f"penalty {pen_txt}, {lam_txt} = {lam:.3g}")
-        bottom.plot(w, neg_logpdf - prior.log_normalizer, color="k", ls="--", lw=1.5,
-                    gid="neg-logpdf-shifted", label=f"−log p(w) − log Z  (log Z = "
-                    f"{prior.log_normalizer:.3g})")
-        bottom.plot(w, neg_logpdf, color="0.5", ls=":", lw=1.5, gid="neg-logpdf",
-                    label="−log p(w)")
-        bottom.set_xlabel("weight w")
-        bottom.set_ylabel("penalty / negative log-density")
-        bottom.set_title(f"−log p(w) = {pen_txt} + log Z with {lam_txt} = {lam:.3g}")
-        bottom.legend(loc="upper center", fontsize="small")
-        bottom.set_ylim(min(0.0, float(np.min(neg_logpdf))) - 0.2,
-                        float(np.max(neg_logpdf)) * 1.25)
+    axes = fig.subplots(2, len(priors), sharex=True, squeeze=False)
+    for col, prior in enumerate(priors):
+        _draw_column(axes[0, col], axes[1, col], prior, w, colors[col])
     return fig
 
 
@@ -215,7 +164,7 @@ def shrinkage_force(lam: float = 1.0, *, z_max: float | None = None, fig=None):
         Left gids: ``"grad-l1"`` (two pieces), ``"subdiff-l1"``, ``"grad-l2"``;
         right: ``"map-l1"``, ``"map-l2"``, ``"identity"``.
     """
-    laplace, gaussian = Laplace.from_lam(lam), Gaussian.from_lam(lam)
+    laplace, gaussian = prior_class("laplace").from_lam(lam), prior_class("gaussian").from_lam(lam)
     z_max = max(3.0 * lam, 1.0) if z_max is None else float(z_max)
     fig, (left, right) = _panels(fig, 2, (10, 4.2))
     w_neg = np.linspace(-z_max, 0.0, 200, endpoint=False)
