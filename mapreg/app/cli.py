@@ -17,7 +17,8 @@ import sys
 import time
 
 from mapreg.app.parser import UsageError, build_parser
-from mapreg.app.prior_args import blame_option, dest, owners_text, registered_options
+from mapreg.app.prior_args import dest, owners_text, registered_options
+from mapreg.priors.registry import blame_option
 
 __all__ = ["UsageError", "build_parser", "build_prior", "load_model", "main"]
 

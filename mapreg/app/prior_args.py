@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from mapreg.priors import Option, Prior, make_prior, prior_class, prior_names
+from mapreg.priors import Option, prior_class, prior_names
 
 
 def registered_options() -> dict[str, tuple[Option, tuple[str, ...]]]:
@@ -80,42 +80,3 @@ def option_help(opt: Option, owners) -> str:
     """The ``--NAME`` help: which priors take it, what it is, and whether it is required."""
     need = "required there" if opt.default is None else f"default {opt.default:g}"
     return f"{', '.join(owners)} only: {opt.help} ({need})".replace("%", "%%")
-
-
-def blame_option(cls, message: str, given: dict) -> Option | None:
-    """The one given option whose field or name ``message`` mentions, else ``None``.
-
-    A prior's own checks name its fields (``"... exponent p must lie in (0, 2]"``);
-    this maps such a message back to the option the user set.
-    """
-    words = set(re.findall(r"[A-Za-z_][\w-]*", message))
-    hits = [o for o in cls.options if given.get(o.name) is not None
-            and (o.field in words or o.name in words)]
-    return hits[0] if len(hits) == 1 else None
-
-
-def named_prior(name: str, scale: float, params: dict) -> Prior:
-    """The prior ``prior=name`` of the scikit-learn estimators, built by ``make_prior``.
-
-    ``params`` maps option names to values; those the prior does not declare are
-    ignored. Raises ``ValueError`` naming the estimator parameter at fault: an unknown
-    name, a prior without a mode (nothing for ``fit`` to find), a required option left
-    ``None``, or the prior's own range check (prefixed with ``option=value:``).
-    """
-    cls = prior_class(name)
-    if not cls.has_mode:
-        raise ValueError(
-            f"prior={name!r} has no posterior mode (the mode is degenerate) and no penalty "
-            "dual, so fit() has nothing to find; sample its posterior with "
-            "mapreg.sample_posterior(mapreg.Model(X, y, prior=mapreg.priors.make_prior("
-            f"{name!r}, scale), ...)) instead"
-        )
-    options = {opt.name: params.get(opt.name) for opt in cls.options}
-    for opt in cls.options:
-        if options[opt.name] is None and opt.default is None:
-            raise ValueError(f"prior={name!r} needs {opt.name}= ({opt.help}), got None")
-    try:
-        return make_prior(name, scale, **options)
-    except ValueError as exc:
-        opt = blame_option(cls, str(exc), options)
-        raise ValueError(f"{opt.name}={options[opt.name]!r}: {exc}" if opt else str(exc)) from None

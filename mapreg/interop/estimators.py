@@ -24,16 +24,15 @@ from mapreg._validation import check_scale
 from mapreg.fit.map import find_map
 from mapreg.model import Model
 from mapreg.preprocessing import estimate_noise_sigma
+from mapreg.priors.registry import named_prior
 
 
 def _make_prior(prior, scale, p=None, scale2=None, nu=None, prior_options=None):
-    """The prior an estimator's parameters describe (:func:`mapreg.app.prior_args.named_prior`).
+    """The prior an estimator's parameters describe (:func:`mapreg.priors.registry.named_prior`).
 
     ``p``, ``scale2``, ``nu`` and ``prior_options`` are read only by the priors that
     declare those options (a grid over ``prior`` may keep them fixed).
     """
-    from mapreg.app.prior_args import named_prior
-
     return named_prior(prior, check_scale(scale, "scale"),
                        {"p": p, "scale2": scale2, "nu": nu, **(prior_options or {})})
 
