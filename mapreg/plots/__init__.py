@@ -26,6 +26,10 @@ function                   shows
 :func:`posterior_vs_mode`  posterior marginals with the MAP and zero marked
 :func:`posterior_median_path`  posterior medians over prior scales beside the
                            MAP path (Park & Casella 2008, Fig. 1 style)
+:func:`training_trajectories`  coefficients along gradient training runs
+                           (:func:`mapreg.train`), the MAP dashed, exact zeros marked
+:func:`zero_chatter`       ``|w|`` near zero on a log scale: subgradient chatter vs
+                           the proximal step's exact zeros
 =========================  ====================================================
 """
 
@@ -33,6 +37,7 @@ from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F
 from mapreg.plots.paths import map_path, posterior_median_path
 from mapreg.plots.posterior import posterior_vs_mode
 from mapreg.plots.priors import prior_vs_penalty, shrinkage_force
+from mapreg.plots.training import training_trajectories, zero_chatter
 
 __all__ = [
     "constraint_geometry",
@@ -41,4 +46,6 @@ __all__ = [
     "posterior_vs_mode",
     "prior_vs_penalty",
     "shrinkage_force",
+    "training_trajectories",
+    "zero_chatter",
 ]
