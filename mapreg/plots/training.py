@@ -21,32 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-# Small figure helpers of its own (the shared plot helpers are being reorganised).
-def _feature_colors(p):
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["tab10" if p <= 10 else "tab20"]
-    return [cmap(j % cmap.N) for j in range(p)]
-
-
-def _single_ax(ax, figsize):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
-
-
-def _panels(fig, ncols, figsize, sharey=False):
-    import matplotlib.pyplot as plt
-
-    if fig is None:
-        fig = plt.figure(figsize=figsize, layout="constrained")
-    elif fig.axes:
-        raise ValueError("fig must be empty: the panels are added to it")
-    return fig, fig.subplots(1, ncols, sharey=sharey, squeeze=False)[0]
+from mapreg.plots._common import _feature_colors, _panels, _single_ax
 
 
 def _as_runs(runs) -> list:
