@@ -10,6 +10,7 @@ from mapreg.exceptions import ConvergenceWarning
 from mapreg.model import Model
 from mapreg.results import MAPResult
 from mapreg.solvers import absolute_tolerance, solve
+from mapreg.solvers.kkt import failure_reason
 
 
 def find_map(model, *, tol: float | None = None, max_iter: int | None = None, start=None,
@@ -83,9 +84,9 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
                 fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter, start=start)
     if not out.converged:
         warnings.warn(
-            f"find_map did not converge: KKT violation {out.kkt_violation:.3g} > tol "
-            f"{tol_abs:.3g} after {out.n_iter} iterations; raise max_iter, or check that the "
-            "mode exists (e.g. separable classes with a weak prior)",
+            f"find_map did not converge: {failure_reason(out)} after {out.n_iter} "
+            "iterations; raise max_iter, or check that the mode exists (e.g. separable "
+            "classes with a weak prior)",
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -65,3 +65,15 @@ def min_curvature(X, y, family: Family, term, coef, intercept, fit_intercept) ->
         return math.inf
     H = hessian(X, y, family, term, coef, intercept, fit_intercept, idx)
     return float(np.linalg.eigvalsh(0.5 * (H + H.T))[0])
+
+
+def failure_reason(out) -> str:
+    """Why a :class:`~mapreg.results.FitResult` is not ``converged``, in words."""
+    kkt, tol = out.kkt_violation, out.tol
+    if not kkt <= tol:
+        return f"KKT violation {kkt:.3g} > tol {tol:.3g}"
+    if not out.convex and not out.min_curvature > 0.0:
+        return (f"KKT violation {kkt:.3g} <= tol {tol:.3g}, but the smallest curvature on the "
+                f"support is {out.min_curvature:.3g} (no strict local minimum)")
+    return (f"KKT violation {kkt:.3g} <= tol {tol:.3g}, but the support is not settled (an "
+            "exact one-coordinate step would still change a zero or a sign)")
