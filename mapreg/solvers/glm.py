@@ -50,7 +50,8 @@ class GLMProblem(CompositeProblem):
         return np.append(coef, intercept) if self.fit_intercept else np.array(coef, dtype=float)
 
     def initial_point(self, start=None):
-        """``start`` (default zeros) with the intercept that fits best given it."""
+        """``start`` (default zeros) and a starting intercept: the mean residual for the
+        Gaussian family, the intercept-only fit otherwise."""
         coef = np.zeros(self.p) if start is None else np.array(start, dtype=float)
         if not self.fit_intercept:
             return self.join(coef, 0.0)

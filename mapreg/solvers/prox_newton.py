@@ -180,6 +180,8 @@ def levenberg_marquardt(H, shift: float):
     and doubles it, from ``1e-10`` of the largest diagonal entry, until the Cholesky
     factorisation succeeds. ``scale`` (that largest entry) sizes later shifts.
     """
+    if not np.all(np.isfinite(H)):
+        raise FloatingPointError("the Hessian has non-finite entries: no Newton model here")
     shift = max(shift / 10.0, 0.0)
     scale = max(1e-12, float(np.max(np.abs(np.diag(H)), initial=0.0)))
     eye = np.eye(len(H))
