@@ -116,8 +116,9 @@ class BridgeProblem(GLMProblem):
         s = newton_direction(H, g)
         if s is None:
             return None  # not positive definite on the support (p < 1, far from a mode)
-        # h is smooth only inside the orthant of x: shorten the step until it stays there
-        # (a sign change is the coordinate-descent step's business)
+        # h is smooth only inside the orthant of x: halve the step until it stays there
+        # (no objective evaluations: not a line search) and leave the sign change to the
+        # next, coordinate-descent step
         w = x[idx[:k]]
         while np.any(np.sign(w + s[:k]) != np.sign(w)):
             s = 0.5 * s
