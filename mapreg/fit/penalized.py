@@ -12,6 +12,7 @@ from mapreg.families import make_family
 from mapreg.penalties import make_penalty
 from mapreg.results import PenalizedResult
 from mapreg.solvers import absolute_tolerance, solve
+from mapreg.solvers.kkt import failure_reason
 
 
 def penalized_fit(
@@ -68,8 +69,8 @@ def penalized_fit(
                 max_iter=max_iter, start=start)
     if not out.converged:
         warnings.warn(
-            f"penalized_fit did not converge: KKT violation {out.kkt_violation:.3g} > tol "
-            f"{tol_abs:.3g} after {out.n_iter} iterations",
+            f"penalized_fit did not converge: {failure_reason(out)} after {out.n_iter} "
+            "iterations",
             ConvergenceWarning,
             stacklevel=2,
         )

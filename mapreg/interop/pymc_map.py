@@ -4,12 +4,12 @@
 the Laplace density at its centre: it cannot land exactly on zero and often
 stops short of the mode. Here the Laplace terms are split off and handled
 exactly: the rest of the log density (likelihood, Normal and other smooth
-priors, potentials) is compiled once with its gradient and Hessian, and a
-proximal Newton method minimises its second-order model plus the exact
-Laplace terms by coordinate descent (soft-thresholding towards each Laplace
-centre), with a Levenberg-Marquardt shift where the Hessian is not positive
-definite and backtracking on the true objective. It stops on the KKT
-certificate.
+priors, potentials) is compiled once with its gradient and Hessian, and the
+proximal Newton method of :mod:`mapreg.solvers.prox_newton` minimises it plus
+the exact Laplace terms: each model step is coordinate descent on its
+second-order model (soft-thresholding towards each Laplace centre), with a
+Levenberg-Marquardt shift where the Hessian is not positive definite, and the
+line search backtracks on the true objective. It stops on the KKT certificate.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import numpy as np
 
 from mapreg.exceptions import ConvergenceWarning
 from mapreg.penalties._arith import l1_subdiff_distance
-from mapreg.solvers._cd import cd_gram
+from mapreg.solvers.glm import MAX_SWEEPS
+from mapreg.solvers.kernels import cd_gram
+from mapreg.solvers.prox_newton import CompositeProblem, levenberg_marquardt, prox_newton
 
 
 @dataclass(frozen=True)
@@ -71,23 +73,53 @@ def _laplace_parameters(rv):
         ) from None
 
 
-def find_map_pymc(pymc_model, *, tol: float = 1e-9, max_iter: int = 500,
-                  start: dict | None = None) -> PyMCMAPResult:
-    """Posterior mode of a PyMC model, with exact kinks for Laplace priors.
+class _PyMCProblem(CompositeProblem):
+    """``f`` = the smooth part of ``-log p`` (compiled), ``h = sum_k |x_k - mu_k| / b_k``.
 
-    Parameters
-    ----------
-    pymc_model : pymc.Model
-    tol : float
-        Relative KKT tolerance (times ``max(1, gradient norm at the start)``).
-    max_iter : int
-    start : dict, optional
-        Starting values keyed by value-variable name (default: the model's initial point).
+    The model step is coordinate descent (soft-thresholding towards each Laplace
+    centre) on the Hessian of ``f``, shifted (Levenberg-Marquardt) until it is positive
+    definite; a failed line search raises the shift and tries again.
     """
+
+    def __init__(self, fgh, mu, inv_b):
+        self._fgh, self.mu, self.inv_b = fgh, mu, inv_b
+        self._at = None
+        self.shift, self.scale = 0.0, 1.0
+
+    def _eval(self, x):
+        """``(f, grad f, hess f)`` at ``x``, from one compiled call (kept for the next ask)."""
+        if self._at is None or not np.array_equal(self._at[0], x):
+            self._at = (x.copy(), *self._fgh(x))
+        return self._at[1:]
+
+    def objective(self, x):
+        return self._eval(x)[0] + self.penalty_value(x)
+
+    def gradient(self, x):
+        return self._eval(x)[1]
+
+    def certificate(self, x, grad):
+        return float(np.max(l1_subdiff_distance(x - self.mu, grad, self.inv_b), initial=0.0))
+
+    def penalty_value(self, x):
+        return float(self.inv_b @ np.abs(x - self.mu))
+
+    def newton_step(self, x, grad, inner_tol):
+        Q, _, self.shift, self.scale = levenberg_marquardt(self._eval(x)[2], self.shift)
+        w = x - self.mu
+        cd_gram(Q, grad.copy(), w, self.inv_b, np.zeros_like(x), inner_tol, MAX_SWEEPS)
+        return (w + self.mu) - x
+
+    def damp(self):
+        self.shift = max(10.0 * self.shift, 1e-6 * self.scale)  # trust the model less
+        return True
+
+
+def _compile(model):
+    """``(fgh, f_total, report, value_vars, laplace)`` of a PyMC model (see find_map_pymc)."""
     import pytensor
     from pytensor.tensor.random.basic import LaplaceRV
 
-    model = pymc_model
     value_vars = list(model.value_vars)
     rv_of = {model.rvs_to_values[rv]: rv for rv in model.free_RVs}
     laplace = {}
@@ -109,91 +141,65 @@ def find_map_pymc(pymc_model, *, tol: float = 1e-9, max_iter: int = 500,
                                  on_unused_input="ignore")
     f_total = pytensor.function(value_vars, -total, on_unused_input="ignore")
     report = pytensor.function(value_vars, model.unobserved_value_vars, on_unused_input="ignore")
+    return f_smooth, f_total, report, value_vars, laplace
 
+
+def find_map_pymc(pymc_model, *, tol: float = 1e-9, max_iter: int = 500,
+                  start: dict | None = None) -> PyMCMAPResult:
+    """Posterior mode of a PyMC model, with exact kinks for Laplace priors.
+
+    Proximal Newton (:func:`mapreg.solvers.prox_newton.prox_newton`) on the compiled
+    smooth part of ``-log p`` plus the exact Laplace terms.
+
+    Parameters
+    ----------
+    pymc_model : pymc.Model
+    tol : float
+        Relative KKT tolerance (times ``max(1, gradient norm at the start)``).
+    max_iter : int
+        Proximal-Newton iterations (``0``: the start, certified as it stands).
+    start : dict, optional
+        Starting values keyed by value-variable name (default: the model's initial point).
+    """
+    model = pymc_model
+    f_smooth, f_total, report, value_vars, laplace = _compile(model)
     point = model.initial_point() if start is None else {**model.initial_point(), **start}
     shapes = [np.shape(point[v.name]) for v in value_vars]
-    sizes = [int(np.prod(s)) for s in shapes]
-    splits = np.cumsum(sizes)[:-1]
+    splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
 
     def unpack(x):
         return [np.asarray(part, dtype=v.dtype).reshape(s)
                 for part, s, v in zip(np.split(x, splits), shapes, value_vars, strict=True)]
 
-    mu = np.concatenate([np.broadcast_to(laplace[v.name][0], s).ravel() if v.name in laplace
-                         else np.zeros(int(np.prod(s))) for v, s in zip(value_vars, shapes,
-                                                                         strict=True)])
-    inv_b = np.concatenate([np.broadcast_to(1.0 / laplace[v.name][1], s).ravel()
-                            if v.name in laplace else np.zeros(int(np.prod(s)))
-                            for v, s in zip(value_vars, shapes, strict=True)])
+    def per_entry(values, default):
+        return np.concatenate([np.broadcast_to(values[v.name], s).ravel() if v.name in values
+                               else np.full(int(np.prod(s)), default)
+                               for v, s in zip(value_vars, shapes, strict=True)])
 
     def fgh(x):
         out = f_smooth(*unpack(x))
         grad = np.concatenate([np.ravel(g) for g in out[1:-1]])
         return float(out[0]), grad, np.asarray(out[-1], dtype=float)
 
-    def objective(x, f_s):
-        return f_s + float(inv_b @ np.abs(x - mu))
-
-    def certificate(x, g):
-        return float(np.max(l1_subdiff_distance(x - mu, g, inv_b), initial=0.0))
-
+    mu = per_entry({k: m for k, (m, _) in laplace.items()}, 0.0)
+    inv_b = per_entry({k: 1.0 / b for k, (_, b) in laplace.items()}, 0.0)
+    problem = _PyMCProblem(fgh, mu, inv_b)
     x = np.concatenate([np.ravel(point[v.name]) for v in value_vars]).astype(float)
-    f_x, g_x, H = fgh(x)
-    tol_abs = tol * max(1.0, float(np.max(np.abs(g_x))))
-    kkt = certificate(x, g_x)
-    shift = 0.0
-    converged = False
-    n_iter = 0
-    zeros = np.zeros_like(x)
-    for n_iter in range(1, max_iter + 1):
-        if kkt <= tol_abs:
-            converged = True
-            n_iter -= 1
-            break
-        # Levenberg-Marquardt: shift the Hessian until it is positive definite.
-        shift = max(shift / 10.0, 0.0)
-        scale = max(1e-12, float(np.max(np.abs(np.diag(H)))))
-        while True:
-            Q = H + shift * np.eye(len(x))
-            try:
-                np.linalg.cholesky(Q)
-                break
-            except np.linalg.LinAlgError:
-                shift = max(2.0 * shift, 1e-10 * scale)
-        w = x - mu
-        G = g_x.copy()
-        cd_gram(Q, G, w, inv_b, zeros, max(0.1 * tol_abs, 1e-2 * kkt), 100_000)
-        step = (w + mu) - x
-        F_x = objective(x, f_x)
-        decrease = float(g_x @ step) + float(inv_b @ (np.abs(w) - np.abs(x - mu)))
-        t = 1.0
-        while t > 1e-12:
-            trial = x + t * step
-            f_t, g_t, H_t = fgh(trial)
-            F_t = objective(trial, f_t)
-            noise = 1e-14 * max(1.0, abs(F_x))
-            if np.isfinite(F_t) and (F_t <= F_x + 1e-4 * t * decrease
-                                     or (abs(F_t - F_x) <= noise and decrease > -noise)):
-                break
-            t *= 0.5
-        else:
-            shift = max(10.0 * shift, 1e-6 * scale)  # no progress: trust the model less
-            continue
-        x, f_x, g_x, H = trial, f_t, g_t, H_t
-        kkt = certificate(x, g_x)
-    if not converged:
-
+    tol_abs = tol * max(1.0, float(np.max(np.abs(problem.gradient(x)))))
+    out = prox_newton(problem, x, tol=tol_abs, max_iter=max_iter)
+    if not out.converged:
         warnings.warn(
-            f"find_map (PyMC model) did not converge: KKT {kkt:.3g} > {tol_abs:.3g} "
-            f"after {n_iter} iterations",
+            f"find_map (PyMC model) did not converge: KKT {out.kkt:.3g} > {tol_abs:.3g} "
+            f"after {out.n_iter} iterations",
             ConvergenceWarning,
             stacklevel=3,
         )
-    parts = unpack(x)
+    parts = unpack(out.x)
     values = {v.name: np.asarray(val) for v, val in
               zip(model.unobserved_value_vars, report(*parts), strict=True)}
     values = {k: v for k, v in values.items() if not k.endswith("__")}
-    return PyMCMAPResult(values, float(f_total(*parts)), kkt, tol_abs, n_iter, converged)
+    return PyMCMAPResult(values, float(f_total(*parts)), out.kkt, tol_abs, out.n_iter,
+                         out.converged)
 
 
 def pymc_find_map(model, **kwargs):
