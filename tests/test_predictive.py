@@ -118,3 +118,86 @@ def test_bernoulli_pointwise_log_likelihood():
     ll = loglik.pointwise_log_likelihood(model, coef, b0)
     p = 1.0 / (1.0 + np.exp(-(coef @ X.T + b0[..., None])))
     np.testing.assert_allclose(ll, np.where(y == 1.0, np.log(p), np.log1p(-p)), rtol=1e-10)
+
+
+# ------------------------------------------------------------------ predictive draws
+def test_posterior_predictive_matches_the_closed_form(ridge, diabetes):
+    model, idata = ridge
+    post = gaussian_posterior(model)
+    Xnew = diabetes.X[[0, 5, 100, 441]] * np.array([[1.0], [2.0], [-1.0], [0.5]])
+    out = mapreg.sample_posterior_predictive(idata, model, Xnew, random_seed=0,
+                                             extend_inferencedata=False)
+    y = out["predictions"]["y"]
+    assert y.dims == ("chain", "draw", "obs") and y.shape == (4, 1000, 4)
+    np.testing.assert_array_equal(out["predictions_constant_data"]["X"].values, Xnew)
+    Z = np.column_stack([Xnew, np.ones(4)])
+    mean = Z @ post.mean
+    var = NOISE**2 + np.einsum("ij,jk,ik->i", Z, post.cov, Z)
+    draws = y.values.reshape(-1, 4)
+    assert np.all(np.abs(draws.mean(0) - mean) < 4.5 * np.sqrt(var / 4000))
+    np.testing.assert_allclose(draws.var(0), var, rtol=0.08)  # sd of the ratio: 2.2%
+    assert "predictions" not in idata.children
+
+
+def test_posterior_predictive_group_for_ppc(ridge):
+    model, idata = ridge
+    tree = mapreg.sample_posterior_predictive(idata.copy(), model, random_seed=1)
+    pp = tree["posterior_predictive"]["y"]
+    assert pp.shape == (4, 1000, model.n_samples)
+    np.testing.assert_array_equal(pp["obs"].values, tree["observed_data"]["obs"].values)
+    pit = az.loo_pit(tree)  # reads posterior_predictive, observed_data and log_likelihood
+    assert np.all((pit["y"].values >= 0) & (pit["y"].values <= 1))
+    import matplotlib.pyplot as plt
+
+    az.plot_ppc_dist(tree)  # arviz 1.x's plot_ppc
+    plt.close("all")
+    with pytest.raises(ValueError, match="coefficients"):
+        mapreg.sample_posterior_predictive(
+            idata, Model(model.X[:, :3], model.y, prior=Gaussian(1.0), noise_sigma=1.0))
+
+
+def test_bernoulli_predictive_draws_are_labels_with_the_right_mean():
+    X, y = make_problem("bernoulli", 60, 3, seed=5)
+    model = Model(X, y, prior=Gaussian(1.0), family="bernoulli")
+    idata = mapreg.laplace_approximation(model).sample(1000, chains=2, random_seed=2)
+    tree = mapreg.sample_posterior_predictive(idata, model, random_seed=3)
+    draws = tree["posterior_predictive"]["y"].values
+    assert set(np.unique(draws)) == {0.0, 1.0}
+    coef, b0 = idata["posterior"]["coef"].values, idata["posterior"]["intercept"].values
+    p = 1.0 / (1.0 + np.exp(-(coef @ X.T + b0[..., None])))
+    expected = p.mean(axis=(0, 1))
+    se = np.sqrt(expected * (1 - expected) / 2000)
+    assert np.all(np.abs(draws.mean(axis=(0, 1)) - expected) < 4.5 * se + 1e-9)
+
+
+def test_prior_predictive_moments(diabetes):
+    X = diabetes.X[:20]
+    y = diabetes.y[:20]
+    model = Model(X, y, prior=Gaussian(3.0), noise_sigma=2.0)
+    tree = mapreg.sample_prior_predictive(model, draws=4000, random_seed=0)
+    assert {"prior", "prior_predictive", "observed_data"} <= set(tree.children)
+    assert tree.attrs["intercept"] == pytest.approx(np.mean(y))
+    pp = tree["prior_predictive"]["y"].values.reshape(4000, 20)
+    var = 4.0 + 9.0 * np.sum(X**2, axis=1)  # s**2 + sigma**2 ||x_i||**2
+    np.testing.assert_allclose(pp.var(0), var, rtol=0.1)
+    coef = tree["prior"]["coef"].values.reshape(-1, 10)
+    assert coef.std() == pytest.approx(3.0, rel=0.03)
+
+
+def test_prior_predictive_without_a_pymc_generator_and_with_hyperpriors():
+    from scipy.integrate import quad
+
+    X, y = make_problem("poisson", 15, 2, seed=0)
+    prior = mapreg.ElasticNet(1.0, 0.7)  # its PyMC CustomDist has no random: grid inverse CDF
+    model = Model(X, y, prior=prior, family="poisson")
+    tree = mapreg.sample_prior_predictive(model, draws=3000, random_seed=1)
+    var = 2 * quad(lambda w: w**2 * np.exp(prior.logpdf(np.array([w]))[0]), 0, np.inf)[0]
+    assert tree["prior"]["coef"].values.var() == pytest.approx(var, rel=0.06)
+    pp = tree["prior_predictive"]["y"].values
+    assert np.all(pp >= 0) and np.all(pp == np.round(pp))
+    hyper = Model(X, y.astype(float) + 0.5, prior=Laplace(1.0),
+                  noise_prior=InverseGamma(3.0, 2.0))
+    tree = mapreg.sample_prior_predictive(hyper, draws=50, random_seed=2, intercept=0.0)
+    assert tree["prior"]["noise_sigma"].shape == (1, 50)
+    with pytest.raises(ValueError, match="draws"):
+        mapreg.sample_prior_predictive(model, draws=0)
