@@ -161,3 +161,34 @@ def test_cv_refusals(diabetes440):
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"mapreg\.Model"):
             mapreg.cross_validate((X, y))
+
+
+# ------------------------------------------------------------------ lambda four ways
+def test_lambda_choices_table_and_plot(diabetes):
+    import matplotlib.pyplot as plt
+
+    from mapreg.fit.cv import lambda_choices
+
+    model = Model(diabetes.X, diabetes.y, prior=Gaussian(3.0), noise_sigma=NOISE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mapreg.SamplingWarning)  # short chains
+        ch = lambda_choices(model, n_lambdas=30, draws=300, tune=200, random_seed=0)
+    t = ch.table
+    assert list(t.index) == ["cv-min", "cv-1se", "empirical-bayes", "hyperprior"]
+    assert t.loc["cv-min", "lam"] == ch.cv.lambda_min
+    assert t.loc["cv-1se", "lam"] >= t.loc["cv-min", "lam"]
+    eb = mapreg.empirical_bayes_gaussian(model)
+    assert t.loc["empirical-bayes", "lam"] == pytest.approx(eb.lam, rel=1e-12)
+    np.testing.assert_allclose(t["scale"], 1.0 / np.sqrt(2.0 * t["lam"]), rtol=1e-12)
+    lo, hi = t.loc["hyperprior", ["lower", "upper"]]
+    assert lo < t.loc["hyperprior", "lam"] < hi and len(ch.hyper_lam) == 600
+    # measured (diabetes, Gaussian prior): CV-min 0.0016, EB 0.0025, hyperprior median
+    # 0.0027 [0.0011, 0.0055], CV-1SE 0.023 — the Bayesian choices sit near CV-min
+    assert lo < t.loc["empirical-bayes", "lam"] < hi
+    fig = mapreg.plots.lambda_choices(ch)
+    gids = {a.get_gid() for a in fig.axes[0].get_children()}
+    assert {"cv-curve", "choice:cv-min", "choice:cv-1se", "choice:empirical-bayes",
+            "choice:hyperprior", "hyperprior-interval"} <= gids
+    line = next(a for a in fig.axes[0].lines if a.get_gid() == "cv-curve")
+    np.testing.assert_allclose(line.get_ydata(), ch.cv.mean)
+    plt.close(fig)

@@ -42,7 +42,8 @@ from mapreg.fit.path import PathResult, at_scale, default_lambdas, lambda_scales
 from mapreg.model import Model
 from mapreg.results import MAPResult
 
-__all__ = ["CVResult", "cross_validate", "kfold_indices", "mean_deviance", "unit_deviance"]
+__all__ = ["CVResult", "LambdaChoices", "cross_validate", "kfold_indices", "lambda_choices",
+           "mean_deviance", "unit_deviance"]
 
 
 # ------------------------------------------------------------------ scores
@@ -280,3 +281,104 @@ def cross_validate(model: Model, cv=5, lambdas: Sequence[float] | None = None,
         map_min=find_map(at_scale(model, scales[i_min]), tol=tol, max_iter=max_iter),
         map_1se=find_map(at_scale(model, scales[i_1se]), tol=tol, max_iter=max_iter),
         path=full, folds=tuple(folds), score=score_name(model.family), prior=model.prior)
+
+
+# ------------------------------------------------------------------ lambda, four ways
+#: Empirical Bayes for ``lam`` by prior name (:mod:`mapreg.posterior.empirical_bayes`):
+#: the closed-form evidence (Gaussian) and Park & Casella's Monte-Carlo EM (Laplace).
+EMPIRICAL_BAYES = {"gaussian": "empirical_bayes_gaussian", "laplace": "empirical_bayes_laplace"}
+
+
+@dataclass(frozen=True)
+class LambdaChoices:
+    """``lam`` chosen four ways (:func:`lambda_choices`), with what each rests on.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per method (``"cv-min"``, ``"cv-1se"``, ``"empirical-bayes"``,
+        ``"hyperprior"``): ``lam``, ``scale``, ``lower`` / ``upper`` (the hyperprior
+        posterior's central 90% interval of ``lam``; NaN otherwise), ``cv_mean`` (the CV
+        curve there, interpolated in ``log lam``), ``n_nonzero`` (of the MAP at that ``lam``
+        on all rows) and ``note``.
+    cv : CVResult
+    hyper_lam : ndarray or None
+        Posterior draws of ``lam`` under the hyperprior.
+    """
+
+    table: object
+    cv: CVResult
+    hyper_lam: np.ndarray | None = None
+
+
+def _curve_at(cv: CVResult, lam: float) -> float:
+    x = np.log(cv.lambdas[::-1])
+    if not x[0] <= np.log(lam) <= x[-1]:
+        return float("nan")
+    return float(np.interp(np.log(lam), x, cv.mean[::-1]))
+
+
+def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVResult | None = None,
+                   empirical_bayes: bool = True, scale_prior=None, draws: int = 1000,
+                   tune: int = 1000, chains: int = 2, random_seed=None, n_jobs=None,
+                   **eb_kwargs) -> LambdaChoices:
+    """``lam`` by CV (min and 1-SE), empirical Bayes and a hyperprior posterior, side by side.
+
+    * **CV** — :func:`cross_validate` (or ``cv_result``): ``lambda_min``, ``lambda_1se``;
+    * **empirical Bayes** — the ``lam`` maximising the marginal likelihood ``p(y | lam)``
+      (:data:`EMPIRICAL_BAYES`: Gaussian prior in closed form, Laplace by Monte-Carlo EM;
+      ``eb_kwargs`` go there), for the gaussian family; skipped otherwise;
+    * **hyperprior** — ``lam`` is given a prior (``scale_prior``, default ``HalfCauchy``
+      on the scale with median the model's scale, when the prior accepts one) and the
+      joint posterior is sampled: its median and central 90% interval of ``lam``.
+
+    Returns
+    -------
+    LambdaChoices
+    """
+    import pandas as pd
+
+    from mapreg.fit.path import _lam_law
+
+    law = _lam_law(model.prior)
+    if cv_result is None:
+        cv_result = cross_validate(model, cv=cv, n_lambdas=n_lambdas, n_jobs=n_jobs,
+                                   random_state=random_seed)
+    rows = [("cv-min", cv_result.lambda_min, np.nan, np.nan,
+             f"minimises the {cv_result.n_folds}-fold {cv_result.score}"),
+            ("cv-1se", cv_result.lambda_1se, np.nan, np.nan,
+             "largest lam within one standard error of the minimum")]
+    if empirical_bayes and model.prior.name in EMPIRICAL_BAYES \
+            and model.family.name == "gaussian":
+        from mapreg.posterior import empirical_bayes as eb
+
+        res = getattr(eb, EMPIRICAL_BAYES[model.prior.name])(model, **eb_kwargs)
+        rows.append(("empirical-bayes", float(res.lam), np.nan, np.nan,
+                     "maximises the marginal likelihood p(y | lam)"))
+    hyper_lam = None
+    if scale_prior is None:
+        from mapreg.priors import HalfCauchy
+
+        if HalfCauchy in model.prior.scale_hyperpriors:
+            scale_prior = HalfCauchy(model.prior.scale)
+    if scale_prior is not None:
+        from mapreg.posterior.sample import sample_posterior
+
+        hier = Model(model.X, model.y, prior=model.prior, family=model.family,
+                     fit_intercept=model.fit_intercept, feature_names=model.feature_names,
+                     scale_prior=scale_prior)
+        idata = sample_posterior(hier, draws=draws, tune=tune, chains=chains,
+                                 random_seed=random_seed, progressbar=False,
+                                 log_likelihood=False)
+        hyper_lam = law(idata["posterior"]["prior_scale"].values.ravel())
+        lo, med, hi = np.quantile(hyper_lam, [0.05, 0.5, 0.95])
+        rows.append(("hyperprior", float(med), float(lo), float(hi),
+                     f"posterior median under {scale_prior!r} on the scale"))
+    table = pd.DataFrame(rows, columns=["method", "lam", "lower", "upper", "note"])
+    table["scale"] = law.inverse(table["lam"].to_numpy())
+    table["cv_mean"] = [_curve_at(cv_result, lam) for lam in table["lam"]]
+    table["n_nonzero"] = [int(np.count_nonzero(find_map(at_scale(model, s)).coef))
+                          for s in table["scale"]]
+    table = table.set_index("method")[["lam", "scale", "lower", "upper", "cv_mean",
+                                       "n_nonzero", "note"]]
+    return LambdaChoices(table=table, cv=cv_result, hyper_lam=hyper_lam)

@@ -26,9 +26,12 @@ function                   shows
 :func:`posterior_vs_mode`  posterior marginals with the MAP and zero marked
 :func:`posterior_median_path`  posterior medians over prior scales beside the
                            MAP path (Park & Casella 2008, Fig. 1 style)
+:func:`lambda_choices`     the CV curve with lam by CV-min, CV-1SE, empirical
+                           Bayes and a hyperprior posterior marked on it
 =========================  ====================================================
 """
 
+from mapreg.plots.choices import lambda_choices
 from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F401 (tests)
 from mapreg.plots.paths import map_path, posterior_median_path
 from mapreg.plots.posterior import posterior_vs_mode
@@ -36,6 +39,7 @@ from mapreg.plots.priors import prior_vs_penalty, shrinkage_force
 
 __all__ = [
     "constraint_geometry",
+    "lambda_choices",
     "map_path",
     "posterior_median_path",
     "posterior_vs_mode",
