@@ -49,12 +49,18 @@ __all__ = [
     "SamplingWarning",
     "StudentT",
     "compare_mode_posterior",
+    "compare_priors",
+    "cross_validate",
     "empirical_bayes_gaussian",
     "empirical_bayes_laplace",
     "find_map",
+    "laplace_approximation",
     "log_evidence_gaussian",
+    "path",
     "penalized_fit",
     "sample_posterior",
+    "sample_posterior_predictive",
+    "sample_prior_predictive",
     "train",
     "verify_equivalence",
 ]
@@ -73,6 +79,12 @@ _LAZY = {
     "empirical_bayes_laplace": "mapreg.posterior.empirical_bayes",
     "log_evidence_gaussian": "mapreg.posterior.empirical_bayes",
     "train": "mapreg.fit.train",
+    "path": "mapreg.fit.path",
+    "cross_validate": "mapreg.fit.cv",
+    "laplace_approximation": "mapreg.posterior.laplace",
+    "sample_posterior_predictive": "mapreg.posterior.predictive",
+    "sample_prior_predictive": "mapreg.posterior.predictive",
+    "compare_priors": "mapreg.posterior.compare_priors",
 }
 
 

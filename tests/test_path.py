@@ -72,7 +72,7 @@ def test_gaussian_path_is_closed_form_ridge_and_its_default_grid(diabetes):
     # the default grid: lam = 1/(2 sigma^2) from 100 to 0.01 times the mean curvature
     h = np.mean(np.sum(diabetes.X**2, axis=0)) / NOISE**2
     np.testing.assert_allclose(np.sort(res.lambdas)[[0, -1]], [0.01 * h, 100 * h], rtol=1e-12)
-    assert len(res.scales) == 30
+    assert len(res.scales) == 100  # default_lambdas: n_lambdas=100
 
 
 def test_default_lasso_grid_starts_where_the_lasso_is_empty(diabetes):

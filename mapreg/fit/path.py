@@ -6,8 +6,9 @@ Every prior with a mode moves along its one-parameter family with
 ``s`` with ``nu`` fixed, ...); nothing here asks which prior it is. The plots draw
 these records (:func:`mapreg.plots.map_path`); they compute nothing themselves.
 
-* :func:`path` — the MAP at each scale (:class:`PathResult`), warm-started along the
-  grid for convex priors;
+* :func:`path` — the MAP at each penalty weight ``lam`` (decreasing) or prior scale
+  (:class:`PathResult`), warm-started along the grid for convex priors;
+* :func:`default_lambdas` / :func:`lambda_scales` — the ``lam`` grid and its scales;
 * :func:`penalized_path` — the same grid on the penalised side, from the penalty's
   numbers alone;
 * :func:`compare_paths` — both, with scikit-learn's path as a third witness where it
@@ -33,20 +34,21 @@ from mapreg.model import Model
 from mapreg.priors import Prior
 
 __all__ = ["PathComparison", "PathResult", "ScaleLaw", "at_scale", "compare_paths",
-           "default_scales", "path", "penalized_path", "penalty_numbers", "prior_spread",
-           "scale_law"]
+           "default_lambdas", "default_scales", "lambda_scales", "path", "penalized_path",
+           "penalty_numbers", "prior_spread", "scale_law"]
 
 
 @dataclass(frozen=True)
 class PathResult:
-    """Fits of one model over a grid of prior scales (ascending).
+    """Fits of one model over a grid of prior scales (ascending) = of weights ``lam`` (decreasing).
 
     Attributes
     ----------
     scales : ndarray, shape (n,)
         The prior scales, ascending (strong to weak shrinkage).
     lambdas : ndarray, shape (n,)
-        The penalty weight ``lam`` at each scale (``prior.with_scale(s).penalty().lam``).
+        The penalty weight ``lam`` at each scale (``prior.with_scale(s).penalty().lam``),
+        decreasing for every prior whose weight falls as its scale grows (all shipped).
     coef : ndarray, shape (n, p)
     intercept, kkt_violation : ndarray, shape (n,)
     n_nonzero : ndarray of int, shape (n,)
@@ -141,23 +143,91 @@ def _fit_along(model, scales, fit_one) -> PathResult:
         penalty=model.prior.penalty().name, kind="map")
 
 
-def path(model: Model, scales: Sequence[float] | None = None, *, tol: float = 1e-11,
+def path(model: Model, scales: Sequence[float] | None = None, *,
+         lambdas: Sequence[float] | None = None, n_lambdas: int = 100,
+         lambda_min_ratio: float | None = None, tol: float = 1e-11,
          max_iter: int = 200) -> PathResult:
-    """The MAP of ``model`` at each prior scale in ``scales`` (default :func:`default_scales`).
+    """The MAP of ``model`` along a grid of penalty weights ``lambdas`` or of prior ``scales``.
 
-    Solved in ascending order of scale; for a convex prior each fit starts from the
-    previous one (same answer, less work), for a non-convex prior each local mode is
-    reached from ``w = 0`` (as :func:`mapreg.find_map` does by default).
+    The grid is given one of three ways:
+
+    * ``lambdas``: the weights ``lam`` of the penalised objective ``L + lam pen`` (``L``
+      the total negative log-likelihood), each turned into the prior scale with that
+      ``lam`` (:func:`lambda_scales`: Laplace ``b = 1/lam``, Gaussian
+      ``sigma = 1/sqrt(2 lam)``, elastic net and bridge with their shape fixed);
+    * ``scales``: prior scales directly;
+    * neither: :func:`default_lambdas` (``n_lambdas`` weights, log-spaced from ``lam_max``
+      down to ``lambda_min_ratio * lam_max``).
+
+    The result runs in decreasing ``lam`` (= ascending scale), from strong to weak
+    shrinkage. For a convex prior each fit starts from the previous one (same answer, less
+    work); for a non-convex prior each local mode is reached from ``w = 0`` (as
+    :func:`mapreg.find_map` does by default).
 
     Raises
     ------
     ValueError
-        The prior has no mode (the horseshoe), or ``scales`` are not positive.
+        The prior has no mode (the horseshoe), ``scales`` or ``lambdas`` are not positive,
+        both are given, or ``lambdas`` is given for a prior whose weight ``lam`` does not
+        move with its scale (Student-t: pass ``scales``).
     """
     _check_model(model)
-    scales = default_scales(model) if scales is None else _check_scales(scales)
+    if scales is not None and lambdas is not None:
+        raise ValueError("give scales or lambdas, not both")
+    if scales is not None:
+        scales = _check_scales(scales)
+    elif lambdas is not None:
+        scales = lambda_scales(model.prior, lambdas)
+    else:
+        scales = lambda_scales(model.prior, default_lambdas(model, n_lambdas, lambda_min_ratio))
     return _fit_along(model, scales, lambda s, start: find_map(
         at_scale(model, s), tol=tol, max_iter=max_iter, start=start))
+
+
+def _lam_law(prior: Prior) -> ScaleLaw:
+    law = scale_law(prior)
+    if law is None or law.field != "lam":
+        raise ValueError(f"the penalty weight lam of {prior!r} does not move with its scale "
+                         "(or not as a power law), so a grid of lambdas does not place it: "
+                         "pass scales")
+    return law
+
+
+def lambda_scales(prior: Prior, lambdas: Sequence[float]) -> np.ndarray:
+    """The prior scales (ascending) whose penalty weight ``lam`` takes the values ``lambdas``.
+
+    ``prior.with_scale(s).penalty().lam`` equals each ``lam`` (to rounding); the other
+    shape numbers (bridge ``p``, elastic net ``lam2 / lam``) stay as in ``prior``.
+    """
+    lambdas = np.asarray(lambdas, dtype=float).ravel()
+    if lambdas.size == 0 or not np.all(np.isfinite(lambdas)) or np.any(lambdas <= 0.0):
+        raise ValueError(f"lambdas must be positive finite numbers, got {lambdas!r}")
+    return _check_scales(_lam_law(prior).inverse(lambdas))
+
+
+def default_lambdas(model: Model, n_lambdas: int = 100,
+                    lambda_min_ratio: float | None = None) -> np.ndarray:
+    """``n_lambdas`` log-spaced penalty weights, decreasing from ``lam_max``.
+
+    With an L1 part, ``lam_max`` is the smallest ``lam`` at which every coefficient is 0
+    (the largest ``|dL/dw_j|`` at the intercept-only fit, over the L1 weight per unit
+    ``lam``) and ``lambda_min_ratio`` defaults to ``1e-3`` (scikit-learn's ``eps``);
+    otherwise the grid of :func:`default_scales`: ``lam`` from 100 to 0.01 times the
+    mean curvature of the loss (``lambda_min_ratio`` default ``1e-4``).
+    """
+    if isinstance(n_lambdas, bool) or not isinstance(n_lambdas, int | np.integer) \
+            or n_lambdas < 1:
+        raise ValueError(f"n_lambdas must be an integer >= 1, got {n_lambdas!r}")
+    law = _lam_law(model.prior)
+    ends = law(default_scales(model, num=2))  # lam at the two ends of the default grid
+    lam_max, ratio = float(np.max(ends)), float(np.min(ends) / np.max(ends))
+    if lambda_min_ratio is not None:
+        ratio = float(lambda_min_ratio)
+        if not 0.0 < ratio < 1.0:
+            raise ValueError(f"lambda_min_ratio must lie in (0, 1), got {lambda_min_ratio!r}")
+    if n_lambdas == 1:
+        return np.array([lam_max])
+    return lam_max * np.geomspace(1.0, ratio, int(n_lambdas))
 
 
 def _penalty_from_numbers(penalty):

@@ -30,9 +30,12 @@ function                   shows
                            (:func:`mapreg.train`), the MAP dashed, exact zeros marked
 :func:`zero_chatter`       ``|w|`` near zero on a log scale: subgradient chatter vs
                            the proximal step's exact zeros
+:func:`lambda_choices`     the CV curve with lam by CV-min, CV-1SE, empirical
+                           Bayes and a hyperprior posterior marked on it
 =========================  ====================================================
 """
 
+from mapreg.plots.choices import lambda_choices
 from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F401 (tests)
 from mapreg.plots.paths import map_path, posterior_median_path
 from mapreg.plots.posterior import posterior_vs_mode
@@ -41,6 +44,7 @@ from mapreg.plots.training import training_trajectories, zero_chatter
 
 __all__ = [
     "constraint_geometry",
+    "lambda_choices",
     "map_path",
     "posterior_median_path",
     "posterior_vs_mode",

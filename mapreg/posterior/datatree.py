@@ -13,7 +13,10 @@ Groups:
 * ``map``: the posterior mode from :func:`mapreg.find_map` (``coef``,
   ``intercept``) — for a model with hyperpriors, the mode conditional on the
   posterior medians of the hyperparameters (``map.attrs["conditional_on"]``);
-  NaN for a prior without a finite mode (``has_mode`` false: the horseshoes).
+  NaN for a prior without a finite mode (``has_mode`` false: the horseshoes);
+* ``log_likelihood`` (added by :func:`mapreg.posterior.loglik.add_log_likelihood`, by
+  default when it holds at most 10**7 values): ``y`` (chain, draw, obs), the pointwise
+  ``log p(y_i | draw)`` that ``arviz.loo`` and ``arviz.compare`` read.
 
 Root ``attrs`` (:func:`result_attrs`): ``sampler`` (the one actually run),
 ``sampler_requested``, ``sampler_reason`` (why ``"auto"`` chose it), ``prior``,

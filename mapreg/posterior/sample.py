@@ -22,6 +22,7 @@ from mapreg.posterior.diagnostics import Diagnostics, check_diagnostics
 from mapreg.posterior.draws import Draws
 from mapreg.posterior.exact import sample_exact
 from mapreg.posterior.gibbs import sample_gibbs
+from mapreg.posterior.loglik import add_log_likelihood, wants_log_likelihood
 from mapreg.posterior.nuts import NUTS_SAMPLERS, sample_nuts
 
 __all__ = ["SAMPLERS", "SamplingWarning", "sample_posterior", "valid_samplers"]
@@ -65,7 +66,7 @@ def _run(model, sampler, draws, tune, chains, seed, progressbar, sampler_kwargs)
 
 def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4,
                      sampler: str = "auto", random_seed=None, progressbar: bool = True,
-                     **sampler_kwargs) -> xr.DataTree:
+                     log_likelihood: bool | str = "auto", **sampler_kwargs) -> xr.DataTree:
     """Draw from the posterior of ``model`` and return an ArviZ ``DataTree``.
 
     Parameters
@@ -93,6 +94,10 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         Seed for reproducible draws.
     progressbar : bool
         Show PyMC's progress bar (NUTS only; exact and Gibbs take milliseconds).
+    log_likelihood : bool or "auto"
+        Store the pointwise ``log_likelihood`` group (``y``, dims chain x draw x obs) that
+        ``arviz.loo`` / ``arviz.compare`` read: ``"auto"`` when it holds at most
+        :data:`mapreg.posterior.loglik.MAX_LOG_LIKELIHOOD_VALUES` values (10**7).
     **sampler_kwargs
         Passed to ``pymc.sample`` for the NUTS samplers (e.g. ``target_accept``).
         For a ``Horseshoe`` / ``RegularizedHorseshoe`` prior ``target_accept``
@@ -102,7 +107,8 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     Returns
     -------
     xarray.DataTree
-        Groups ``posterior``, ``sample_stats``, ``observed_data``, ``map``;
+        Groups ``posterior``, ``sample_stats``, ``observed_data``, ``map`` and (see
+        ``log_likelihood``) ``log_likelihood``;
         see :mod:`mapreg.posterior.datatree` for variables and attributes. Diagnostics
         (R-hat, bulk/tail ESS, divergences) are checked after every run and
         each problem is emitted as a :class:`SamplingWarning` and listed in
@@ -110,6 +116,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     """
     _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs)
     choice = _resolve(model, sampler, sampler_kwargs)
+    wants_log_likelihood(log_likelihood, chains, draws, model.n_samples)  # bad value: now
     seed = None if random_seed is None else int(random_seed)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -117,7 +124,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     t_start = time.perf_counter()
     d = _run(model, choice.sampler, draws, tune, chains, seed, progressbar, sampler_kwargs)
     sampling_time = time.perf_counter() - t_start
-    tree = build_tree(model, d, choice.sampler)
+    tree = add_log_likelihood(build_tree(model, d, choice.sampler), model, log_likelihood)
     if choice.sampler == "exact":
         # i.i.d. draws by construction: the effective sample size is the number of draws,
         # there is no chain to converge (R-hat undefined), nothing to warn about
