@@ -42,7 +42,8 @@ def test_the_walk_throughs_are_all_here():
     stems = [p.stem for p in SOURCES]
     for prefix in ("00_regularisation_during_training", "01_map_is_penalized_fit",
                    "02_laplace_and_l1", "03_gaussian_and_l2",
-                   "04_beyond_the_mode", "05_the_prior_penalty_family"):
+                   "04_beyond_the_mode", "05_the_prior_penalty_family",
+                   "06_which_lambda_which_prior"):
         assert prefix in stems
 
 
