@@ -52,17 +52,20 @@ def check_X_y(X, y, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array (n_samples,), got shape {y.shape}")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}"
-        )
-    if X.shape[0] < 2:
-        raise ValueError(f"need at least 2 rows, got {X.shape[0]}")
+    check_rows(X.shape[0], y.shape[0])
     if X.shape[1] < 1:
         raise ValueError("X has no columns")
     _check_finite(X, "X")
     _check_finite(y, "y")
     return X, y
+
+
+def check_rows(n_x: int, n_y: int) -> None:
+    """Same number of rows in ``X`` and ``y``, and at least two."""
+    if n_x != n_y:
+        raise ValueError(f"X and y have different numbers of rows: X has {n_x}, y has {n_y}")
+    if n_x < 2:
+        raise ValueError(f"need at least 2 rows, got {n_x}")
 
 
 def _as_float_array(a, name: str, copy: bool) -> np.ndarray:
@@ -74,9 +77,21 @@ def _as_float_array(a, name: str, copy: bool) -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
+    found = first_nonfinite(a)
+    if found is not None:
+        raise ValueError(nonfinite_message(name, *found))
+
+
+def first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], str, int] | None:
+    """``(index, "nan" or "inf", count)`` of the first non-finite entry of ``a``, or ``None``."""
     bad = ~np.isfinite(a)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        kind = "nan" if np.isnan(a[idx]) else "inf"
-        where = f"row {idx[0]}" + (f", column {idx[1]}" if len(idx) > 1 else "")
-        raise ValueError(f"{name} contains {kind} at {where} ({int(bad.sum())} non-finite in all)")
+    if not bad.any():
+        return None
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    return idx, ("nan" if np.isnan(a[idx]) else "inf"), int(bad.sum())
+
+
+def nonfinite_message(name: str, idx: tuple[int, ...], kind: str, count: int) -> str:
+    """The one-line error for a non-finite entry (shared by the chunked checks of dask data)."""
+    where = f"row {idx[0]}" + (f", column {idx[1]}" if len(idx) > 1 else "")
+    return f"{name} contains {kind} at {where} ({count} non-finite in all)"

@@ -41,9 +41,26 @@ class Family(ABC):
 
     name: ClassVar[str]
 
-    @abstractmethod
     def validate_y(self, y: np.ndarray) -> np.ndarray:
-        """Check that ``y`` lies in the family's support; raise ``ValueError`` if not."""
+        """Check that ``y`` lies in the family's support; raise ``ValueError`` if not.
+
+        The check is :meth:`invalid_y` and the message :meth:`invalid_y_message`, so that
+        a chunked pass over the data (:mod:`mapreg.backends.dask_stats`) raises the same
+        error with the row counted over all chunks.
+        """
+        bad = self.invalid_y(y)
+        if bad is not None and bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(self.invalid_y_message(i, float(y[i]), int(bad.sum())))
+        return y
+
+    def invalid_y(self, y: np.ndarray) -> np.ndarray | None:
+        """Boolean mask of the entries of ``y`` outside the support (``None``: any real)."""
+        return None
+
+    def invalid_y_message(self, i: int, value: float, count: int) -> str:
+        """The error for ``y[i] = value``, the first of ``count`` entries outside the support."""
+        return f"{self.name} family: y[{i}] = {value!r} is outside its support ({count} in all)"
 
     def check_intercept_identified(self, y) -> None:
         """Raise ``ValueError`` if a flat-prior intercept has no finite mode for this ``y``.
@@ -122,9 +139,6 @@ class GaussianFamily(Family):
             raise ValueError(UNKNOWN_NOISE_MESSAGE)
         return self.noise_sigma
 
-    def validate_y(self, y):
-        return y
-
     def loglik(self, eta, y):
         s = self._sigma
         r = np.asarray(y, dtype=float) - eta
@@ -161,15 +175,12 @@ class BernoulliFamily(Family):
 
     name: ClassVar[str] = "bernoulli"
 
-    def validate_y(self, y):
-        bad = (y != 0.0) & (y != 1.0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"bernoulli family needs labels in {{0, 1}}; y[{i}] = {float(y[i])!r} "
-                f"({int(bad.sum())} labels outside {{0, 1}})"
-            )
-        return y
+    def invalid_y(self, y):
+        return (y != 0.0) & (y != 1.0)
+
+    def invalid_y_message(self, i, value, count):
+        return (f"bernoulli family needs labels in {{0, 1}}; y[{i}] = {value!r} "
+                f"({count} labels outside {{0, 1}})")
 
     def check_intercept_identified(self, y):
         if np.all(y == y[0]):
@@ -215,16 +226,12 @@ class PoissonFamily(Family):
 
     name: ClassVar[str] = "poisson"
 
-    def validate_y(self, y):
-        bad = (y < 0.0) | (y != np.floor(y))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            what = "negative" if y[i] < 0 else "non-integer"
-            raise ValueError(
-                f"poisson family needs non-negative integer counts; "
-                f"y[{i}] = {float(y[i])!r} is {what}"
-            )
-        return y
+    def invalid_y(self, y):
+        return (y < 0.0) | (y != np.floor(y))
+
+    def invalid_y_message(self, i, value, count):
+        what = "negative" if value < 0 else "non-integer"
+        return f"poisson family needs non-negative integer counts; y[{i}] = {value!r} is {what}"
 
     def check_intercept_identified(self, y):
         if not np.any(y):

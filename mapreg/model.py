@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mapreg._validation import check_X_y
+from mapreg.backends import is_dask
 from mapreg.families import Family, GaussianFamily, make_family
 from mapreg.priors import Prior
 from mapreg.priors.hyper import Hyperprior, check_noise_prior, check_scale_prior
@@ -26,11 +27,14 @@ class Model:
 
     Parameters
     ----------
-    X : array-like, shape (n_samples, n_features)
-        Design matrix (used as given: standardise it yourself if you want to).
-    y : array-like, shape (n_samples,)
+    X : array-like, dask array or dask DataFrame, shape (n_samples, n_features)
+        Design matrix (used as given: standardise it yourself if you want to). A dask
+        array or DataFrame stays where it is (out of core, or on a ``dask.distributed``
+        cluster): see :attr:`is_dask`; a DataFrame's columns name the features.
+    y : array-like, dask array or dask Series, shape (n_samples,)
         Response: real for ``"gaussian"``, {0, 1} for ``"bernoulli"``,
-        non-negative integers for ``"poisson"``.
+        non-negative integers for ``"poisson"``. With dask ``X``: in the same row
+        chunks (e.g. ``df[target]`` of the DataFrame ``X`` comes from).
     prior : Prior
         Prior on each coefficient, e.g. ``Laplace(b=2.0)`` or ``Gaussian(sigma=1.0)``.
     family : {"gaussian", "bernoulli", "poisson"} or Family
@@ -90,11 +94,22 @@ class Model:
                                  "standard deviation), or a noise_prior")
         self.noise_prior = None if noise_prior is None else check_noise_prior(noise_prior)
         self.scale_prior = None if scale_prior is None else check_scale_prior(prior, scale_prior)
-        X, y = check_X_y(X, y)
-        self.y = self.family.validate_y(y)
-        if fit_intercept:
-            self.family.check_intercept_identified(self.y)
-        self.X = X
+        self._input_dtypes = (_dtype(X), _dtype(y))
+        self._dask = None
+        if is_dask(X) or is_dask(y):
+            from mapreg.backends.dask_stats import DaskData
+
+            # shapes and dtypes now; values (nan/inf, labels) in the first pass
+            self._dask = DaskData(X, y, self.family)
+            X, y = self._dask.X, self._dask.y
+            if feature_names is None and self._dask.columns is not None:
+                feature_names = self._dask.columns
+        else:
+            X, y = check_X_y(X, y)
+            y = self.family.validate_y(y)
+            if fit_intercept:
+                self.family.check_intercept_identified(y)
+        self.X, self.y = X, y
         self.prior = prior
         self.fit_intercept = bool(fit_intercept)
         if feature_names is None:
@@ -110,7 +125,32 @@ class Model:
 
     @property
     def n_samples(self) -> int:
-        return self.X.shape[0]
+        """Rows of ``X`` (for dask data whose row count dask does not know: the first pass)."""
+        return self.X.shape[0] if self._dask is None else self._dask.n_samples
+
+    @property
+    def is_dask(self) -> bool:
+        """Whether ``X`` and ``y`` are dask arrays (:mod:`mapreg.backends.dask_stats`).
+
+        Such a model is validated lazily: the checks of ``X`` and ``y`` (non-finite
+        entries, labels) run in the first pass over the data, at the first fit, and raise
+        the in-memory errors then. Its likelihood is evaluated from the sufficient
+        statistics (gaussian family) or by one map-reduce per point (other families).
+        """
+        return self._dask is not None
+
+    def check_data(self) -> None:
+        """Run the data checks now (for a dask-backed model: the first pass; cached)."""
+        if self._dask is not None:
+            self._dask.validated(self.fit_intercept)
+
+    def data_in_memory(self, max_entries: int | None = None):
+        """``(X, y)`` as numpy arrays: the model's own, or for a dask-backed model computed
+        into memory — ``None`` when ``X`` has more than ``max_entries`` entries."""
+        if self._dask is None:
+            return self.X, self.y
+        self.check_data()
+        return self._dask.to_numpy(max_entries)
 
     @property
     def n_features(self) -> int:
@@ -127,12 +167,28 @@ class Model:
         return self.noise_prior is not None or self.scale_prior is not None
 
     def linear_predictor(self, coef, intercept=0.0) -> np.ndarray:
-        """``eta = X @ coef + intercept``."""
+        """``eta = X @ coef + intercept`` (a lazy dask array for a dask-backed model)."""
         return self.X @ np.asarray(coef, dtype=float) + float(intercept)
 
     def log_likelihood(self, coef, intercept=0.0) -> float:
         """``sum_i log p(y_i | eta_i)``, normalising constants included."""
+        if self._dask is not None:
+            return -(self.loss(coef, intercept) + self.loss_constant())
         return float(np.sum(self.family.loglik(self.linear_predictor(coef, intercept), self.y)))
+
+    def loss(self, coef, intercept=0.0) -> float:
+        """The penalised-regression loss ``L(X w + w0)`` (:meth:`Family.loss`, a sum over rows)."""
+        if self._dask is not None:
+            self.check_data()
+            return self._dask.loss(np.asarray(coef, dtype=float), float(intercept))
+        return self.family.loss(self.linear_predictor(coef, intercept), self.y)
+
+    def loss_constant(self) -> float:
+        """``-log_likelihood - loss``: the likelihood's data-only constant."""
+        if self._dask is not None:
+            self.check_data()
+            return self._dask.loss_constant()
+        return self.family.loss_constant(self.y)
 
     def neg_log_posterior(self, coef, intercept=0.0) -> float:
         """``-log p(y | w, w0) - sum_j log p(w_j)`` (the flat intercept prior adds 0)."""
@@ -156,8 +212,16 @@ class Model:
             noise = f", noise_prior={self.noise_prior!r}"
         if self.scale_prior is not None:
             noise += f", scale_prior={self.scale_prior!r}"
+        n = self.n_samples if self._dask is None else self._dask.known_n_samples
+        data = "" if self._dask is None else ", data=dask"
         return (
-            f"Model(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"Model(n_samples={'?' if n is None else n}, n_features={self.n_features}, "
             f"prior={self.prior!r}, family={self.family.name!r}{noise}, "
-            f"fit_intercept={self.fit_intercept})"
+            f"fit_intercept={self.fit_intercept}{data})"
         )
+
+
+def _dtype(a):
+    """The dtype ``a`` came in (``None`` for lists and scalars): the JAX backend refuses
+    float32 input rather than compute in another precision than it was given."""
+    return getattr(a, "dtype", None)

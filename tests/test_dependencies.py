@@ -5,7 +5,8 @@ allowed: an *optional* package (declared in an extra other than ``test``) that `
 imports lazily, so that ``import mapreg`` and everything without it keep working — today
 scikit-learn (extra ``sklearn``): imported inside functions that fall back when it is missing,
 and at the top of ``mapreg.interop.estimators``, which ``mapreg`` loads only when
-``MAPRegressor``/``MAPClassifier`` is first asked for.
+``MAPRegressor``/``MAPClassifier`` is first asked for; dask and JAX (extras ``dask``, ``jax``),
+imported inside the functions of ``mapreg.backends``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mapreg"
 
 #: Optional distribution -> modules that may import it at module level (loaded lazily).
-OPTIONAL = {"scikit-learn": {"mapreg.interop.estimators"}}
+OPTIONAL = {"scikit-learn": {"mapreg.interop.estimators"},
+            # mapreg.backends imports them inside functions only
+            "dask": set(), "distributed": set(), "jax": set()}
 
 
 def _canonical(name: str) -> str:

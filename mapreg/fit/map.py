@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from mapreg.backends import check_backend
 from mapreg.exceptions import ConvergenceWarning
 from mapreg.model import Model
 from mapreg.results import MAPResult
@@ -14,7 +15,7 @@ from mapreg.solvers.kkt import failure_reason
 
 
 def find_map(model, *, tol: float | None = None, max_iter: int | None = None, start=None,
-             **kwargs) -> MAPResult:
+             backend: str = "numpy", **kwargs) -> MAPResult:
     """Posterior mode of ``model`` with exact zeros and a KKT certificate.
 
     The objective is the negative log posterior
@@ -56,6 +57,15 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
         ``p < 1``, ``StudentT``), whose MAP is a *local* mode that depends on the
         start (default zeros). Convex priors have one mode and ignore it. For a PyMC
         model: a dict of starting values keyed by value-variable name.
+    backend : {"numpy", "jax"}
+        ``"numpy"`` (default): the paths above, on numpy arrays — or, for a model on
+        dask data (:attr:`Model.is_dask`), the same paths from one pass of sufficient
+        statistics (gaussian family) or with one map-reduce per Newton step (bernoulli,
+        poisson; priors whose penalty is ``a|w| + c w**2``), see
+        :mod:`mapreg.backends.dask_stats`. ``"jax"``: jit-compiled proximal gradient and
+        proximal Newton in float64 on the device JAX sees
+        (:mod:`mapreg.backends.jax_solver`; Laplace, Gaussian and elastic-net priors),
+        certified by the same numpy KKT check.
 
     Returns
     -------
@@ -67,7 +77,10 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
         the tolerance. For a PyMC model, a
         :class:`~mapreg.interop.pymc_map.PyMCMAPResult`.
     """
+    check_backend(backend)
     if not isinstance(model, Model):
+        if backend != "numpy":
+            raise ValueError(f"backend={backend!r} needs a mapreg.Model, not a PyMC model")
         given = {"tol": tol, "max_iter": max_iter, "start": start, **kwargs}
         return _pymc_path(model)(model, **{k: v for k, v in given.items() if v is not None})
     if kwargs:
@@ -75,13 +88,28 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
     start = _check_model(model, start)
     tol = 1e-11 if tol is None else tol
     max_iter = 200 if max_iter is None else max_iter
-    tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
+    term = model.prior.penalty()
 
     def objective(coef, intercept):
         return model.neg_log_posterior(coef, intercept)
 
-    out = solve(model.X, model.y, model.family, model.prior.penalty(), objective,
-                fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter, start=start)
+    if model.is_dask:
+        if backend == "jax":
+            raise NotImplementedError(_DASK_JAX)
+        from mapreg.backends.dask_stats import solve_dask
+
+        out = solve_dask(model._dask, model.family, term, objective,
+                         fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter)
+    elif backend == "jax":
+        from mapreg.backends.jax_solver import solve_jax
+
+        out = solve_jax(model.X, model.y, model.family, term, fit_intercept=model.fit_intercept,
+                        tol=tol, max_iter=max_iter, input_dtypes=model._input_dtypes)
+    else:
+        tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
+        out = solve(model.X, model.y, model.family, term, objective,
+                    fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter,
+                    start=start)
     if not out.converged:
         warnings.warn(
             f"find_map did not converge: {failure_reason(out)} after {out.n_iter} "
@@ -95,6 +123,12 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
         neg_log_posterior=model.neg_log_posterior(out.coef, out.intercept),
         feature_names=model.feature_names,
     )
+
+
+#: Why ``backend="jax"`` does not take dask-backed data.
+_DASK_JAX = ("backend='jax' needs the data in one device's memory; a dask-backed model is "
+             "fitted by backend='numpy' (sufficient statistics / one map-reduce per Newton "
+             "step), or build the Model from X.compute(), y.compute() to use JAX")
 
 
 def _pymc_path(model):

@@ -13,6 +13,10 @@ from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
 from mapreg.results import MAPResult, PenalizedResult
 
+#: scikit-learn's witness of a dask-backed model computes ``X`` into memory only up to
+#: this many entries (else it is skipped, and the report says why).
+SKLEARN_MAX_ENTRIES = 5_000_000
+
 
 @dataclass(frozen=True)
 class EquivalenceReport:
@@ -191,13 +195,11 @@ def _objective_identity(model: Model, penalty, results) -> tuple[float, float]:
     ``-log posterior - (L + pen) = p log Z + (likelihood constants)`` must hold at
     every point; it is checked at both the MAP and the penalised solution.
     """
-    constant = (model.n_features * model.prior.log_normalizer
-                + model.family.loss_constant(model.y))
+    constant = model.n_features * model.prior.log_normalizer + model.loss_constant()
     gaps = []
     for res in results:
         nlp = model.neg_log_posterior(res.coef, res.intercept)
-        eta = model.linear_predictor(res.coef, res.intercept)
-        gaps.append(abs(nlp - (model.family.loss(eta, model.y) + penalty.value(res.coef))
+        gaps.append(abs(nlp - (model.loss(res.coef, res.intercept) + penalty.value(res.coef))
                         - constant))
     return constant, max(gaps)
 
@@ -239,9 +241,14 @@ def _fit_sklearn(model: Model):
     args = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                      for k, v in params.items())
     name = f"{type(est).__name__}({args})"
+    data = model.data_in_memory(SKLEARN_MAX_ENTRIES)
+    if data is None:  # dask-backed and large: scikit-learn would need it all in memory
+        return None, None, (f"{name} skipped: the dask-backed X has {model.n_samples} x "
+                            f"{model.n_features} entries, more than {SKLEARN_MAX_ENTRIES} to "
+                            "bring into memory"), None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        est.fit(model.X, model.y)
+        est.fit(*data)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     coef = np.ravel(est.coef_).astype(float)
     intercept = float(np.ravel(est.intercept_)[0]) if model.fit_intercept else 0.0
