@@ -11,6 +11,7 @@ options.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -464,9 +465,17 @@ def main(argv=None) -> int:
     # Figures go to files: never open a window (or need a display) from the command line.
     os.environ.setdefault("MPLBACKEND", "Agg")
     # The handler is in place before anything slow (imports, numba compilation) starts.
-    with interrupts.handling(), warnings.catch_warnings():
+    with interrupts.handling(hard_exit=argv is None), warnings.catch_warnings():
         _one_line_warnings()
         code = _run(argv)
+    if code == EXIT_INTERRUPTED and argv is None:
+        # This process is the command and its output is already cleaned up: skip the
+        # interpreter's teardown (seconds with PyMC, nutpie and numba loaded, while a
+        # sampler's threads wind down) so that the signal is honoured at once.
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
     return code
 
 
@@ -486,7 +495,7 @@ def _run(argv) -> int:
         if interrupts.interrupted() or isinstance(exc, KeyboardInterrupt):
             # also what a sampler raises after catching the Ctrl-C itself (nutpie's
             # "conflicting sizes for dimension 'draw'")
-            print("mapreg: interrupted; no partial output was left behind", file=sys.stderr)
+            print(interrupts.MESSAGE, file=sys.stderr)
             return EXIT_INTERRUPTED
         if isinstance(exc, SystemExit | GeneratorExit):
             raise

@@ -230,18 +230,20 @@ def atomic_directory(out, inputs: Iterable = ()):
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     except OSError as exc:
         raise ReportError(f"{out}: cannot write here: {exc.strerror or exc}") from None
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
-        yield tmp
-        files = _relative_files(tmp)
-        (tmp / MARKER).write_text("\n".join([_MARKER_HEAD, *files]) + "\n", encoding="utf-8")
-        interrupts.check()
-        with interrupts.shielded():
-            check_destination(out, inputs)  # nothing foreign appeared while we worked
-            _commit_directory(tmp, out)
-    except BaseException:
-        _remove_tree(tmp)
-        raise
+    with interrupts.temporary(tmp):
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
+            yield tmp
+            files = _relative_files(tmp)
+            (tmp / MARKER).write_text("\n".join([_MARKER_HEAD, *files]) + "\n",
+                                      encoding="utf-8")
+            interrupts.check()
+            with interrupts.shielded():
+                check_destination(out, inputs)  # nothing foreign appeared while we worked
+                _commit_directory(tmp, out)
+        except BaseException:
+            _remove_tree(tmp)
+            raise
 
 
 def _commit_directory(tmp: Path, out: Path) -> None:
@@ -281,16 +283,17 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     except OSError as exc:
         raise ReportError(f"{path}: cannot write here: {exc.strerror or exc}") from None
     os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
-        write(Path(tmp))
-        interrupts.check()
-        with interrupts.shielded():
-            os.replace(tmp, path)
-    except BaseException:
-        with interrupts.shielded(raise_after=False), contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with interrupts.temporary(tmp):
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
+            write(Path(tmp))
+            interrupts.check()
+            with interrupts.shielded():
+                os.replace(tmp, path)
+        except BaseException:
+            with interrupts.shielded(raise_after=False), contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     return path
 
 

@@ -16,6 +16,13 @@ signal impossible to lose:
   place, removing a temporary folder) run :func:`shielded`: a signal arriving there is
   recorded and raised when they are done;
 * the handler only acts in the process that installed it (not in forked children).
+
+And when the command cannot unwind in time (the main thread waits on compiled code
+that does not return, e.g. sampler threads it must join), the watchdog ends it after
+:data:`GRACE_S` seconds: it waits for any shielded operation to finish, removes the
+temporary output registered with :func:`temporary`, and exits with status 130. Only
+a process that *is* the command does that (``handling(hard_exit=True)``), never one
+that calls :func:`mapreg.app.cli.main` as a function.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ import time
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Seconds between re-deliveries of a signal that was swallowed.
 REDELIVER_S = 0.5
+#: Seconds after a signal before a command that has not unwound is ended.
+GRACE_S = 1.2
+MESSAGE = "mapreg: interrupted; no partial output was left behind"
 
 
 class _State:
@@ -40,6 +50,10 @@ class _State:
         self.received: int | None = None
         self.unwinding = False
         self.shield = 0
+        self.hard_exit = False
+        self.temporaries: list = []
+        # held by the main thread while shielded: the watchdog never cuts those short
+        self.lock = threading.RLock()
 
 
 _state = _State()
@@ -65,13 +79,25 @@ def unwinding() -> None:
 @contextlib.contextmanager
 def shielded(raise_after: bool = True):
     """Defer signals during the block; raise one that arrived on leaving (if asked)."""
-    _state.shield += 1
-    try:
-        yield
-    finally:
-        _state.shield -= 1
+    with _state.lock:
+        _state.shield += 1
+        try:
+            yield
+        finally:
+            _state.shield -= 1
     if raise_after:
         check()
+
+
+@contextlib.contextmanager
+def temporary(path):
+    """Register ``path`` (a temporary file or folder) for removal on a forced exit."""
+    _state.temporaries.append(path)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(ValueError):
+            _state.temporaries.remove(path)
 
 
 def _handler(signum, frame) -> None:
@@ -88,15 +114,44 @@ def _handler(signum, frame) -> None:
 
 
 def _redeliver(signum: int) -> None:
-    """Deliver the signal to the main thread again until the command unwinds."""
+    """Deliver the signal to the main thread again until the command unwinds, or end it."""
     import _thread
 
+    start = last = time.monotonic()
     while True:
-        time.sleep(REDELIVER_S)
-        if not _state.active or _state.unwinding:
+        time.sleep(0.05)
+        if not _state.active:
             return
-        if not _state.shield:
-            _thread.interrupt_main(signum)
+        now = time.monotonic()
+        if _state.hard_exit and now - start >= GRACE_S:
+            _force_exit()
+        if now - last >= REDELIVER_S:
+            last = now
+            if not _state.unwinding and not _state.shield:
+                _thread.interrupt_main(signum)
+
+
+def _force_exit() -> None:
+    """Remove the temporary output and exit 130 (the main thread cannot unwind in time)."""
+    import shutil
+
+    with _state.lock:  # after any shielded operation of the main thread
+        if not _state.active:
+            return
+        for path in list(_state.temporaries):
+            for _ in range(3):  # the main thread may still be writing into it
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                if not os.path.lexists(path):
+                    break
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            print(MESSAGE, file=sys.stderr, flush=True)
+        os._exit(130)
 
 
 def _unraisable(previous):
@@ -111,10 +166,12 @@ def _unraisable(previous):
 
 
 @contextlib.contextmanager
-def handling():
+def handling(hard_exit: bool = False):
     """Handle SIGINT and SIGTERM like Ctrl-C for the duration of the block.
 
-    Outside the main thread (where signal handlers cannot be set) it does nothing.
+    ``hard_exit``: this process is the command, and may be ended :data:`GRACE_S`
+    seconds after a signal if it has not unwound by then. Outside the main thread
+    (where signal handlers cannot be set) it does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -122,7 +179,7 @@ def handling():
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
     previous_hook = sys.unraisablehook
     _state.__init__()
-    _state.active, _state.pid = True, os.getpid()
+    _state.active, _state.pid, _state.hard_exit = True, os.getpid(), hard_exit
     for sig in SIGNALS:
         signal.signal(sig, _handler)
     sys.unraisablehook = _unraisable(previous_hook)
@@ -130,7 +187,8 @@ def handling():
         yield
     finally:
         _state.unwinding = True
-        _state.active = False
+        with _state.lock:
+            _state.active = False
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         sys.unraisablehook = previous_hook
