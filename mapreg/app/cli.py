@@ -521,7 +521,10 @@ def _report_failure(exc, args) -> int:
               "draws", file=sys.stderr)
         return EXIT_USAGE
     if isinstance(exc, ArithmeticError | np.linalg.LinAlgError):
-        print(f"mapreg: error: the computation failed numerically ({_first_line(exc)})"
+        what = {OverflowError: "a number overflowed double precision",
+                ZeroDivisionError: "a number underflowed to 0 and was divided by"}
+        why = what.get(type(exc)) or _first_line(exc)
+        print(f"mapreg: error: the computation failed numerically ({why})"
               f"{_blame(args) if args is not None else ''}", file=sys.stderr)
         return EXIT_USAGE
     if isinstance(exc, ValueError):  # a model or report check (bad scale, destination, ...)

@@ -167,7 +167,7 @@ def format_size(n: float) -> str:
     """``1073741824`` as ``"1 GiB"``."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
-            return f"{n:.3g} {unit}"
+            return f"{n:.4g} {unit}"
         n /= 1024
     return f"{n:.3g} PiB"  # pragma: no cover
 

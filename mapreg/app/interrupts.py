@@ -61,12 +61,12 @@ _state = _State()
 
 def interrupted() -> bool:
     """Whether SIGINT or SIGTERM arrived while :func:`handling` was active."""
-    return _state.received is not None
+    return _state.active and _state.received is not None
 
 
 def check() -> None:
     """Raise :class:`KeyboardInterrupt` if a signal arrived (a checkpoint)."""
-    if _state.received is not None and not _state.shield:
+    if _state.active and _state.received is not None and not _state.shield:
         _state.unwinding = True
         raise KeyboardInterrupt
 
