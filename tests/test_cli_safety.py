@@ -247,6 +247,8 @@ EXTREME = {
                  "--nu 1e+300"),
     "cauchy scale 1e-300": (["--prior", "cauchy", "--scale", "1e-300", "--noise", "1"], 2,
                             "out of range"),
+    "laplace scale 1e308": (["--prior", "laplace", "--scale", "1e308", "--noise", "1"], 2,
+                            "out of range"),
     "p 2.0000001": (["--prior", "bridge", "--scale", "1", "--p", "2.0000001", "--noise", "1"], 2,
                     "got 2.0000001"),
 }
@@ -368,3 +370,30 @@ def test_an_interrupt_swallowed_entirely_is_raised_at_the_next_checkpoint(tmp_pa
                 pass
             (tmp / "index.html").write_text("new")
     assert snapshot(tmp_path) == before
+
+
+# --- 7. figures readable at any p ------------------------------------------------------------
+
+def test_a_300_feature_map_path_keeps_its_size(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from mapreg import plots
+    from mapreg.fit.path import PathResult
+    from mapreg.priors import make_prior
+
+    rng = np.random.default_rng(0)
+    scales = np.geomspace(0.01, 10, 20)
+    coef = rng.standard_normal(300) * np.log1p(scales)[:, None]
+    n = len(scales)
+    result = PathResult(scales, 1 / scales, coef, np.zeros(n), np.zeros(n), np.full(n, 300),
+                        np.ones(n, bool), make_prior("laplace", 1.0),
+                        tuple(f"feature_{j}" for j in range(300)), "l1", "map")
+    fig = plots.map_path(result)
+    ax = fig.axes[0]
+    named = [t for t in ax.texts if t.get_text().startswith("feature_")]
+    assert len(named) == 12 and any("12 largest named" in t.get_text() for t in ax.texts)
+    fig.savefig(tmp_path / "map_path.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    width, height = Image.open(tmp_path / "map_path.png").size
+    assert width <= 1000 and height <= 700, (width, height)
