@@ -495,7 +495,7 @@ def _run(argv) -> int:
         if interrupts.interrupted() or isinstance(exc, KeyboardInterrupt):
             # also what a sampler raises after catching the Ctrl-C itself (nutpie's
             # "conflicting sizes for dimension 'draw'")
-            print(interrupts.MESSAGE, file=sys.stderr)
+            interrupts.report()
             return EXIT_INTERRUPTED
         if isinstance(exc, SystemExit | GeneratorExit):
             raise

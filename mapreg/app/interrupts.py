@@ -51,6 +51,7 @@ class _State:
         self.unwinding = False
         self.shield = 0
         self.hard_exit = False
+        self.reported = False
         self.temporaries: list = []
         # held by the main thread while shielded: the watchdog never cuts those short
         self.lock = threading.RLock()
@@ -69,6 +70,14 @@ def check() -> None:
     if _state.active and _state.received is not None and not _state.shield:
         _state.unwinding = True
         raise KeyboardInterrupt
+
+
+def report() -> None:
+    """Print the one line saying the command was interrupted (once)."""
+    with _state.lock:
+        if not _state.reported:
+            _state.reported = True
+            print(MESSAGE, file=sys.stderr, flush=True)
 
 
 def unwinding() -> None:
@@ -150,7 +159,7 @@ def _force_exit() -> None:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         with contextlib.suppress(Exception):
-            print(MESSAGE, file=sys.stderr, flush=True)
+            report()
         os._exit(130)
 
 
