@@ -11,11 +11,14 @@ options.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
+import warnings
 
+from mapreg.app import interrupts
 from mapreg.app.parser import UsageError, build_parser
 from mapreg.app.prior_args import dest, owners_text, registered_options
 from mapreg.priors.registry import blame_option
@@ -25,13 +28,35 @@ __all__ = ["UsageError", "build_parser", "build_prior", "load_model", "main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
+def number(value) -> str:
+    """``value`` with as many digits as it takes to tell it apart (``2.0000001``, not ``2``)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def _positive(value, flag: str) -> float:
     if value is None or not math.isfinite(value) or value <= 0.0:
-        raise UsageError(f"{flag} must be a positive finite number, got {value:g}")
+        raise UsageError(f"{flag} must be a positive finite number, got {number(value)}")
     return float(value)
 
 
+#: ``--noise`` range: the noise variance and its inverse stay finite, normal doubles.
+NOISE_RANGE = (1e-150, 1e150)
+
+
+def _noise(value) -> float:
+    noise = _positive(value, "--noise")
+    low, high = NOISE_RANGE
+    if not low <= noise <= high:
+        raise UsageError(f"--noise {number(noise)} is out of range: the noise variance "
+                         f"{'underflows to 0' if noise < low else 'overflows'} in double "
+                         f"precision; give a noise sd between {low:g} and {high:g} (or rescale "
+                         "the target)")
+    return noise
+
+
 def _log(args, msg: str) -> None:
+    interrupts.check()  # every progress step is a checkpoint for a swallowed Ctrl-C
     if not getattr(args, "quiet", False):
         print(f"[mapreg] {msg}", file=sys.stderr, flush=True)
 
@@ -86,10 +111,11 @@ def load_model(args):
     prior = build_prior(args)
     noise = None
     if args.noise is not None:
-        noise = _positive(args.noise, "--noise")
+        noise = _noise(args.noise)
         if args.family != "gaussian":
             raise UsageError(f"--noise applies only to --family gaussian, not {args.family}")
-    data = read_csv(args.data, args.target, family=args.family)
+    data = read_csv(args.data, args.target, family=args.family,
+                    max_bytes=getattr(args, "max_input", None))
     X = data.X
     if args.standardize:
         X, _, _ = standardize(X, data.feature_names)
@@ -102,8 +128,17 @@ def load_model(args):
             _log(args, f"--noise not given: using the least-squares residual sd {noise:.4g}")
         else:
             noise_source = "--noise"
-    model = Model(X, data.y, prior=prior, family=args.family, noise_sigma=noise,
-                  fit_intercept=fit_intercept, feature_names=data.feature_names)
+        if not NOISE_RANGE[0] <= noise <= NOISE_RANGE[1]:
+            raise UsageError(f"the least-squares residual sd of {args.data} is {number(noise)}, "
+                             "out of the range double precision handles; rescale the target "
+                             "or give --noise")
+    try:
+        model = Model(X, data.y, prior=prior, family=args.family, noise_sigma=noise,
+                      fit_intercept=fit_intercept, feature_names=data.feature_names)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("set fit_intercept=False", "use --no-intercept")
+                         .replace("fit_intercept=False", "--no-intercept")) from None
+    _check_finite(model)
     info = {
         "file": os.path.abspath(data.path),
         "rows": int(X.shape[0]),
@@ -113,6 +148,28 @@ def load_model(args):
         "noise_sigma_source": noise_source,
     }
     return model, info
+
+
+def _check_finite(model) -> None:
+    """Refuse data and options whose loss gradient or curvature at ``w = 0`` overflows."""
+    import numpy as np
+
+    X, y, family = model.X, model.y, model.family
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            eta = np.full(len(y), family.initial_intercept(y) if model.fit_intercept else 0.0)
+            d0, h0 = family.dloss(eta, y), family.d2loss(eta, y)
+            grad, curv = X.T @ d0, (X * X).T @ h0
+        except ArithmeticError:
+            d0 = grad = curv = np.array([np.inf])
+    if np.all(np.isfinite(d0)) and np.all(np.isfinite(grad)) and np.all(np.isfinite(curv)):
+        return
+    bad = np.flatnonzero(~(np.isfinite(grad) & np.isfinite(curv)))
+    where = (f"column {model.feature_names[bad[0]]!r}"
+             if bad.size and bad[0] < len(model.feature_names) else "the target")
+    raise UsageError(f"the loss at w = 0 overflows double precision for {where}: rescale the "
+                     "data (--standardize) or choose a larger --noise")
 
 
 def _describe(info) -> str:
@@ -129,12 +186,68 @@ def _check_sampling_args(args) -> None:
         raise UsageError(f"--tune must be at least 0, got {args.tune}")
 
 
+#: Values held per draw besides the coefficients (intercept, hyperparameters, sampler
+#: statistics), and how many copies of the draws exist at once (the sampler's buffer,
+#: the DataTree, the netCDF writer's).
+_PER_DRAW_EXTRA, _COPIES = 20, 3
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: the least of free RAM, cgroup and rlimit."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        limits.append(int(info["MemAvailable"].split()[0]) * 1024)
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            high = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if high != "max":
+            limits.append(int(high) - used)
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(soft - used)
+    except (OSError, ValueError, ImportError, AttributeError):
+        pass
+    return max(0, min(limits)) if limits else None
+
+
+def _check_memory(model, args) -> None:
+    """Refuse ``--draws`` x ``--chains`` whose draws cannot fit in memory (before sampling).
+
+    The DataTree holds ``coef`` (draws x chains x p) and a few values per draw (no
+    log-likelihood group, which would add ``n`` per draw).
+    """
+    from mapreg.app.csv import format_size
+
+    per_draw = model.n_features + _PER_DRAW_EXTRA
+    need = 8.0 * args.draws * args.chains * per_draw * _COPIES
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise UsageError(
+            f"--draws {args.draws} x --chains {args.chains} x {model.n_features} coefficients "
+            f"need about {format_size(need)} of memory for the draws, more than the "
+            f"{format_size(avail)} available; lower --draws or --chains")
+
+
 def _sample(model, args):
     import warnings
 
     from mapreg.posterior.sample import sample_posterior
 
     _check_sampling_args(args)
+    _check_memory(model, args)
     _log(args, f"sampling the posterior: {args.chains} chains x {args.draws} draws "
                f"(sampler {args.sampler})")
     t0 = time.perf_counter()
@@ -143,6 +256,8 @@ def _sample(model, args):
         idata = sample_posterior(model, draws=args.draws, tune=args.tune, chains=args.chains,
                                  sampler=args.sampler, random_seed=args.seed,
                                  progressbar=not args.quiet)
+    # A sampler that caught the Ctrl-C and returned what it had is still interrupted.
+    interrupts.check()
     seen = set()
     for w in caught:
         msg = str(w.message)
@@ -193,18 +308,20 @@ def _local_mode_note(model, report) -> str:
 
 def cmd_sample(args) -> int:
     """``mapreg sample``: sample, print the mode-vs-posterior table, optionally save."""
-    from mapreg.app.files import atomic_write, write_netcdf
+    from mapreg.app.files import atomic_write, check_file_destination, write_netcdf
     from mapreg.app.report_sections import comparison_text
 
     _check_sampling_args(args)
     if args.out is not None:
-        _check_writable_file(args.out)
+        check_file_destination(args.out, inputs=[args.data])
     model, info = load_model(args)
+    _check_memory(model, args)
     idata = _sample(model, args)
     print(_describe(info))
     print(f"model: {model!r}; sampler: {idata.attrs.get('sampler', args.sampler)}")
     print(comparison_text(idata))
     if args.out is not None:
+        check_file_destination(args.out, inputs=[args.data])  # still ours to replace?
         path = atomic_write(args.out, lambda tmp: write_netcdf(idata, tmp))
         _log(args, f"posterior written to {path}")
     return EXIT_OK
@@ -217,8 +334,9 @@ def cmd_report(args) -> int:
     from mapreg.fit.verify import verify_equivalence
 
     _check_sampling_args(args)
-    check_destination(args.out)
+    check_destination(args.out, inputs=[args.data])
     model, info = load_model(args)
+    _check_memory(model, args)
     equivalence = None
     if model.prior.has_mode:
         _log(args, "verifying MAP = penalised fit")
@@ -230,7 +348,8 @@ def cmd_report(args) -> int:
     title = f"mapreg report: {os.path.basename(info['file'])}"
     path = model_report(args.out, model, equivalence=equivalence, idata=idata, title=title,
                         data_info=info, settings=_settings(args),
-                        log=lambda m: _log(args, m))
+                        log=lambda m: _log(args, m), inputs=[args.data])
+    _stay_in(path)
     print(_describe(info))
     if equivalence is None:
         print(f"MAP = penalised fit: skipped (the {args.prior} prior has no posterior mode "
@@ -281,6 +400,7 @@ def cmd_demo(args) -> int:
                         title="mapreg demo: a penalty is a prior (diabetes data)",
                         data_info=info, settings=_settings(args), demo_text=demo_text,
                         log=lambda m: _log(args, m))
+    _stay_in(path)
     print(f"\nreport written to {path}/index.html")
     return EXIT_OK if (passed and equivalence.passed) else EXIT_FAILED
 
@@ -290,24 +410,51 @@ def _settings(args) -> dict:
     return {k: getattr(args, k) for k in keys if hasattr(args, k)}
 
 
-def _check_writable_file(path) -> None:
-    if os.path.isdir(path):
-        raise UsageError(f"--out {path}: is a directory; give a file name such as posterior.nc")
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(parent) and not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {path}: cannot write to {parent}")
+def _stay_in(path) -> None:
+    """After ``--out .`` replaced the current folder, stand in the new one."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        os.chdir(path)
 
 
-def _terminate_like_interrupt() -> None:
-    """Make SIGTERM unwind like Ctrl-C, so temporary output is cleaned up either way."""
-    import signal
-    import threading
+def _absolute_paths(args) -> None:
+    """Fix the input and output paths now: ``--out .`` may replace the current folder."""
+    for name in ("data", "out"):
+        if getattr(args, name, None) is not None:
+            setattr(args, name, os.path.abspath(getattr(args, name)))
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+def _one_line_warnings():
+    """Show each warning once, on one line; numpy's floating-point chatter not at all."""
+    seen = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message).strip().splitlines()
+        text = text[0] if text else category.__name__
+        if text not in seen:
+            seen.add(text)
+            print(f"mapreg: warning: {text}", file=sys.stderr)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+#: Options that, when extreme, are the likely cause of a numerical failure.
+_EXTREME = (1e-50, 1e50)
+
+
+def _blame(args) -> str:
+    """The options with extreme values, for a numerical failure's message."""
+    from mapreg.app.prior_args import registered_options
+
+    flags = ["scale", "noise", *(dest(n) for n in registered_options())]
+    extreme = [f"--{f.replace('_', '-')} {number(v)}" for f in flags
+               if isinstance(v := getattr(args, f, None), float)
+               and math.isfinite(v) and v != 0 and not _EXTREME[0] <= abs(v) <= _EXTREME[1]]
+    if extreme:
+        return f" with {', '.join(extreme)}; try less extreme values"
+    return "; the data may be badly scaled (try --standardize)"
 
 
 COMMANDS = {"demo": cmd_demo, "verify": cmd_verify, "sample": cmd_sample, "report": cmd_report}
@@ -315,34 +462,77 @@ COMMANDS = {"demo": cmd_demo, "verify": cmd_verify, "sample": cmd_sample, "repor
 
 def main(argv=None) -> int:
     """Run the ``mapreg`` command line; return the exit code."""
-    from mapreg.exceptions import DataError
-
     # Figures go to files: never open a window (or need a display) from the command line.
     os.environ.setdefault("MPLBACKEND", "Agg")
-    parser = build_parser()
-    _terminate_like_interrupt()
+    # The handler is in place before anything slow (imports, numba compilation) starts.
+    with interrupts.handling(hard_exit=argv is None), warnings.catch_warnings():
+        _one_line_warnings()
+        code = _run(argv)
+    if code == EXIT_INTERRUPTED and argv is None:
+        # This process is the command and its output is already cleaned up: skip the
+        # interpreter's teardown (seconds with PyMC, nutpie and numba loaded, while a
+        # sampler's threads wind down) so that the signal is honoured at once.
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _run(argv) -> int:
+    """Parse and run one command; every way out is an exit code and at most one line."""
+    from mapreg.exceptions import DataError
+
+    args = None
     try:
-        args = parser.parse_args(argv)
-        return COMMANDS[args.command](args)
-    except (UsageError, DataError) as exc:
-        print(f"mapreg: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("mapreg: interrupted; no partial output was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ValueError as exc:  # a model or report check (bad scale, destination, ...)
+        args = build_parser().parse_args(argv)
+        _absolute_paths(args)
+        code = COMMANDS[args.command](args)
+        interrupts.check()
+        return code
+    except BaseException as exc:  # every exception becomes an exit code
+        interrupts.unwinding()
+        if interrupts.interrupted() or isinstance(exc, KeyboardInterrupt):
+            # also what a sampler raises after catching the Ctrl-C itself (nutpie's
+            # "conflicting sizes for dimension 'draw'")
+            interrupts.report()
+            return EXIT_INTERRUPTED
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        if isinstance(exc, UsageError | DataError):
+            print(f"mapreg: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if os.environ.get("MAPREG_DEBUG"):
             raise
-        msg = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        print(f"mapreg: error: {msg}", file=sys.stderr)
+        return _report_failure(exc, args)
+
+
+def _first_line(exc) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _report_failure(exc, args) -> int:
+    """The one line for an exception that is not a usage error."""
+    import numpy as np
+
+    if isinstance(exc, MemoryError):
+        print(f"mapreg: error: not enough memory ({_first_line(exc)}); use less data or fewer "
+              "draws", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:
-        if os.environ.get("MAPREG_DEBUG"):
-            raise
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"mapreg: internal error: {type(exc).__name__}: {msg} "
-              "(set MAPREG_DEBUG=1 to see the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+    if isinstance(exc, ArithmeticError | np.linalg.LinAlgError):
+        what = {OverflowError: "a number overflowed double precision",
+                ZeroDivisionError: "a number underflowed to 0 and was divided by"}
+        why = what.get(type(exc)) or _first_line(exc)
+        print(f"mapreg: error: the computation failed numerically ({why})"
+              f"{_blame(args) if args is not None else ''}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, ValueError):  # a model or report check (bad scale, destination, ...)
+        print(f"mapreg: error: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"mapreg: internal error: {type(exc).__name__}: {_first_line(exc)} "
+          "(set MAPREG_DEBUG=1 to see the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

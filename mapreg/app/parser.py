@@ -40,7 +40,13 @@ The CSV needs a header row; every column except --target is a feature. Run
 
 EXIT_CODES = """\
 exit codes: 0 success; 1 the equivalence check failed; 2 bad input or usage
-(one line on stderr says what); 130 interrupted (nothing half-written is left).
+(one line on stderr says what); 3 an internal error, i.e. a bug in mapreg (set
+MAPREG_DEBUG=1 for the traceback); 130 interrupted by Ctrl-C or SIGTERM (nothing
+half-written is left, an earlier output is kept).
+
+output: mapreg replaces only what it wrote itself (a report folder holding nothing
+else, an earlier posterior file); it never writes over an input file, a device or a
+folder holding a file it did not write: it says so in one line instead.
 """
 
 
@@ -91,16 +97,35 @@ def _data_options() -> argparse.ArgumentParser:
     g.add_argument("--standardize", action="store_true",
                    help="scale each feature to mean 0, sd 1 first (coefficients are then "
                         "per standard deviation of the feature)")
+    g.add_argument("--max-input", metavar="SIZE", default=None,
+                   help="read at most this much of DATA.csv (e.g. 4G, 500M); default "
+                        "$MAPREG_MAX_INPUT or 1G")
     return p
+
+
+def count(text: str) -> int:
+    """A whole number, also written ``1e6``."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
 
 
 def _sampling_options(draws=1000, tune=1000, chains=4) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("sampling")
-    g.add_argument("--draws", type=int, default=draws, help="draws per chain (%(default)s)")
-    g.add_argument("--tune", type=int, default=tune,
+    g.add_argument("--draws", type=count, default=draws,
+                   help="draws per chain (%(default)s)")
+    g.add_argument("--tune", type=count, default=tune,
                    help="tuning / burn-in steps per chain (%(default)s)")
-    g.add_argument("--chains", type=int, default=chains, help="chains (%(default)s)")
+    g.add_argument("--chains", type=count, default=chains, help="chains (%(default)s)")
     g.add_argument("--sampler", default="auto",
                    choices=("auto", "exact", "gibbs", "nutpie", "pymc", "numpyro"),
                    help=f"auto picks the fastest valid one: {_fast_samplers()}, else NUTS")

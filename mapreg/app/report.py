@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mapreg.app import interrupts
 from mapreg.app.files import (
     MARKER,
     ReportError,
@@ -73,6 +74,7 @@ def _draw_figures(folder: Path, figures: Sequence[FigureSpec], log, dpi: int):
 
     drawn, failed = [], {}
     for spec in figures:
+        interrupts.check()
         log(f"drawing {spec.name}")
         try:
             with warnings.catch_warnings():
@@ -93,7 +95,7 @@ def _draw_figures(folder: Path, figures: Sequence[FigureSpec], log, dpi: int):
 def write_report(out, *, title: str, subtitle: str, sections: Sequence[Section],
                  figures: Sequence[FigureSpec] = (), summary: dict | None = None, idata=None,
                  warnings_: Sequence[str] = (), log: Callable[[str], None] | None = None,
-                 dpi: int = 110) -> Path:
+                 dpi: int = 110, inputs: Sequence = ()) -> Path:
     """Write the report folder ``out`` atomically and return its path.
 
     Parameters
@@ -117,10 +119,13 @@ def write_report(out, *, title: str, subtitle: str, sections: Sequence[Section],
         Called with a short progress message per step.
     dpi : int
         Resolution of the PNGs.
+    inputs : sequence of path-like
+        Files the report was made from: ``out`` must not be or hold one.
     """
     log = log or (lambda msg: None)
+    out = Path(out).absolute()  # now: writing may replace the current folder
     summary = dict(summary or {})
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, inputs) as tmp:
         (tmp / "figures").mkdir()
         drawn, failed = _draw_figures(tmp / "figures", figures, log, dpi)
         files = [("summary.json", "every number in this report, machine-readable")]
@@ -136,12 +141,12 @@ def write_report(out, *, title: str, subtitle: str, sections: Sequence[Section],
         (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
         (tmp / "index.html").write_text(
             render_html(title, subtitle, sections, drawn, files, warnings_), encoding="utf-8")
-    return Path(out).absolute()
+    return out
 
 
 def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
                  settings: dict, demo_text: str | None = None,
-                 log: Callable[[str], None] | None = None) -> Path:
+                 log: Callable[[str], None] | None = None, inputs: Sequence = ()) -> Path:
     """Assemble and write the full report for one model.
 
     Parameters
@@ -164,6 +169,8 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
         The demo's multi-scale equivalence table, shown as its own section (the demo's
         report also draws the two-weight constraint geometry).
     log : callable, optional
+    inputs : sequence of path-like
+        The data files read: ``out`` must not be or hold one.
     """
     sampler = str(idata.attrs.get("sampler", settings.get("sampler", "?")))
     comparison, diagnostics = comparison_records(idata), diagnostics_records(idata)
@@ -179,4 +186,4 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
                              comparison=comparison, diagnostics=diagnostics, skipped=skipped)
     return write_report(out, title=title, subtitle=subtitle(model, data_info),
                         sections=sections, figures=figures, summary=summary, idata=idata,
-                        warnings_=warns, log=log)
+                        warnings_=warns, log=log, inputs=inputs)

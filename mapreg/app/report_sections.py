@@ -65,9 +65,15 @@ def equivalence_section(report) -> Section:
         f"max |MAP − scikit-learn| = {sk} with {html.escape(report.sklearn_name)}. "
         f"Exact zeros: MAP {report.map.n_zeros}, penalised {report.penalized.n_zeros} "
         f"(same set: {report.zeros_agree}). KKT violation at the MAP: "
-        f"{report.map.kkt_violation:.2g}. −log posterior − penalised objective = "
-        f"{report.objective_constant:.10g}, a constant "
-        f"(error {report.objective_identity_error:.2g})."
+        f"{report.map.kkt_violation:.2g} (relative to the forces that pin the mode: "
+        f"{report.relative_kkt[0]:.2g}). "
+        + (f"<b>{html.escape(report.certificate_note().strip())}</b>. "
+           if not report.certified else "")
+        + (f"−log posterior − penalised objective = {report.objective_constant:.10g}, a "
+           f"constant (error {report.objective_identity_error:.2g})."
+           if report.identity_applicable else
+           "−log posterior − penalised objective: not applicable (the prior's normaliser "
+           "is not a finite double).")
     )
     return Section("Mode = penalised fit", text,
                    ("coefficient", "MAP", "penalised", "scikit-learn"), rows)
@@ -98,6 +104,9 @@ def equivalence_summary(report) -> dict:
         "zeros_agree": bool(report.zeros_agree),
         "objective_constant": report.objective_constant,
         "objective_identity_error": report.objective_identity_error,
+        "objective_identity_applicable": bool(report.identity_applicable),
+        "relative_kkt": list(report.relative_kkt),
+        "certified": bool(report.certified),
         "map": {
             "intercept": report.map.intercept,
             "coef": _coef_dict(report.feature_names, report.map.coef),

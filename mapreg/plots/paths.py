@@ -27,18 +27,46 @@ def _draw_path(ax, scales, coefs, names, *, gid, colors, **style):
         ax.plot(scales, coefs[:, j], color=colors[j], gid=f"{gid}:{name}", **style)
 
 
-def _label_ends(ax, x, coefs, names, colors):
-    """Name each path at its right end, nudging labels apart so they do not overlap."""
+#: At most this many paths are named at their right end (the largest ones); the others
+#: are drawn unlabelled, so the figure keeps its size and stays readable at any p.
+MAX_LABELS = 12
+
+
+def _label_ends(ax, x, coefs, names, colors, path=None, max_labels: int = MAX_LABELS):
+    """Name the largest paths at their right end, nudging labels apart so they do not overlap.
+
+    ``path`` (scales x features) ranks the paths by their largest magnitude; only the
+    ``max_labels`` largest are named (all of them when there are no more), and a note
+    in the corner says how many are drawn.
+    """
     coefs = np.asarray(coefs, dtype=float)
-    gap = 0.04 * max(np.ptp(coefs), 1e-12)
+    size = np.max(np.abs(np.asarray(path, dtype=float)), axis=0) if path is not None \
+        else np.abs(coefs)
+    keep = np.sort(np.argsort(-np.nan_to_num(size), kind="stable")[:max_labels])
+    if keep.size < coefs.size:
+        ax.text(0.01, 0.01, f"{coefs.size} paths; the {keep.size} largest named",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize="x-small",
+                color="0.35")
+    coefs, names, colors = coefs[keep], [names[j] for j in keep], [colors[j] for j in keep]
+    if not coefs.size:
+        return
+    low, high = ax.get_ylim()
+    gap = 0.04 * (high - low)
     order = np.argsort(coefs)
     ys = coefs[order].copy()
-    for k in range(1, len(ys)):
+    for k in range(1, len(ys)):  # push up over the one below ...
         ys[k] = max(ys[k], ys[k - 1] + gap)
-    ys -= (ys.mean() - coefs.mean()) * 0.5  # re-centre the pushed-up block a little
+    ys[-1] = min(ys[-1], high)
+    for k in range(len(ys) - 2, -1, -1):  # ... and down below the top of the axes
+        ys[k] = min(ys[k], ys[k + 1] - gap)
+    ys = np.clip(ys, low, high)  # never outside the axes: the figure keeps its size
     for k, j in enumerate(order):
-        ax.annotate(names[j], (x, ys[k]), xytext=(5, 0), textcoords="offset points",
+        ax.annotate(_short(names[j]), (x, ys[k]), xytext=(5, 0), textcoords="offset points",
                     va="center", fontsize="small", color=colors[j], annotation_clip=False)
+
+
+def _short(name: str, n: int = 18) -> str:
+    return name if len(name) <= n else name[: n - 1] + "…"
 
 
 def _as_comparison(result, scales, sklearn):
@@ -114,7 +142,7 @@ def map_path(result, scales=None, *, sklearn: bool = True, ax=None):
     ax.set_xscale("log")
     ax.set_xlabel(_scale_label(prior))
     ax.set_ylabel("coefficient")
-    _label_ends(ax, scales[-1], mp.coef[-1], names, colors)
+    _label_ends(ax, scales[-1], mp.coef[-1], names, colors, path=mp.coef)
     title = f"MAP path = {mp.penalty.upper()}-penalised path"
     if not prior.convex:
         title += " (non-convex: local modes from w = 0)"
@@ -188,7 +216,8 @@ def posterior_median_path(medians, map_path=None, *, fig=None, map_scales=None, 
         _add_penalty_axis(ax, medians.prior)
         ax.set_title(title, pad=8)
     left.set_ylabel("coefficient")
-    _label_ends(left, map_path.scales[-1], map_path.coef[-1], names, colors)
+    _label_ends(left, map_path.scales[-1], map_path.coef[-1], names, colors,
+                path=map_path.coef)
     right.legend(handles=[
         _proxy(color="0.3", lw=2, marker="o", ms=4,
                label=f"posterior median ({len(medians.scales)} scales)"),
