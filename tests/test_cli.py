@@ -491,7 +491,7 @@ def test_horseshoe_report_skips_the_mode_section(files, tmp_path):
     assert summary["model"]["prior"] == "horseshoe" and summary["model"]["lam"] is None
     assert "skipped" in summary["equivalence"]
     assert set(summary["figures_skipped"]) == {"shrinkage_force", "map_path",
-                                               "posterior_median_path"}
+                                               "posterior_median_path", "training_trajectories"}
     text = (out / "index.html").read_text(encoding="utf-8")
     assert "Skipped: the Horseshoe prior" in text and "Mode vs posterior" in text
 

@@ -182,11 +182,13 @@ def test_model_report_for_the_wider_prior_family(kind, tmp_path):
         assert summary["model"]["scale"] == 1.0 and summary["model"]["lam"] == 1.0
         assert summary["equivalence"]["passed"] is True
         assert "figures/map_path.png" in summary["files"]
+        assert "figures/training_trajectories.png" in summary["files"]
         assert "ElasticNet(b=1.0, sigma=2.0) prior ⇔ penalty λ = 1" in html
     else:
         assert summary["model"]["lam"] is None
         assert summary["equivalence"] == {
             "skipped": "the prior has no posterior mode and no penalty dual"}
         assert "figures/map_path.png" not in summary["files"]
+        assert summary["figures_skipped"]["training_trajectories"].startswith("gradient")
         assert "Skipped: the Horseshoe prior" in html
         assert "no mode and no penalty dual" in html
