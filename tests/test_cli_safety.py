@@ -222,7 +222,7 @@ def test_memory_check_before_sampling(capsys, data, monkeypatch):
         line = one_line(*run(capsys, "sample", data, "--target", "y", "--prior", "laplace",
                              "--scale", 1, "--noise", 1, flag, value, "-q")[::2])
         assert "of memory for the draws" in line and "lower --draws or --chains" in line
-    monkeypatch.setattr("mapreg.app.cli.available_memory", lambda: 1000)
+    monkeypatch.setattr("mapreg.app.load.available_memory", lambda: 1000)
     line = one_line(*run(capsys, "sample", data, "--target", "y", "--prior", "laplace",
                          "--scale", 1, "--noise", 1, *SAMPLE)[::2])
     assert "more than the 1000 B available" in line

@@ -19,226 +19,20 @@ import time
 import warnings
 
 from mapreg.app import interrupts
+from mapreg.app.load import (
+    build_prior,
+    check_memory,
+    check_sampling_args,
+    describe,
+    load_model,
+    log,
+    number,
+)
 from mapreg.app.parser import UsageError, build_parser
-from mapreg.app.prior_args import dest, owners_text, registered_options
-from mapreg.priors.registry import blame_option
 
 __all__ = ["UsageError", "build_parser", "build_prior", "load_model", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-def number(value) -> str:
-    """``value`` with as many digits as it takes to tell it apart (``2.0000001``, not ``2``)."""
-    short = f"{value:g}"
-    return short if float(short) == value else repr(float(value))
-
-
-def _positive(value, flag: str) -> float:
-    if value is None or not math.isfinite(value) or value <= 0.0:
-        raise UsageError(f"{flag} must be a positive finite number, got {number(value)}")
-    return float(value)
-
-
-#: ``--noise`` range: the noise variance and its inverse stay finite, normal doubles.
-NOISE_RANGE = (1e-150, 1e150)
-
-
-def _noise(value) -> float:
-    noise = _positive(value, "--noise")
-    low, high = NOISE_RANGE
-    if not low <= noise <= high:
-        raise UsageError(f"--noise {number(noise)} is out of range: the noise variance "
-                         f"{'underflows to 0' if noise < low else 'overflows'} in double "
-                         f"precision; give a noise sd between {low:g} and {high:g} (or rescale "
-                         "the target)")
-    return noise
-
-
-def _log(args, msg: str) -> None:
-    interrupts.check()  # every progress step is a checkpoint for a swallowed Ctrl-C
-    if not getattr(args, "quiet", False):
-        print(f"[mapreg] {msg}", file=sys.stderr, flush=True)
-
-
-# --- loading a user's model -----------------------------------------------------------------
-
-
-def build_prior(args):
-    """The :class:`mapreg.priors.Prior` that ``--prior``, ``--scale`` and its options describe.
-
-    Built by :func:`mapreg.priors.make_prior` from the registered class's options
-    (``--p``, ``--scale2``, ``--nu``, or any option a registered prior declares).
-
-    Raises
-    ------
-    UsageError
-        An option missing, given to a prior that does not take it, or out of range.
-    """
-    from mapreg.priors import make_prior, prior_class
-
-    name = args.prior
-    cls = prior_class(name)
-    declared = {opt.name for opt in cls.options}
-    for opt_name, (_, owners) in registered_options().items():
-        if getattr(args, dest(opt_name), None) is not None and opt_name not in declared:
-            raise UsageError(f"--{opt_name} applies only to {owners_text(owners)}, not {name}")
-    given = {opt.name: getattr(args, dest(opt.name), None) for opt in cls.options}
-    for opt in cls.options:
-        if given[opt.name] is None and opt.default is None:
-            raise UsageError(f"--prior {name} needs --{opt.name} ({opt.help})")
-    scale = _positive(args.scale, "--scale")
-    try:
-        return make_prior(name, scale, **given)
-    except ValueError as exc:
-        opt = blame_option(cls, str(exc), given)
-        raise UsageError(f"--{opt.name}: {exc}" if opt else f"--prior {name}: {exc}") from None
-
-
-def load_model(args):
-    """Read the CSV and build the :class:`mapreg.Model` the options describe.
-
-    Returns
-    -------
-    model : Model
-    info : dict
-        What was read and chosen (file, rows, target, standardised, noise source).
-    """
-    from mapreg.app.csv import read_csv
-    from mapreg.model import Model
-    from mapreg.preprocessing import estimate_noise_sigma, standardize
-
-    prior = build_prior(args)
-    noise = None
-    if args.noise is not None:
-        noise = _noise(args.noise)
-        if args.family != "gaussian":
-            raise UsageError(f"--noise applies only to --family gaussian, not {args.family}")
-    data = read_csv(args.data, args.target, family=args.family,
-                    max_bytes=getattr(args, "max_input", None))
-    X = data.X
-    if args.standardize:
-        X, _, _ = standardize(X, data.feature_names)
-    fit_intercept = not args.no_intercept
-    noise_source = None
-    if args.family == "gaussian":
-        if noise is None:
-            noise = estimate_noise_sigma(X, data.y, fit_intercept)
-            noise_source = "least-squares residual sd (no --noise given)"
-            _log(args, f"--noise not given: using the least-squares residual sd {noise:.4g}")
-        else:
-            noise_source = "--noise"
-        if not NOISE_RANGE[0] <= noise <= NOISE_RANGE[1]:
-            raise UsageError(f"the least-squares residual sd of {args.data} is {number(noise)}, "
-                             "out of the range double precision handles; rescale the target "
-                             "or give --noise")
-    try:
-        model = Model(X, data.y, prior=prior, family=args.family, noise_sigma=noise,
-                      fit_intercept=fit_intercept, feature_names=data.feature_names)
-    except ValueError as exc:
-        raise UsageError(str(exc).replace("set fit_intercept=False", "use --no-intercept")
-                         .replace("fit_intercept=False", "--no-intercept")) from None
-    _check_finite(model)
-    info = {
-        "file": os.path.abspath(data.path),
-        "rows": int(X.shape[0]),
-        "features": list(data.feature_names),
-        "target": data.target_name,
-        "standardized": bool(args.standardize),
-        "noise_sigma_source": noise_source,
-    }
-    return model, info
-
-
-def _check_finite(model) -> None:
-    """Refuse data and options whose loss gradient or curvature at ``w = 0`` overflows."""
-    import numpy as np
-
-    X, y, family = model.X, model.y, model.family
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            eta = np.full(len(y), family.initial_intercept(y) if model.fit_intercept else 0.0)
-            d0, h0 = family.dloss(eta, y), family.d2loss(eta, y)
-            grad, curv = X.T @ d0, (X * X).T @ h0
-        except ArithmeticError:
-            d0 = grad = curv = np.array([np.inf])
-    if np.all(np.isfinite(d0)) and np.all(np.isfinite(grad)) and np.all(np.isfinite(curv)):
-        return
-    bad = np.flatnonzero(~(np.isfinite(grad) & np.isfinite(curv)))
-    where = (f"column {model.feature_names[bad[0]]!r}"
-             if bad.size and bad[0] < len(model.feature_names) else "the target")
-    raise UsageError(f"the loss at w = 0 overflows double precision for {where}: rescale the "
-                     "data (--standardize) or choose a larger --noise")
-
-
-def _describe(info) -> str:
-    std = ", features standardised" if info["standardized"] else ""
-    return (f"{os.path.basename(info['file'])}: {info['rows']} rows, target "
-            f"{info['target']!r}, {len(info['features'])} features{std}")
-
-
-def _check_sampling_args(args) -> None:
-    for flag in ("draws", "chains"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
-    if args.tune < 0:
-        raise UsageError(f"--tune must be at least 0, got {args.tune}")
-
-
-#: Values held per draw besides the coefficients (intercept, hyperparameters, sampler
-#: statistics), and how many copies of the draws exist at once (the sampler's buffer,
-#: the DataTree, the netCDF writer's).
-_PER_DRAW_EXTRA, _COPIES = 20, 3
-
-
-def available_memory() -> int | None:
-    """Bytes this process can still allocate: the least of free RAM, cgroup and rlimit."""
-    limits = []
-    try:
-        with open("/proc/meminfo") as f:
-            info = dict(line.split(":", 1) for line in f)
-        limits.append(int(info["MemAvailable"].split()[0]) * 1024)
-    except (OSError, KeyError, ValueError):
-        pass
-    try:
-        with open("/sys/fs/cgroup/memory.max") as f:
-            high = f.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as f:
-            used = int(f.read().strip())
-        if high != "max":
-            limits.append(int(high) - used)
-    except (OSError, ValueError):
-        pass
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            with open("/proc/self/statm") as f:
-                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            limits.append(soft - used)
-    except (OSError, ValueError, ImportError, AttributeError):
-        pass
-    return max(0, min(limits)) if limits else None
-
-
-def _check_memory(model, args) -> None:
-    """Refuse ``--draws`` x ``--chains`` whose draws cannot fit in memory (before sampling).
-
-    The DataTree holds ``coef`` (draws x chains x p) and a few values per draw (no
-    log-likelihood group, which would add ``n`` per draw).
-    """
-    from mapreg.app.csv import format_size
-
-    per_draw = model.n_features + _PER_DRAW_EXTRA
-    need = 8.0 * args.draws * args.chains * per_draw * _COPIES
-    avail = available_memory()
-    if avail is not None and need > avail:
-        raise UsageError(
-            f"--draws {args.draws} x --chains {args.chains} x {model.n_features} coefficients "
-            f"need about {format_size(need)} of memory for the draws, more than the "
-            f"{format_size(avail)} available; lower --draws or --chains")
 
 
 def _sample(model, args):
@@ -246,9 +40,9 @@ def _sample(model, args):
 
     from mapreg.posterior.sample import sample_posterior
 
-    _check_sampling_args(args)
-    _check_memory(model, args)
-    _log(args, f"sampling the posterior: {args.chains} chains x {args.draws} draws "
+    check_sampling_args(args)
+    check_memory(model, args)
+    log(args, f"sampling the posterior: {args.chains} chains x {args.draws} draws "
                f"(sampler {args.sampler})")
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -265,7 +59,7 @@ def _sample(model, args):
             seen.add(msg)
             print(f"mapreg: warning: {msg}", file=sys.stderr)
     used = idata.attrs.get("sampler", args.sampler)
-    _log(args, f"sampled with {used} in {time.perf_counter() - t0:.1f} s")
+    log(args, f"sampled with {used} in {time.perf_counter() - t0:.1f} s")
     return idata
 
 
@@ -283,7 +77,7 @@ def cmd_verify(args) -> int:
                          "'mapreg report' for its posterior")
     model, info = load_model(args)
     report = verify_equivalence(model)
-    print(_describe(info))
+    print(describe(info))
     print(report)
     note = _local_mode_note(model, report)
     if note:
@@ -311,19 +105,19 @@ def cmd_sample(args) -> int:
     from mapreg.app.files import atomic_write, check_file_destination, write_netcdf
     from mapreg.app.report_sections import comparison_text
 
-    _check_sampling_args(args)
+    check_sampling_args(args)
     if args.out is not None:
         check_file_destination(args.out, inputs=[args.data])
     model, info = load_model(args)
-    _check_memory(model, args)
+    check_memory(model, args)
     idata = _sample(model, args)
-    print(_describe(info))
+    print(describe(info))
     print(f"model: {model!r}; sampler: {idata.attrs.get('sampler', args.sampler)}")
     print(comparison_text(idata))
     if args.out is not None:
         check_file_destination(args.out, inputs=[args.data])  # still ours to replace?
         path = atomic_write(args.out, lambda tmp: write_netcdf(idata, tmp))
-        _log(args, f"posterior written to {path}")
+        log(args, f"posterior written to {path}")
     return EXIT_OK
 
 
@@ -333,24 +127,24 @@ def cmd_report(args) -> int:
     from mapreg.app.report import model_report
     from mapreg.fit.verify import verify_equivalence
 
-    _check_sampling_args(args)
+    check_sampling_args(args)
     check_destination(args.out, inputs=[args.data])
     model, info = load_model(args)
-    _check_memory(model, args)
+    check_memory(model, args)
     equivalence = None
     if model.prior.has_mode:
-        _log(args, "verifying MAP = penalised fit")
+        log(args, "verifying MAP = penalised fit")
         equivalence = verify_equivalence(model)
     else:
-        _log(args, f"skipping MAP = penalised fit: the {args.prior} prior has no posterior "
+        log(args, f"skipping MAP = penalised fit: the {args.prior} prior has no posterior "
                    "mode")
     idata = _sample(model, args)
     title = f"mapreg report: {os.path.basename(info['file'])}"
     path = model_report(args.out, model, equivalence=equivalence, idata=idata, title=title,
                         data_info=info, settings=_settings(args),
-                        log=lambda m: _log(args, m), inputs=[args.data])
+                        log=lambda m: log(args, m), inputs=[args.data])
     _stay_in(path)
-    print(_describe(info))
+    print(describe(info))
     if equivalence is None:
         print(f"MAP = penalised fit: skipped (the {args.prior} prior has no posterior mode "
               "and no penalty dual; the report shows its posterior only)")
@@ -368,12 +162,12 @@ def cmd_demo(args) -> int:
     """``mapreg demo``: the equivalence table on diabetes, then the posterior and a report."""
     from mapreg.app.demo import NOISE_SIGMA, equivalence_demo_text, equivalence_rows
 
-    _check_sampling_args(args)
+    check_sampling_args(args)
     if not args.no_report:
         from mapreg.app.files import check_destination
 
         check_destination(args.out)
-    _log(args, "verifying MAP = penalised fit = scikit-learn on diabetes over 7 prior scales "
+    log(args, "verifying MAP = penalised fit = scikit-learn on diabetes over 7 prior scales "
                "(and timing pymc.find_MAP against it)")
     rows = equivalence_rows()
     demo_text = equivalence_demo_text(rows)
@@ -399,7 +193,7 @@ def cmd_demo(args) -> int:
     path = model_report(args.out, model, equivalence=equivalence, idata=idata,
                         title="mapreg demo: a penalty is a prior (diabetes data)",
                         data_info=info, settings=_settings(args), demo_text=demo_text,
-                        log=lambda m: _log(args, m))
+                        log=lambda m: log(args, m))
     _stay_in(path)
     print(f"\nreport written to {path}/index.html")
     return EXIT_OK if (passed and equivalence.passed) else EXIT_FAILED
@@ -446,7 +240,7 @@ _EXTREME = (1e-50, 1e50)
 
 def _blame(args) -> str:
     """The options with extreme values, for a numerical failure's message."""
-    from mapreg.app.prior_args import registered_options
+    from mapreg.app.prior_args import dest, registered_options
 
     flags = ["scale", "noise", *(dest(n) for n in registered_options())]
     extreme = [f"--{f.replace('_', '-')} {number(v)}" for f in flags
