@@ -63,7 +63,7 @@ def laplace_from_lasso_alpha(alpha: float, noise_sigma: float, n_samples: int) -
 def ridge_alpha(prior: Gaussian, noise_sigma: float) -> float:
     """scikit-learn ``Ridge(alpha)`` equal to the MAP under ``prior``: ``alpha = s^2 / sigma^2``."""
     s = check_scale(noise_sigma, "noise_sigma")
-    return s**2 / prior.sigma**2
+    return (s / prior.sigma) ** 2  # the ratio first: sigma**2 alone overflows for sigma > 1e154
 
 
 def gaussian_from_ridge_alpha(alpha: float, noise_sigma: float) -> Gaussian:

@@ -46,7 +46,9 @@ def log_penalty_grad(w, lam, delta):
 def log_penalty_hess(w, lam, delta):
     """``d2/dw2 [lam log(1 + w**2/delta)] = 2 lam (delta - w**2) / (delta + w**2)**2``."""
     w = np.asarray(w, dtype=float)
-    return 2.0 * lam * (delta - w**2) / (delta + w**2) ** 2
+    # divided twice, not by the square: (delta + w**2)**2 overflows for delta > 1e154
+    d = delta + w**2
+    return 2.0 * lam * (delta - w**2) / d / d
 
 
 def log_penalty_mm_weights(w, lam, delta):

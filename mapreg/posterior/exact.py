@@ -74,7 +74,8 @@ def gaussian_posterior(model) -> GaussianPosterior:
     n, p = X.shape
     Z = np.column_stack([X, np.ones(n)]) if model.fit_intercept else X
     A = Z.T @ Z / s2
-    A[np.arange(p), np.arange(p)] += 1.0 / model.prior.scale**2
+    # (1/sigma)/sigma: sigma**2 overflows for sigma > 1e154 (then the prior is flat)
+    A[np.arange(p), np.arange(p)] += (1.0 / model.prior.scale) / model.prior.scale
     L = np.linalg.cholesky(A)
     mean = cho_solve((L, True), Z.T @ y / s2)
     cov = cho_solve((L, True), np.eye(A.shape[0]))
