@@ -40,15 +40,15 @@ def l2_subdiff_distance(w, grad, weight):
 def log_penalty_grad(w, lam, delta):
     """``d/dw [lam log(1 + w**2/delta)] = 2 lam w / (delta + w**2)``."""
     w = np.asarray(w, dtype=float)
-    return 2.0 * lam * w / (delta + w**2)
+    return 2.0 * (lam / (delta + w**2)) * w
 
 
 def log_penalty_hess(w, lam, delta):
     """``d2/dw2 [lam log(1 + w**2/delta)] = 2 lam (delta - w**2) / (delta + w**2)**2``."""
     w = np.asarray(w, dtype=float)
-    # divided twice, not by the square: (delta + w**2)**2 overflows for delta > 1e154
+    # ratios first: (delta + w**2)**2, or lam * delta, overflow for a huge nu (delta = nu s**2)
     d = delta + w**2
-    return 2.0 * lam * (delta - w**2) / d / d
+    return 2.0 * (lam / d) * ((delta - w**2) / d)
 
 
 def log_penalty_mm_weights(w, lam, delta):
