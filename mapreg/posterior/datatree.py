@@ -22,7 +22,8 @@ Root ``attrs`` (:func:`result_attrs`): ``sampler`` (the one actually run),
 messages), ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``,
 ``sampling_time_s``, ``wall_time_s`` (for ``"exact"`` draws, i.i.d. by construction:
 ESS = chains x draws, ``max_rhat = nan``); for Gibbs also ``gibbs_sweeps_per_draw``
-(10 for the horseshoe, whose local scales mix slowly; 1 otherwise).
+(10 for the horseshoe while a sweep is cheap, its local scales mixing slowly; 1 otherwise)
+and ``gibbs_method`` (``"rue"`` or ``"bhattacharya"``, how the coefficients were drawn).
 """
 
 from __future__ import annotations
@@ -61,19 +62,42 @@ def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
     })
 
 
+def _by_rows(model, coef, b0, per_draw) -> np.ndarray:
+    """``per_draw(eta)`` for ``eta = X w + w0`` of every draw, a block of draws at a time."""
+    lead = b0.shape
+    flat_w = coef.reshape(-1, coef.shape[-1])
+    flat_b = b0.reshape(-1)
+    out = np.empty(flat_b.shape[0])
+    step = max(1, (1 << 20) // max(model.n_samples, 1))  # ~8 MB of eta at a time
+    for i in range(0, out.shape[0], step):
+        eta = flat_w[i:i + step] @ model.X.T + flat_b[i:i + step, None]
+        out[i:i + step] = per_draw(eta)
+    return out.reshape(lead)
+
+
 def _conditional_lp(model, d: Draws) -> np.ndarray:
     """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded).
 
     The Gaussian residual sum of squares comes from the sufficient statistics
-    (:mod:`mapreg.posterior.sufficient`): O(p**2) per draw instead of O(n p).
+    (:mod:`mapreg.posterior.sufficient`) when ``p < n``: O(p**2) per draw instead of O(n p);
+    otherwise (and for the other families) from the rows, never forming ``Z'Z``.
     """
     coef, b0 = d.coef, d.intercept
-    st = sufficient_stats(model.X, model.y, model.fit_intercept)
-    theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept else coef
-    rss = st.rss(theta)
-    s = d.hyper.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
     n = model.n_samples
-    loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
+    k = model.n_features + int(model.fit_intercept)
+    y = model.y
+    if model.family.name != "gaussian":
+        loglik = _by_rows(model, coef, b0, lambda eta: np.sum(model.family.loglik(eta, y), -1))
+    else:
+        if k <= n:
+            st = sufficient_stats(model.X, y, model.fit_intercept)
+            theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept \
+                else coef
+            rss = st.rss(theta)
+        else:
+            rss = _by_rows(model, coef, b0, lambda eta: np.sum((y - eta) ** 2, axis=-1))
+        s = d.hyper.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
+        loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
     prior = model.prior
     scale = d.hyper.get("prior_scale", d.hyper.get("tau"))
     if scale is None:

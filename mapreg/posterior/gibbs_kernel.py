@@ -32,8 +32,12 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
 Full conditionals (each is a textbook conjugate update), one helper each:
 
 1. ``theta | d, s**2 ~ N(A^{-1} Z'y / s**2, A^{-1})``, ``A = Z'Z / s**2 + diag(1/d, 0)``
-   (the 0 is the flat intercept); drawn through the Cholesky factor of ``A``
-   (:func:`_draw_theta`).
+   (the 0 is the flat intercept); drawn by Rue's Cholesky of ``A`` or, when ``p > n``, by
+   Bhattacharya et al.'s algorithm, which never forms ``A``
+   (:mod:`mapreg.posterior.gaussian_draw`). For the Bernoulli family ``Z'Z / s**2`` and
+   ``Z'y / s**2`` are ``Z'Omega Z`` and ``Z'kappa`` (Pólya-Gamma weights ``omega_i ~ PG(1,
+   eta_i)``, drawn in Python by the ``polyagamma`` package between sweeps, and
+   ``kappa = y - 1/2``; Polson, Scott & Windle 2013), and there is no noise step.
 2. Laplace: ``1/tau_j**2 | w_j, lam ~ InverseGaussian(mean = lam / |w_j|, shape = lam**2)``.
 3. Laplace scale, ``GammaLambdaSq(r, delta)`` on ``lam**2``:
    ``lam**2 | tau ~ Gamma(shape p + r, rate delta + sum_j tau_j**2 / 2)``
@@ -52,9 +56,13 @@ Full conditionals (each is a textbook conjugate update), one helper each:
    ``HalfCauchy(beta)`` on ``s``: the same auxiliary trick with ``n`` and ``RSS``
    (:func:`_noise_step`).
 
-The data enter only through ``Z'Z``, ``Z'y`` and, for the residual sum of
-squares, ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)' Z'Z (theta - t0)``
-(:mod:`mapreg.posterior.sufficient`).
+On Rue's path the Gaussian data enter only through ``Z'Z``, ``Z'y`` and, for the residual
+sum of squares, ``RSS(theta) = r0 - 2 (theta - t0)'g0 + (theta - t0)' Z'Z (theta - t0)``
+(:mod:`mapreg.posterior.sufficient`); on Bhattacharya's the RSS is summed over the rows.
+
+A chain is :func:`init_state` and then :func:`gibbs_block` over consecutive ranges of
+sweeps (or :func:`pg_sweep`, one Pólya-Gamma sweep at a time): its state lives in arrays
+between calls, and the draws do not depend on how the sweeps are cut into blocks.
 
 The sweep is split into one ``@numba.njit(inline="always")`` helper per step, inlined
 into :func:`gibbs_chain` by numba itself. Measured against the single 128-line kernel it
@@ -69,6 +77,8 @@ import math
 
 import numba
 import numpy as np
+
+from mapreg.posterior.gaussian_draw import RUE, bcm_draw, intercept_given_coef, rue_draw
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE = 0, 1, 2
@@ -101,32 +111,6 @@ def _inv_gauss(rng, mu, shape):
 def _inv_gamma(rng, shape, scale):
     """One draw from InvGamma(shape, scale): ``scale / Gamma(shape, 1)``."""
     return scale / rng.gamma(shape, 1.0)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _draw_theta(rng, ZtZ, Zty, sig2, d, A, z, theta):
-    """Step 1, in place: ``theta | d, s^2 ~ N(A^-1 Z'y / s^2, A^-1)``; ``A``, ``z`` are scratch."""
-    k = ZtZ.shape[0]
-    for i in range(k):
-        for j in range(k):
-            A[i, j] = ZtZ[i, j] / sig2
-    for j in range(d.shape[0]):
-        A[j, j] += 1.0 / d[j]
-    L = np.linalg.cholesky(A)
-    # forward: L u = Z'y / s^2
-    for i in range(k):
-        acc = Zty[i] / sig2
-        for j in range(i):
-            acc -= L[i, j] * z[j]
-        z[i] = acc / L[i, i]
-    # add noise in the whitened space, then back-substitute L' theta = u + eps
-    for i in range(k):
-        z[i] += rng.standard_normal()
-    for i in range(k - 1, -1, -1):
-        acc = z[i]
-        for j in range(i + 1, k):
-            acc -= L[j, i] * theta[j]
-        theta[i] = acc / L[i, i]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -213,67 +197,227 @@ def _noise_step(rng, noise_mode, a, b, n, rss, aux):
     return sig2, _inv_gamma(rng, 1.0, 1.0 / sig2 + 1.0 / (b * b))
 
 
-@numba.njit(cache=True, nogil=True)
-def gibbs_chain(ZtZ, Zty, t0, r0, g0, n, p, rng, n_tune, n_draws, thin,
-                prior_kind, scale_mode, scale_a, scale_b, scale_init,
-                noise_mode, noise_a, noise_b, noise_init,
-                out_theta, out_noise, out_scale):
-    """Run one chain; fill ``out_theta`` (draws, k), ``out_noise`` (s) and ``out_scale``.
 
-    ``out_scale`` holds the Laplace ``b = 1/lam``, the Gaussian ``sigma`` or the
-    horseshoe's global ``tau``. ``rng`` is the chain's own ``numpy.random.Generator``.
-    Codes: ``prior_kind`` in {PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE};
-    ``scale_mode`` in {FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ} (the horseshoe
-    takes FIXED, ``tau = scale_init``, or HALFCAUCHY, ``tau ~ HalfCauchy(scale_b)``);
-    ``noise_mode`` in {FIXED, INVGAMMA, HALFCAUCHY};
-    ``(a, b)`` are the hyperprior's parameters (for HALFCAUCHY, ``a`` is unused
-    and ``b`` is beta). Every kept draw (and every warm-up step) is ``thin`` sweeps.
+
+# ---------------------------------------------------------------- one chain, block by block
+# ipar: the integer settings of a chain; fpar: its float settings; sc: its scalar state
+I_FAMILY, I_METHOD, I_INTERCEPT, I_PRIOR, I_SCALE_MODE, I_NOISE_MODE, I_THIN, I_TUNE, I_N = range(9)
+F_SCALE_A, F_SCALE_B, F_NOISE_A, F_NOISE_B, F_YBAR, F_R0 = range(6)
+S_SIG2, S_AUX_NOISE, S_AUX_SCALE, S_LAM_SQ, S_SCALE, S_TAU2, S_XI = range(7)
+N_IPAR, N_FPAR, N_STATE = 9, 6, 7
+# the likelihood: Gaussian noise, or Bernoulli through Pólya-Gamma weights omega
+GAUSSIAN, BERNOULLI = 0, 1
+
+
+@numba.njit(cache=True, nogil=True)
+def init_state(rng, ipar, scale_init, noise_init, theta, d, lam2, nu, sc):
+    """Starting values: over-dispersed unknown scales, so R-hat can see non-mixing.
+
+    ``theta`` keeps what the caller put there (it is drawn first in a Gaussian sweep; a
+    Pólya-Gamma sweep draws the weights from it first).
     """
-    k = ZtZ.shape[0]
-    # over-dispersed starting values for unknown scales, so R-hat can see non-mixing
+    prior_kind = ipar[I_PRIOR]
     sig2 = noise_init * noise_init
-    if noise_mode != FIXED:
+    if ipar[I_NOISE_MODE] != FIXED:
         sig2 *= math.exp(rng.standard_normal())
     scale = scale_init
-    if scale_mode != FIXED:
+    if ipar[I_SCALE_MODE] != FIXED:
         scale *= math.exp(0.5 * rng.standard_normal())
-    lam_sq = 1.0 / (scale * scale)
+    p = d.shape[0]
     # Laplace: E[tau^2] = 2 / lam^2 = 2 b^2; Gaussian: sigma^2
-    d = np.full(p, 2.0 * scale * scale if prior_kind == PRIOR_LAPLACE else scale * scale)
-    # horseshoe state: local lam_j^2 (over-dispersed around 1, the median of a
-    # HalfCauchy(1)^2), their auxiliaries nu_j, the global tau^2 and its auxiliary xi
-    hs_lam2 = np.ones(p)
-    hs_nu = np.ones(p)
-    hs_tau2 = scale * scale
-    hs_xi = 1.0
+    for j in range(p):
+        d[j] = 2.0 * scale * scale if prior_kind == PRIOR_LAPLACE else scale * scale
+        lam2[j] = 1.0
+        nu[j] = 1.0
+    # horseshoe: local lam_j^2 over-dispersed around 1 (the median of a HalfCauchy(1)^2),
+    # their auxiliaries nu_j, the global tau^2 and its auxiliary xi
+    tau2 = scale * scale
     if prior_kind == PRIOR_HORSESHOE:
         for j in range(p):
-            hs_lam2[j] = math.exp(rng.standard_normal())
-            d[j] = min(max(hs_lam2[j] * hs_tau2, _D_MIN), _D_MAX)
-    aux_noise = 1.0
-    aux_scale = 1.0
-    A = np.empty((k, k))
-    theta = t0.copy()
-    z = np.empty(k)
-    for sweep in range((n_tune + n_draws) * thin):
-        _draw_theta(rng, ZtZ, Zty, sig2, d, A, z, theta)
-        if prior_kind == PRIOR_HORSESHOE:
-            hs_tau2, hs_xi = _horseshoe_step(rng, theta, d, hs_lam2, hs_nu, hs_tau2, hs_xi,
-                                             scale_mode == HALFCAUCHY, scale_b)
-            scale = math.sqrt(hs_tau2)
-        elif prior_kind == PRIOR_LAPLACE:
-            lam_sq = _laplace_step(rng, theta, d, lam_sq, scale_mode, scale_a, scale_b)
-            scale = 1.0 / math.sqrt(lam_sq)
+            lam2[j] = math.exp(rng.standard_normal())
+            d[j] = min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+    sc[S_SIG2] = sig2
+    sc[S_AUX_NOISE] = 1.0
+    sc[S_AUX_SCALE] = 1.0
+    sc[S_LAM_SQ] = 1.0 / (scale * scale)
+    sc[S_SCALE] = scale
+    sc[S_TAU2] = tau2
+    sc[S_XI] = 1.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B):
+    """Rue's ``A`` (likelihood part) and ``b``: ``Z'Z / s^2``, ``Z'y / s^2`` or ``Z'Omega Z``.
+
+    For the Pólya-Gamma path ``Zty`` holds ``Z'kappa`` and ``B`` (n x p) is scratch.
+    """
+    k = A.shape[0]
+    if ipar[I_FAMILY] == GAUSSIAN:
+        for i in range(k):
+            for j in range(k):
+                A[i, j] = ZtZ[i, j] / sig2
+        for i in range(k):
+            bvec[i] = Zty[i] / sig2
+        return
+    n, p = X.shape
+    for i in range(n):
+        s = math.sqrt(omega[i])
+        for j in range(p):
+            B[i, j] = s * X[i, j]
+    XwX = np.dot(B.T, B)
+    for i in range(p):
+        for j in range(p):
+            A[i, j] = XwX[i, j]
+    if ipar[I_INTERCEPT] != 0:
+        W = 0.0
+        for i in range(n):
+            W += omega[i]
+        for j in range(p):
+            acc = 0.0
+            for i in range(n):
+                acc += omega[i] * X[i, j]
+            A[j, p] = acc
+            A[p, j] = acc
+        A[p, p] = W
+    for i in range(k):
+        bvec[i] = Zty[i]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bcm_theta(rng, ipar, fpar, X, resp, omega, sig2, theta, d, xbar, B, sw, alpha):
+    """``theta`` by Bhattacharya et al., the flat intercept integrated out and drawn after."""
+    n, p = X.shape
+    icpt = ipar[I_INTERCEPT] != 0
+    if ipar[I_FAMILY] == GAUSSIAN:
+        # omega_i = 1/s^2, z = y: xbar (the column means) and resp = y - ybar are fixed
+        s = math.sqrt(sig2)
+        W = n / sig2
+        zbar = fpar[F_YBAR]
+        for i in range(n):
+            sw[i] = 1.0 / s
+            alpha[i] = resp[i] / s
+    else:
+        # z_i = kappa_i / omega_i (resp holds kappa); omega-weighted means
+        W = 0.0
+        zk = 0.0
+        for i in range(n):
+            W += omega[i]
+            zk += resp[i]
+        zbar = zk / W if icpt else 0.0
+        for j in range(p):
+            xbar[j] = 0.0
+        if icpt:
+            for i in range(n):
+                wi = omega[i] / W
+                for j in range(p):
+                    xbar[j] += wi * X[i, j]
+        for i in range(n):
+            sw[i] = math.sqrt(omega[i])
+            alpha[i] = sw[i] * (resp[i] / omega[i] - zbar)
+    coef = theta[:p]
+    bcm_draw(rng, X, sw, xbar, alpha, d, B, coef)
+    if icpt:
+        theta[p] = intercept_given_coef(rng, coef, xbar, zbar, W)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _rss_direct(X, y, theta, icpt):
+    """``|y - X w - w0|^2`` in O(np), for the path that keeps no ``Z'Z``."""
+    n, p = X.shape
+    w0 = theta[p] if icpt else 0.0
+    rss = 0.0
+    for i in range(n):
+        r = y[i] - w0
+        for j in range(p):
+            r -= X[i, j] * theta[j]
+        rss += r * r
+    return rss
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
+           A, bvec, z, xbar, B, sw, alpha):
+    """One Gibbs sweep: ``theta``, then the prior's scales, then the noise (Gaussian)."""
+    sig2 = sc[S_SIG2]
+    # 1. theta | d, s^2 (or omega)
+    if ipar[I_METHOD] == RUE:
+        _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B)
+        rue_draw(rng, A, bvec, d, z, theta)
+    else:
+        _bcm_theta(rng, ipar, fpar, X, resp, omega, sig2, theta, d, xbar, B, sw, alpha)
+    # 2. the prior's variances d_j and scales
+    prior_kind = ipar[I_PRIOR]
+    scale_mode = ipar[I_SCALE_MODE]
+    if prior_kind == PRIOR_HORSESHOE:
+        tau2, xi = _horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
+                                   scale_mode == HALFCAUCHY, fpar[F_SCALE_B])
+        sc[S_TAU2] = tau2
+        sc[S_XI] = xi
+        sc[S_SCALE] = math.sqrt(tau2)
+    elif prior_kind == PRIOR_LAPLACE:
+        lam_sq = _laplace_step(rng, theta, d, sc[S_LAM_SQ], scale_mode, fpar[F_SCALE_A],
+                               fpar[F_SCALE_B])
+        sc[S_LAM_SQ] = lam_sq
+        sc[S_SCALE] = 1.0 / math.sqrt(lam_sq)
+    else:
+        scale, aux = _gaussian_step(rng, theta, d, sc[S_SCALE], sc[S_AUX_SCALE], scale_mode,
+                                    fpar[F_SCALE_A], fpar[F_SCALE_B])
+        sc[S_SCALE] = scale
+        sc[S_AUX_SCALE] = aux
+    # 3. the noise
+    if ipar[I_FAMILY] == GAUSSIAN and ipar[I_NOISE_MODE] != FIXED:
+        if ipar[I_METHOD] == RUE:
+            rss = _rss(theta, ZtZ, t0, fpar[F_R0], g0)
         else:
-            scale, aux_scale = _gaussian_step(rng, theta, d, scale, aux_scale, scale_mode,
-                                              scale_a, scale_b)
-        if noise_mode != FIXED:
-            sig2, aux_noise = _noise_step(rng, noise_mode, noise_a, noise_b, n,
-                                          _rss(theta, ZtZ, t0, r0, g0), aux_noise)
-        it = sweep // thin
-        if it >= n_tune and (sweep + 1) % thin == 0:
-            t = it - n_tune
-            for i in range(k):
-                out_theta[t, i] = theta[i]
-            out_noise[t] = math.sqrt(sig2)
-            out_scale[t] = scale
+            rss = _rss_direct(X, y, theta, ipar[I_INTERCEPT] != 0)
+        sig2, aux = _noise_step(rng, ipar[I_NOISE_MODE], fpar[F_NOISE_A], fpar[F_NOISE_B],
+                                ipar[I_N], rss, sc[S_AUX_NOISE])
+        sc[S_SIG2] = sig2
+        sc[S_AUX_NOISE] = aux
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale):
+    """Store the state after ``sweep`` if it is a kept draw (past warm-up, every thin-th)."""
+    thin = ipar[I_THIN]
+    it = sweep // thin
+    if it >= ipar[I_TUNE] and (sweep + 1) % thin == 0:
+        t = it - ipar[I_TUNE]
+        for i in range(theta.shape[0]):
+            out_theta[t, i] = theta[i]
+        out_noise[t] = math.sqrt(sc[S_SIG2])
+        out_scale[t] = sc[S_SCALE]
+
+
+@numba.njit(cache=True, nogil=True)
+def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, nu, sc,
+                A, bvec, z, xbar, B, sw, alpha, start, stop, out_theta, out_noise, out_scale):
+    """Sweeps ``start, ..., stop - 1`` of a Gaussian-noise chain, from and into its state.
+
+    The chain is ``init_state`` followed by blocks covering ``0 .. (tune + draws) * thin``;
+    however it is cut into blocks, the draws are the same (``rng`` carries on).
+    """
+    omega = np.empty(0)
+    for sweep in range(start, stop):
+        _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
+               A, bvec, z, xbar, B, sw, alpha)
+        _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
+
+
+@numba.njit(cache=True, nogil=True)
+def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu, sc,
+             A, bvec, z, xbar, B, sw, alpha, sweep, out_theta, out_noise, out_scale):
+    """One Pólya-Gamma sweep given the weights ``omega ~ PG(1, eta)``; then ``eta = Z theta``.
+
+    ``Zty`` holds ``Z'kappa``, ``kappa = y - 1/2`` (Polson, Scott & Windle 2013).
+    """
+    _sweep(rng, ipar, fpar, ZtZ, Zty, Zty, Zty, X, kappa, kappa, omega, theta, d, lam2, nu,
+           sc, A, bvec, z, xbar, B, sw, alpha)
+    _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
+    n, p = X.shape
+    w0 = theta[p] if ipar[I_INTERCEPT] != 0 else 0.0
+    for i in range(n):
+        acc = w0
+        for j in range(p):
+            acc += X[i, j] * theta[j]
+        eta[i] = acc
