@@ -404,20 +404,64 @@ def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, n
         _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _logistic_loglik(xw, kappa, w0):
+    """``sum_i y_i eta_i - log(1 + e^eta_i)``, ``eta_i = xw_i + w0``, ``y_i = kappa_i + 1/2``."""
+    acc = 0.0
+    for i in range(xw.shape[0]):
+        e = xw[i] + w0
+        acc += (kappa[i] + 0.5) * e - (max(e, 0.0) + math.log1p(math.exp(-abs(e))))
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _slice_intercept(rng, xw, kappa, w0, width):
+    """``w0 | w, y`` under the logistic likelihood itself (flat prior): one slice-sampling
+    update with stepping out and shrinkage (Neal 2003), O(n) per density evaluation."""
+    level = _logistic_loglik(xw, kappa, w0) + math.log(1.0 - rng.random())
+    lo = w0 - width * rng.random()
+    hi = lo + width
+    for _ in range(200):
+        if _logistic_loglik(xw, kappa, lo) <= level:
+            break
+        lo -= width
+    for _ in range(200):
+        if _logistic_loglik(xw, kappa, hi) <= level:
+            break
+        hi += width
+    while True:
+        x = lo + (hi - lo) * rng.random()
+        if _logistic_loglik(xw, kappa, x) > level:
+            return x
+        if x < w0:
+            lo = x
+        else:
+            hi = x
+
+
 @numba.njit(cache=True, nogil=True)
 def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu, sc,
              A, bvec, z, xbar, B, sw, alpha, sweep, out_theta, out_noise, out_scale):
     """One Pólya-Gamma sweep given the weights ``omega ~ PG(1, eta)``; then ``eta = Z theta``.
 
-    ``Zty`` holds ``Z'kappa``, ``kappa = y - 1/2`` (Polson, Scott & Windle 2013).
+    ``Zty`` holds ``Z'kappa``, ``kappa = y - 1/2`` (Polson, Scott & Windle 2013). With an
+    intercept the sweep ends with a slice-sampling update of ``w0`` from its conditional
+    with the weights integrated out, ``p(w0 | w, y)``: the intercept and the weights move
+    each other slowly (on the breast-cancer Bayesian lasso its bulk ESS was 72 of 4,000
+    without this step). Drawing ``w0`` with ``omega`` marginalised and then ``omega`` afresh
+    (the next sweep begins with it) is one blocked draw of ``(w0, omega)``: exact
+    (partially collapsed Gibbs, van Dyk & Park 2008). The slice width depends on ``n`` only.
     """
     _sweep(rng, ipar, fpar, ZtZ, Zty, Zty, Zty, X, kappa, kappa, omega, theta, d, lam2, nu,
            sc, A, bvec, z, xbar, B, sw, alpha)
-    _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
     n, p = X.shape
-    w0 = theta[p] if ipar[I_INTERCEPT] != 0 else 0.0
     for i in range(n):
-        acc = w0
+        acc = 0.0
         for j in range(p):
             acc += X[i, j] * theta[j]
         eta[i] = acc
+    if ipar[I_INTERCEPT] != 0:
+        theta[p] = _slice_intercept(rng, eta, kappa, theta[p], 8.0 / math.sqrt(n))
+        for i in range(n):
+            eta[i] += theta[p]
+    _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
