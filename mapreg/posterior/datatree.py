@@ -64,15 +64,13 @@ def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
 
 def _by_rows(model, coef, b0, per_draw) -> np.ndarray:
     """``per_draw(eta)`` for ``eta = X w + w0`` of every draw, a block of draws at a time."""
-    lead = b0.shape
-    flat_w = coef.reshape(-1, coef.shape[-1])
-    flat_b = b0.reshape(-1)
-    out = np.empty(flat_b.shape[0])
+    out = np.empty(b0.shape)
     step = max(1, (1 << 20) // max(model.n_samples, 1))  # ~8 MB of eta at a time
-    for i in range(0, out.shape[0], step):
-        eta = flat_w[i:i + step] @ model.X.T + flat_b[i:i + step, None]
-        out[i:i + step] = per_draw(eta)
-    return out.reshape(lead)
+    for c in range(b0.shape[0]):
+        for i in range(0, b0.shape[1], step):
+            eta = coef[c, i:i + step] @ model.X.T + b0[c, i:i + step, None]
+            out[c, i:i + step] = per_draw(eta)
+    return out
 
 
 def _conditional_lp(model, d: Draws) -> np.ndarray:

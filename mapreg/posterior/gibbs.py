@@ -281,16 +281,13 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
     data = chain_data(model, plan, draws, tune)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(chains)]
     with threadpool_limits(limits=1):
-        theta, noise, scale = run_chains(data, draws, tune, plan.thin, seeds, n_cores(),
-                                         progressbar)
+        coef, intercept, noise, scale = run_chains(data, draws, tune, plan.thin, seeds,
+                                                   n_cores(), progressbar)
     hyper = {}
     if model.noise_prior is not None:
         hyper["noise_sigma"] = noise
     if data.scale_name is not None:
         hyper[data.scale_name] = scale
-    p = model.n_features
-    intercept = (np.ascontiguousarray(theta[:, :, p]) if model.fit_intercept
-                 else np.zeros((chains, draws)))
-    return Draws(theta[:, :, :p], intercept, hyper,
+    return Draws(coef, intercept, hyper,
                  attrs={"gibbs_sweeps_per_draw": plan.thin,
                         "gibbs_method": "rue" if plan.method == RUE else "bhattacharya"})

@@ -377,21 +377,24 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale):
+def _keep(sweep, ipar, theta, sc, out_coef, out_icpt, out_noise, out_scale):
     """Store the state after ``sweep`` if it is a kept draw (past warm-up, every thin-th)."""
     thin = ipar[I_THIN]
     it = sweep // thin
     if it >= ipar[I_TUNE] and (sweep + 1) % thin == 0:
         t = it - ipar[I_TUNE]
-        for i in range(theta.shape[0]):
-            out_theta[t, i] = theta[i]
+        p = out_coef.shape[1]
+        for i in range(p):
+            out_coef[t, i] = theta[i]
+        out_icpt[t] = theta[p] if ipar[I_INTERCEPT] != 0 else 0.0
         out_noise[t] = math.sqrt(sc[S_SIG2])
         out_scale[t] = sc[S_SCALE]
 
 
 @numba.njit(cache=True, nogil=True)
 def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, nu, sc,
-                A, bvec, z, xbar, B, sw, alpha, start, stop, out_theta, out_noise, out_scale):
+                A, bvec, z, xbar, B, sw, alpha, start, stop, out_coef, out_icpt, out_noise,
+                out_scale):
     """Sweeps ``start, ..., stop - 1`` of a Gaussian-noise chain, from and into its state.
 
     The chain is ``init_state`` followed by blocks covering ``0 .. (tune + draws) * thin``;
@@ -401,7 +404,7 @@ def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, n
     for sweep in range(start, stop):
         _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
                A, bvec, z, xbar, B, sw, alpha)
-        _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
+        _keep(sweep, ipar, theta, sc, out_coef, out_icpt, out_noise, out_scale)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -441,7 +444,7 @@ def _slice_intercept(rng, xw, kappa, w0, width):
 
 @numba.njit(cache=True, nogil=True)
 def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu, sc,
-             A, bvec, z, xbar, B, sw, alpha, sweep, out_theta, out_noise, out_scale):
+             A, bvec, z, xbar, B, sw, alpha, sweep, out_coef, out_icpt, out_noise, out_scale):
     """One Pólya-Gamma sweep given the weights ``omega ~ PG(1, eta)``; then ``eta = Z theta``.
 
     ``Zty`` holds ``Z'kappa``, ``kappa = y - 1/2`` (Polson, Scott & Windle 2013). With an
@@ -464,4 +467,4 @@ def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu
         theta[p] = _slice_intercept(rng, eta, kappa, theta[p], 8.0 / math.sqrt(n))
         for i in range(n):
             eta[i] += theta[p]
-    _keep(sweep, ipar, theta, sc, out_theta, out_noise, out_scale)
+    _keep(sweep, ipar, theta, sc, out_coef, out_icpt, out_noise, out_scale)

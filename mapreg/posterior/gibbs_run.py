@@ -90,9 +90,11 @@ def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c):
 
 def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
                progressbar: bool):
-    """Run one chain per seed; return ``theta`` (chains, draws, k), noise sd and scale draws."""
+    """Run one chain per seed; return coefficient, intercept, noise-sd and scale draws."""
     chains = len(seeds)
-    theta = np.empty((chains, draws, data.k))
+    p = data.xbar.shape[0]
+    coef = np.empty((chains, draws, p))
+    icpt = np.empty((chains, draws))
     noise = np.empty((chains, draws))
     scale = np.empty((chains, draws))
     total = (tune + draws) * thin
@@ -108,7 +110,7 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
         s = _scratch(data, start)
         _k.init_state(rng, data.ipar, data.scale_init, data.noise_init, s["theta"], s["d"],
                       s["lam2"], s["nu"], s["sc"])
-        run(data, rng, s, total, (theta[c], noise[c], scale[c]), stop, progress, c)
+        run(data, rng, s, total, (coef[c], icpt[c], noise[c], scale[c]), stop, progress, c)
 
     bar = None
     if progressbar:
@@ -134,4 +136,4 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
         pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    return theta, noise, scale
+    return coef, icpt, noise, scale
