@@ -141,8 +141,8 @@ def _sampling_options(draws=1000, tune=1000, chains=4) -> argparse.ArgumentParse
     g.add_argument("--sampler", default="auto",
                    choices=("auto", "exact", "gibbs", "nutpie", "pymc", "numpyro"),
                    help="auto picks the fastest valid one: exact (Gaussian prior and "
-                        "noise), gibbs (Laplace or horseshoe prior, Gaussian noise), else "
-                        "NUTS")
+                        "noise), gibbs (Gaussian, Laplace or horseshoe prior; Gaussian noise, "
+                        "or Bernoulli by Polya-Gamma) where cheaper than NUTS, else NUTS")
     g.add_argument("--seed", type=int, default=None,
                    help="random seed, for reproducible output")
     return p

@@ -98,14 +98,18 @@ def _conditional_lp(model, d: Draws) -> np.ndarray:
         loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
     prior = model.prior
     scale = d.hyper.get("prior_scale", d.hyper.get("tau"))
-    if scale is None:
-        return loglik + np.sum(prior.logpdf(coef), axis=-1)
-    # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
-    # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale is a
-    # pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
-    s = scale[..., None]
-    unit = prior.with_scale(1.0)
-    return loglik + np.sum(unit.logpdf(coef / s) - np.log(s), axis=-1)
+    try:
+        if scale is None:
+            return loglik + np.sum(prior.logpdf(coef), axis=-1)
+        # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
+        # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale
+        # is a pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
+        s = scale[..., None]
+        unit = prior.with_scale(1.0)
+        return loglik + np.sum(unit.logpdf(coef / s) - np.log(s), axis=-1)
+    except ValueError:
+        # no closed-form marginal density (the regularised horseshoe): lp is unknown
+        return np.full(b0.shape, np.nan)
 
 
 def _map_dataset(model, d: Draws) -> xr.Dataset:

@@ -21,6 +21,7 @@ otherwise (:func:`gibbs_plan`); nothing ``p x p`` is formed on the second path.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -30,11 +31,11 @@ from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.gaussian_draw import BCM, RUE, bcm_flops, rue_flops
 from mapreg.posterior.sufficient import sufficient_stats
 
-# Sweeps per kept horseshoe draw. A sweep costs microseconds at small p, but the local
-# scales lam_j and the coefficients move each other slowly (a coefficient near 0 pulls its
-# lam_j to 0 and vice versa; correlated features trade mass): on diabetes a single sweep
-# per draw gave bulk ESS ~230-340 of 4 x 1,000 and R-hat up to 1.024. Thinning keeps the
-# output the size the user asked for at a fraction of NUTS' cost.
+# Sweeps per kept horseshoe (and regularised-horseshoe) draw. A sweep costs microseconds
+# at small p, but the local scales lam_j and the coefficients move each other slowly (a
+# coefficient near 0 pulls its lam_j to 0 and vice versa; correlated features trade mass):
+# on diabetes a single sweep per draw gave bulk ESS ~230-340 of 4 x 1,000 and R-hat up to
+# 1.024. Thinning keeps the output the size the user asked for at a fraction of NUTS' cost.
 _HORSESHOE_SWEEPS_PER_DRAW = 10
 
 
@@ -49,11 +50,23 @@ class GibbsPrior(NamedTuple):
         The kinds (``Hyperprior.on``) of ``scale_prior`` with a conjugate update.
     sweeps_per_draw : int
         Sweeps per kept draw and per warm-up step (thinning).
+    global_scale : bool
+        Whether the prior's main scale is a global ``tau ~ HalfCauchy(scale)`` of its own
+        (fixed instead when the prior's ``fixed_tau`` is true).
+    slab : callable, optional
+        ``prior -> (a, b)``, the ``InverseGamma(a, b)`` of a slab variance ``c**2``.
     """
 
     code: int
     scale_hyperpriors: frozenset[str]
     sweeps_per_draw: int = 1
+    global_scale: bool = False
+    slab: Callable | None = None
+
+
+def _slab(prior) -> tuple[float, float]:
+    """The regularised horseshoe's ``c**2 ~ InvGamma(slab_df / 2, slab_df slab_scale**2 / 2)``."""
+    return prior.slab_df / 2.0, prior.slab_df * prior.slab_scale**2 / 2.0
 
 
 # The priors the kernel samples, by registry name (``Prior.name``). The table lives here and
@@ -64,7 +77,11 @@ GIBBS_PRIORS: dict[str, GibbsPrior] = {
     "gaussian": GibbsPrior(_k.PRIOR_GAUSSIAN, frozenset({"sd", "var"})),
     "laplace": GibbsPrior(_k.PRIOR_LAPLACE, frozenset({"lam_sq"})),
     # tau ~ HalfCauchy(scale) belongs to the prior itself: it takes no scale_prior
-    "horseshoe": GibbsPrior(_k.PRIOR_HORSESHOE, frozenset(), _HORSESHOE_SWEEPS_PER_DRAW),
+    "horseshoe": GibbsPrior(_k.PRIOR_HORSESHOE, frozenset(), _HORSESHOE_SWEEPS_PER_DRAW,
+                            global_scale=True),
+    "regularized-horseshoe": GibbsPrior(_k.PRIOR_REG_HORSESHOE, frozenset(),
+                                        _HORSESHOE_SWEEPS_PER_DRAW, global_scale=True,
+                                        slab=_slab),
 }
 
 # The likelihoods the kernel samples, by family name (``Family.name``): Gaussian noise, and
@@ -194,9 +211,9 @@ class ChainData(NamedTuple):
 
 def _scale_setup(model) -> tuple[int, tuple[float, float], str | None]:
     prior, row = model.prior, GIBBS_PRIORS[model.prior.name]
-    if row.code == _k.PRIOR_HORSESHOE:
+    if row.global_scale:
         # the global scale: tau = scale (fixed_tau), or tau ~ HalfCauchy(scale)
-        tau_free = not prior.fixed_tau
+        tau_free = not getattr(prior, "fixed_tau", False)
         return (_k.HALFCAUCHY if tau_free else _k.FIXED), (0.0, prior.scale), \
             ("tau" if tau_free else None)
     if model.scale_prior is None:
@@ -247,8 +264,10 @@ def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
         family, plan.method, int(model.fit_intercept), GIBBS_PRIORS[model.prior.name].code,
         scale_mode, noise_mode, plan.thin, tune, n)
     fpar = np.zeros(_k.N_FPAR)
-    fpar[[_k.F_SCALE_A, _k.F_SCALE_B, _k.F_NOISE_A, _k.F_NOISE_B, _k.F_YBAR, _k.F_R0]] = (
-        *scale_params, *noise_params, ybar, r0)
+    row = GIBBS_PRIORS[model.prior.name]
+    slab = row.slab(model.prior) if row.slab is not None else (0.0, 0.0)
+    fpar[[_k.F_SCALE_A, _k.F_SCALE_B, _k.F_NOISE_A, _k.F_NOISE_B, _k.F_YBAR, _k.F_R0,
+          _k.F_SLAB_A, _k.F_SLAB_B]] = (*scale_params, *noise_params, ybar, r0, *slab)
     if family == _k.GAUSSIAN and plan.method == RUE:
         X = none2  # Rue on Z'Z: the data are no longer needed
     return ChainData(ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, xbar, k,

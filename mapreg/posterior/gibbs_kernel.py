@@ -25,9 +25,15 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
   of inverse gammas: ``lam_j**2 | nu_j ~ InvGamma(1/2, 1/nu_j)``,
   ``nu_j ~ InvGamma(1/2, 1)``; ``tau**2 | xi ~ InvGamma(1/2, 1/xi)``,
   ``xi ~ InvGamma(1/2, 1/scale**2)``.
-  The regularised horseshoe has no such sampler here: with its slab the
-  conditional of ``lam_j`` is not conjugate (nor is that of ``c**2``), so it is
-  left to NUTS.
+* **RegularizedHorseshoe(scale, slab_scale, slab_df)** (Piironen & Vehtari 2017):
+  ``d_j = 1 / (1 / (lam_j**2 tau**2) + 1 / c**2)``, ``c**2 ~ InvGamma(slab_df / 2,
+  slab_df slab_scale**2 / 2)``, the rest as the horseshoe. Since
+  ``N(w; 0, d) = N(w; 0, a) sqrt(1 + a / c**2) exp(-w**2 / (2 c**2))`` with
+  ``a = lam**2 tau**2``, no scale is conjugate any more; :func:`_reg_horseshoe_step` keeps
+  every update exact: each ``lam_j**2`` by independence Metropolis-Hastings with the
+  horseshoe's conditional as proposal (acceptance ``sqrt(1 + a'/c**2) / sqrt(1 + a/c**2)``),
+  ``nu_j`` and ``xi`` as before, ``log tau**2`` and ``log c**2`` by slice sampling
+  (Neal 2003) of their exact conditionals, O(p) per density evaluation.
 
 Full conditionals (each is a textbook conjugate update), one helper each:
 
@@ -81,7 +87,7 @@ import numpy as np
 from mapreg.posterior.gaussian_draw import RUE, bcm_draw, intercept_given_coef, rue_draw
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
-PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE = 0, 1, 2
+PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
 # ... and how a scale (the prior's, the noise's) is given: fixed, or by which hyperprior
 FIXED, INVGAMMA, HALFCAUCHY, GAMMA_LAM_SQ = 0, 1, 2, 3
 
@@ -199,18 +205,92 @@ def _noise_step(rng, noise_mode, a, b, n, rss, aux):
 
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _local_variance(a, c2, prior_kind):
+    """``d_j`` from ``a = lam_j**2 tau**2``: ``a`` (horseshoe) or ``1/(1/a + 1/c**2)``, clipped."""
+    a = min(max(a, _D_MIN), _D_MAX)
+    if prior_kind == PRIOR_REG_HORSESHOE:
+        a = 1.0 / (1.0 / a + 1.0 / c2)
+    return min(max(a, _D_MIN), _D_MAX)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rhs_log_density(which, x, theta, lam2, tau2, c2, xi, slab_a, slab_b):
+    """Log conditional density of ``x = log tau**2`` (``which == 0``; given ``xi``) or of
+    ``x = log c**2`` (``which == 1``), Jacobian included, up to a constant."""
+    e = math.exp(-x)
+    acc = 0.0
+    if which == 0:
+        acc = -0.5 * x - e / xi  # tau**2 | xi ~ InvGamma(1/2, 1/xi)
+        for j in range(lam2.shape[0]):
+            inv_a = e / lam2[j]
+            acc += 0.5 * math.log(inv_a + 1.0 / c2) - 0.5 * theta[j] * theta[j] * inv_a
+    else:
+        acc = -slab_a * x - slab_b * e  # c**2 ~ InvGamma(slab_a, slab_b)
+        for j in range(lam2.shape[0]):
+            inv_a = 1.0 / min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+            acc += 0.5 * math.log(inv_a + e) - 0.5 * theta[j] * theta[j] * e
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _rhs_slice(rng, which, x0, theta, lam2, tau2, c2, xi, slab_a, slab_b):
+    """One slice-sampling update of ``x0`` (stepping out by 1, then shrinkage; Neal 2003)."""
+    level = (_rhs_log_density(which, x0, theta, lam2, tau2, c2, xi, slab_a, slab_b)
+             + math.log(1.0 - rng.random()))
+    lo = x0 - rng.random()
+    hi = lo + 1.0
+    for _ in range(100):
+        if _rhs_log_density(which, lo, theta, lam2, tau2, c2, xi, slab_a, slab_b) <= level:
+            break
+        lo -= 1.0
+    for _ in range(100):
+        if _rhs_log_density(which, hi, theta, lam2, tau2, c2, xi, slab_a, slab_b) <= level:
+            break
+        hi += 1.0
+    while True:
+        x = lo + (hi - lo) * rng.random()
+        if _rhs_log_density(which, x, theta, lam2, tau2, c2, xi, slab_a, slab_b) > level:
+            return x
+        if x < x0:
+            lo = x
+        else:
+            hi = x
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _reg_horseshoe_step(rng, theta, d, lam2, nu, tau2, xi, c2, beta, slab_a, slab_b):
+    """The regularised horseshoe's scales (module docstring); returns ``(tau2, xi, c2)``."""
+    p = d.shape[0]
+    for j in range(p):
+        u = 0.5 * theta[j] * theta[j]
+        prop = _inv_gamma(rng, 1.0, 1.0 / nu[j] + u / tau2)
+        # independence MH: the horseshoe's conditional proposes, the slab factor decides
+        if rng.random() * math.sqrt(1.0 + lam2[j] * tau2 / c2) <= math.sqrt(
+                1.0 + prop * tau2 / c2):
+            lam2[j] = prop
+        nu[j] = _inv_gamma(rng, 1.0, 1.0 + 1.0 / lam2[j])
+    tau2 = math.exp(_rhs_slice(rng, 0, math.log(tau2), theta, lam2, tau2, c2, xi, slab_a,
+                               slab_b))
+    xi = _inv_gamma(rng, 1.0, 1.0 / (beta * beta) + 1.0 / tau2)
+    c2 = math.exp(_rhs_slice(rng, 1, math.log(c2), theta, lam2, tau2, c2, xi, slab_a, slab_b))
+    for j in range(p):
+        d[j] = _local_variance(lam2[j] * tau2, c2, PRIOR_REG_HORSESHOE)
+    return tau2, xi, c2
+
+
 # ---------------------------------------------------------------- one chain, block by block
 # ipar: the integer settings of a chain; fpar: its float settings; sc: its scalar state
 I_FAMILY, I_METHOD, I_INTERCEPT, I_PRIOR, I_SCALE_MODE, I_NOISE_MODE, I_THIN, I_TUNE, I_N = range(9)
-F_SCALE_A, F_SCALE_B, F_NOISE_A, F_NOISE_B, F_YBAR, F_R0 = range(6)
-S_SIG2, S_AUX_NOISE, S_AUX_SCALE, S_LAM_SQ, S_SCALE, S_TAU2, S_XI = range(7)
-N_IPAR, N_FPAR, N_STATE = 9, 6, 7
+F_SCALE_A, F_SCALE_B, F_NOISE_A, F_NOISE_B, F_YBAR, F_R0, F_SLAB_A, F_SLAB_B = range(8)
+S_SIG2, S_AUX_NOISE, S_AUX_SCALE, S_LAM_SQ, S_SCALE, S_TAU2, S_XI, S_C2 = range(8)
+N_IPAR, N_FPAR, N_STATE = 9, 8, 8
 # the likelihood: Gaussian noise, or Bernoulli through Pólya-Gamma weights omega
 GAUSSIAN, BERNOULLI = 0, 1
 
 
 @numba.njit(cache=True, nogil=True)
-def init_state(rng, ipar, scale_init, noise_init, theta, d, lam2, nu, sc):
+def init_state(rng, ipar, fpar, scale_init, noise_init, theta, d, lam2, nu, sc):
     """Starting values: over-dispersed unknown scales, so R-hat can see non-mixing.
 
     ``theta`` keeps what the caller put there (it is drawn first in a Gaussian sweep; a
@@ -232,10 +312,14 @@ def init_state(rng, ipar, scale_init, noise_init, theta, d, lam2, nu, sc):
     # horseshoe: local lam_j^2 over-dispersed around 1 (the median of a HalfCauchy(1)^2),
     # their auxiliaries nu_j, the global tau^2 and its auxiliary xi
     tau2 = scale * scale
-    if prior_kind == PRIOR_HORSESHOE:
+    c2 = 1.0
+    if prior_kind == PRIOR_REG_HORSESHOE:
+        # the slab variance, over-dispersed around slab_scale**2
+        c2 = fpar[F_SLAB_B] / fpar[F_SLAB_A] * math.exp(0.5 * rng.standard_normal())
+    if prior_kind == PRIOR_HORSESHOE or prior_kind == PRIOR_REG_HORSESHOE:
         for j in range(p):
             lam2[j] = math.exp(rng.standard_normal())
-            d[j] = min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+            d[j] = _local_variance(lam2[j] * tau2, c2, prior_kind)
     sc[S_SIG2] = sig2
     sc[S_AUX_NOISE] = 1.0
     sc[S_AUX_SCALE] = 1.0
@@ -243,6 +327,7 @@ def init_state(rng, ipar, scale_init, noise_init, theta, d, lam2, nu, sc):
     sc[S_SCALE] = scale
     sc[S_TAU2] = tau2
     sc[S_XI] = 1.0
+    sc[S_C2] = c2
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -353,6 +438,14 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
                                    scale_mode == HALFCAUCHY, fpar[F_SCALE_B])
         sc[S_TAU2] = tau2
         sc[S_XI] = xi
+        sc[S_SCALE] = math.sqrt(tau2)
+    elif prior_kind == PRIOR_REG_HORSESHOE:
+        tau2, xi, c2 = _reg_horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
+                                           sc[S_C2], fpar[F_SCALE_B], fpar[F_SLAB_A],
+                                           fpar[F_SLAB_B])
+        sc[S_TAU2] = tau2
+        sc[S_XI] = xi
+        sc[S_C2] = c2
         sc[S_SCALE] = math.sqrt(tau2)
     elif prior_kind == PRIOR_LAPLACE:
         lam_sq = _laplace_step(rng, theta, d, sc[S_LAM_SQ], scale_mode, fpar[F_SCALE_A],

@@ -108,8 +108,8 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
         start = (data.t0.copy() if gaussian and data.ipar[_k.I_METHOD] == _k.RUE
                  else np.zeros(data.k))
         s = _scratch(data, start)
-        _k.init_state(rng, data.ipar, data.scale_init, data.noise_init, s["theta"], s["d"],
-                      s["lam2"], s["nu"], s["sc"])
+        _k.init_state(rng, data.ipar, data.fpar, data.scale_init, data.noise_init,
+                      s["theta"], s["d"], s["lam2"], s["nu"], s["sc"])
         run(data, rng, s, total, (coef[c], icpt[c], noise[c], scale[c]), stop, progress, c)
 
     bar = None

@@ -86,7 +86,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         mapreg's ``Laplace(b)``, *not* Park & Casella's noise-scaled version,
         and its horseshoe is ``Horseshoe``'s ``w_j ~ N(0, lam_j**2 tau**2)``, not
         Makalic & Schmidt's noise-scaled one, so each targets exactly this
-        model's posterior. ``RegularizedHorseshoe`` is NUTS-only.
+        model's posterior; ``RegularizedHorseshoe`` adds exact Metropolis and slice steps.
         ``"auto"``: :func:`mapreg.posterior.choose.auto_choice` (exact, else Gibbs where a
         cost model finds it faster than NUTS, else nutpie); the reason, with the estimated
         costs, is kept in ``attrs["sampler_reason"]``.
