@@ -126,3 +126,18 @@ def test_auto_picks_gibbs_by_cost_and_says_why():
     tall = np.random.default_rng(0).standard_normal((10_000, 200))
     choice = auto_choice(mapreg.Model(tall, tall[:, 0], mapreg.Laplace(0.1), noise_sigma=1.0))
     assert choice.sampler == "gibbs" and "Rue's Cholesky" in choice.reason
+
+
+def test_p_gt_n_horseshoe_gibbs_agrees_with_nuts():
+    """n = 12, p = 40: the global scale drawn with the coefficients integrated out."""
+    X, y = _p_gt_n(6, 12, 40, k=2)
+    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=7, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
+                                random_seed=7, progressbar=False)
+    assert gibbs.attrs["gibbs_method"] == "bhattacharya"
+    for var in ("coef", "intercept", "tau"):
+        _assert_quantiles_agree(gibbs, nuts, var)
