@@ -98,18 +98,28 @@ def _conditional_lp(model, d: Draws) -> np.ndarray:
         loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
     prior = model.prior
     scale = d.hyper.get("prior_scale", d.hyper.get("tau"))
-    try:
-        if scale is None:
-            return loglik + np.sum(prior.logpdf(coef), axis=-1)
+    unit = prior.with_scale(1.0) if scale is not None else None
+
+    def log_prior(w, s):
+        if s is None:
+            return np.sum(prior.logpdf(w), axis=-1)
         # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
         # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale
         # is a pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
-        s = scale[..., None]
-        unit = prior.with_scale(1.0)
-        return loglik + np.sum(unit.logpdf(coef / s) - np.log(s), axis=-1)
+        return np.sum(unit.logpdf(w / s[:, None]) - np.log(s[:, None]), axis=-1)
+
+    # a chain and a block of draws at a time: logpdf makes temporaries the size of its input
+    out = np.empty(b0.shape)
+    step = max(1, (1 << 20) // max(coef.shape[-1], 1))
+    try:
+        for c in range(b0.shape[0]):
+            for i in range(0, b0.shape[1], step):
+                out[c, i:i + step] = log_prior(
+                    coef[c, i:i + step], None if scale is None else scale[c, i:i + step])
     except ValueError:
         # no closed-form marginal density (the regularised horseshoe): lp is unknown
         return np.full(b0.shape, np.nan)
+    return loglik + out
 
 
 def _map_dataset(model, d: Draws) -> xr.Dataset:
