@@ -89,6 +89,13 @@ def bcm_draw(rng, X, sw, xbar, alpha, d, B, out):
     M = np.dot(B, B.T)
     for i in range(n):
         M[i, i] += 1.0
+    bcm_finish(rng, B, M, alpha, sd, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def bcm_finish(rng, B, M, alpha, sd, out):
+    """The rest of :func:`bcm_draw`: ``B = Phi D^{1/2}``, ``M = B B' + I``, ``sd = d^{1/2}``."""
+    n, p = B.shape
     e = np.empty(p)
     for j in range(p):
         e[j] = rng.standard_normal()

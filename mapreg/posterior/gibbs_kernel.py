@@ -86,7 +86,13 @@ import math
 import numba
 import numpy as np
 
-from mapreg.posterior.gaussian_draw import RUE, bcm_draw, intercept_given_coef, rue_draw
+from mapreg.posterior.gaussian_draw import (
+    RUE,
+    bcm_draw,
+    bcm_finish,
+    intercept_given_coef,
+    rue_draw,
+)
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
@@ -319,7 +325,9 @@ def _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, tau2, beta, B):
     Bhattacharya 2020). With ``Phi = (X - 1 xbar') / s``, ``alpha = resp / s`` (``resp`` is
     ``y`` centred when the intercept is fitted) the marginal likelihood is
     ``N(alpha; 0, I + tau^2 Phi Lambda Phi')``; ``G = Phi Lambda Phi'`` costs ``n**2 p``
-    once, each Metropolis proposal an ``n**3 / 3`` Cholesky. Returns the new ``tau2``.
+    once, each Metropolis proposal an ``n**3 / 3`` Cholesky. Returns the new ``tau2`` and
+    ``G``, and leaves ``Phi Lambda^{1/2}`` in ``B``: the coefficient draw given ``tau`` reuses
+    them (``Phi D Phi' = tau^2 G``), so the sweep costs one ``n**2 p`` product, not two.
     """
     n, p = X.shape
     s = math.sqrt(sig2)
@@ -337,7 +345,7 @@ def _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, tau2, beta, B):
         lp_new = _collapsed_log_post(G, alpha, x_new, beta)
         if math.log(1.0 - rng.random()) < lp_new - lp:
             x, lp = x_new, lp_new
-    return math.exp(2.0 * x)
+    return math.exp(2.0 * x), G
 
 
 # ---------------------------------------------------------------- one chain, block by block
@@ -491,13 +499,28 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     collapsed = (prior_kind == PRIOR_HORSESHOE and scale_mode == HALFCAUCHY
                  and ipar[I_METHOD] != RUE and ipar[I_FAMILY] == GAUSSIAN)
     if collapsed:
-        tau2 = _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, sc[S_TAU2],
-                                        fpar[F_SCALE_B], B)
+        tau2, G = _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, sc[S_TAU2],
+                                           fpar[F_SCALE_B], B)
         sc[S_TAU2] = tau2
-        for j in range(d.shape[0]):
+        n, p = X.shape
+        tau = math.sqrt(tau2)
+        sd = np.empty(p)
+        for j in range(p):
             d[j] = min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+            sd[j] = math.sqrt(lam2[j]) * tau  # D^{1/2}, as in B (d is clipped for later)
+        for i in range(n):
+            for j in range(p):
+                B[i, j] *= tau  # Phi Lambda^{1/2} tau = Phi D^{1/2}
+        M = tau2 * G
+        s = math.sqrt(sig2)
+        for i in range(n):
+            M[i, i] += 1.0
+            alpha[i] = resp[i] / s
+        bcm_finish(rng, B, M, alpha, sd, theta[:p])
+        if ipar[I_INTERCEPT] != 0:
+            theta[p] = intercept_given_coef(rng, theta[:p], xbar, fpar[F_YBAR], n / sig2)
     # 1. theta | d, s^2 (or omega)
-    if ipar[I_METHOD] == RUE:
+    elif ipar[I_METHOD] == RUE:
         _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B)
         rue_draw(rng, A, bvec, d, z, theta)
     else:
