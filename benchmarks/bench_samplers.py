@@ -10,11 +10,20 @@ whatever the machine has (run twice to see both).
 Also: the exact (closed-form, i.i.d.) path against nutpie on a Gaussian-prior
 model (sigma = 10), same data.
 
+``--sizes``: auto against nutpie where the issue of real sizes asked (issue 10), side by
+side in one run: p > n (200 x 1,000 Bayesian lasso, b = 0.1, known noise), n >> p
+(10,000 x 200, b = 0.05), the breast-cancer logistic lasso (569 x 30, standardised,
+Laplace(1); auto, nutpie and the Pólya-Gamma Gibbs sampler), and the 200 x 10,000
+horseshoe (auto only: NUTS would take hours). ``--quick`` runs nutpie with 2 chains x
+(200 + 200) at p > n (its 0.1-2 s per iteration there), everything else 4 x (1,000 +
+1,000); ESS per second is compared, not ESS.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_samplers.py [--repeats 2]
+    .venv/bin/python benchmarks/bench_samplers.py --sizes [--quick]
 
-Writes ``benchmarks/results/samplers.json`` and prints a table.
+Writes ``benchmarks/results/samplers.json`` (``samplers_sizes.json``) and prints a table.
 """
 
 from __future__ import annotations
@@ -69,13 +78,128 @@ def run_one(prior: str, sampler: str, seed: int) -> dict:
             "max_rhat": float(idata.attrs["max_rhat"])}
 
 
+SIZE_CASES = [
+    # (problem, sampler, chains, draws, tune; quick nutpie: 2 chains x 200 + 200)
+    ("p>n lasso 200x1000", "auto"), ("p>n lasso 200x1000", "nutpie"),
+    ("n>>p lasso 10000x200", "auto"), ("n>>p lasso 10000x200", "nutpie"),
+    ("logistic lasso breast cancer", "auto"), ("logistic lasso breast cancer", "gibbs"),
+    ("logistic lasso breast cancer", "nutpie"),
+    ("p>n horseshoe 200x10000", "auto"),
+]
+
+
+def size_problem(name: str):
+    """The model of one SIZE_CASES problem (seeded) and the indices of its true signals."""
+    import numpy as np
+
+    import mapreg
+
+    if name.startswith("logistic"):
+        from sklearn.datasets import load_breast_cancer
+
+        X, y = load_breast_cancer(return_X_y=True)
+        X = (X - X.mean(0)) / X.std(0)
+        return mapreg.Model(X, y.astype(float), mapreg.Laplace(1.0), family="bernoulli"), None
+    n, p = (int(v) for v in name.split()[-1].split("x"))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:10] = np.where(np.arange(10) % 2, -2.0, 2.0)
+    y = X @ w + rng.standard_normal(n)
+    if "horseshoe" in name:
+        prior = mapreg.Horseshoe(1.0)
+    else:
+        prior = mapreg.Laplace(0.1 if p > n else 0.05)
+    return mapreg.Model(X, y, prior, noise_sigma=1.0), np.arange(10)
+
+
+def run_size(name: str, sampler: str, quick: bool, seed: int) -> dict:
+    import arviz_stats as azs
+    import numpy as np
+    import nutpie  # noqa: F401
+    import pymc  # noqa: F401
+
+    import mapreg
+    import mapreg.posterior.sample
+
+    model, signals = size_problem(name)
+    chains, draws, tune = 4, 1000, 1000
+    if quick and sampler == "nutpie" and name.startswith("p>n"):
+        chains, draws, tune = 2, 200, 200
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = mapreg.sample_posterior(model, draws=draws, tune=tune, chains=chains,
+                                        sampler=sampler, random_seed=seed, progressbar=False)
+    wall = time.perf_counter() - t0
+    post = idata["posterior"].to_dataset()
+    ess = azs.ess(post, var_names=["coef", "intercept"], method="bulk")
+    min_ess = float(min(np.min(ess["coef"].values), float(ess["intercept"])))
+    row = {"problem": name, "sampler": sampler, "used": idata.attrs["sampler"],
+           "method": idata.attrs.get("gibbs_method", ""), "chains": chains, "draws": draws,
+           "tune": tune, "wall_s": wall, "sampling_s": float(idata.attrs["sampling_time_s"]),
+           "min_ess_bulk": min_ess, "ess_per_s": min_ess / wall,
+           "max_rhat": float(idata.attrs["max_rhat"])}
+    if signals is not None:
+        coef = post["coef"].values.reshape(-1, model.n_features)
+        lo, hi = np.quantile(coef, [0.05, 0.95], axis=0)
+        found = (lo > 0) | (hi < 0)  # 90% interval excludes 0
+        row["signals_found"] = int(found[signals].sum())
+        row["false_signals"] = int(found.sum() - found[signals].sum())
+    return row
+
+
+def sizes(quick: bool):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    rows = []
+    for name, sampler in SIZE_CASES:
+        cmd = [sys.executable, __file__, "--one-size", name, sampler, "0"]
+        if quick:
+            cmd.append("--quick")
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        extra = (f"  signals {row['signals_found']}/10, false {row['false_signals']}"
+                 if "signals_found" in row else "")
+        print(f"{name:30s} {sampler:7s} ({row['used']:6s} {row['method']:12s}) "
+              f"{row['chains']}x({row['tune']}+{row['draws']}) wall {row['wall_s']:7.1f} s "
+              f"min ESS {row['min_ess_bulk']:6.0f}  ESS/s {row['ess_per_s']:8.1f}  "
+              f"R-hat {row['max_rhat']:.3f}{extra}", flush=True)
+
+    def ess_s(name, sampler):
+        return next(r["ess_per_s"] for r in rows if r["problem"] == name
+                    and r["sampler"] == sampler)
+
+    summary = {f"{name}: auto / nutpie": ess_s(name, "auto") / ess_s(name, "nutpie")
+               for name in dict.fromkeys(n for n, s in SIZE_CASES if s == "nutpie")}
+    for k, v in summary.items():
+        print(f"{k}: {v:.1f}x")
+    import platform
+
+    res = HERE / "results"
+    res.mkdir(exist_ok=True)
+    (res / "samplers_sizes.json").write_text(json.dumps(
+        {"quick": quick, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+         "rows": rows, "summary": summary}, indent=2) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--sizes", action="store_true", help="the issue-10 sizes (see above)")
+    ap.add_argument("--quick", action="store_true", help="with --sizes: shorter nutpie at p > n")
     ap.add_argument("--one", nargs=3, metavar=("PRIOR", "SAMPLER", "SEED"), help=argparse.SUPPRESS)
+    ap.add_argument("--one-size", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]))))
+        return
+    if args.one_size:
+        print(json.dumps(run_size(args.one_size[0], args.one_size[1], args.quick,
+                                  int(args.one_size[2]))))
+        return
+    if args.sizes:
+        sizes(args.quick)
         return
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", OMP_NUM_THREADS="1")
     rows = []

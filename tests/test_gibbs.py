@@ -124,7 +124,8 @@ def test_sample_gibbs_is_the_path_sample_posterior_runs():
     np.testing.assert_array_equal(d.intercept, idata["posterior"]["intercept"].values)
     assert set(d.hyper) == {"noise_sigma"}
     np.testing.assert_array_equal(d.hyper["noise_sigma"], idata["posterior"]["noise_sigma"])
-    assert d.attrs == {"gibbs_sweeps_per_draw": 1} and d.stats is None
-    bern = mapreg.Model(X, (y > 0).astype(float), mapreg.Laplace(0.5), family="bernoulli")
-    with pytest.raises(ValueError, match="Gibbs sampler does not apply: it needs the gaussian"):
-        sample_gibbs(bern, draws=5, tune=0, chains=1, seed=0)
+    assert d.attrs == {"gibbs_sweeps_per_draw": 1, "gibbs_method": "rue"} and d.stats is None
+    pois = mapreg.Model(X, np.round(np.exp(X[:, 0])), mapreg.Laplace(0.5), family="poisson")
+    with pytest.raises(ValueError, match="Gibbs sampler does not apply: it needs the gaussian "
+                                         "or bernoulli family, not 'poisson'"):
+        sample_gibbs(pois, draws=5, tune=0, chains=1, seed=0)

@@ -142,13 +142,16 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     assert choose_sampler(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0,
                                        scale_prior=HalfCauchy(1.0))) == "nutpie"
     assert choose_sampler(mapreg.Model(X, (y > 2).astype(float), mapreg.Laplace(1.0),
-                                       family="bernoulli")) == "nutpie"
+                                       family="bernoulli")) == "gibbs"
+    assert choose_sampler(mapreg.Model(X, np.round(np.abs(y)), mapreg.Laplace(1.0),
+                                       family="poisson")) == "nutpie"
     idata = sample_posterior(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0),
                              draws=200, chains=2, random_seed=1)
     assert idata.attrs["sampler"] == "gibbs" and idata.attrs["sampler_requested"] == "auto"
     # the reasoning is recorded: why not exact, why Gibbs
     reason = idata.attrs["sampler_reason"]
-    assert "not exact" in reason and "Laplace" in reason and "p = 3 <= 300" in reason
+    assert "not exact" in reason and "Laplace" in reason and "n = 40, p = 3" in reason
+    assert "Rue's Cholesky" in reason and "for NUTS" in reason
     hier = mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0, scale_prior=HalfCauchy(1.0))
     assert "not gibbs" in auto_choice(hier).reason and "'sd'" in auto_choice(hier).reason
     assert valid_samplers(hier) == ("nutpie", "pymc", "numpyro")
@@ -161,10 +164,10 @@ def test_invalid_requests_are_refused(small_gaussian):
     with pytest.raises(ValueError, match=r"'exact' does not apply .* Laplace prior .* "
                                          r"Samplers that do: nutpie, pymc, numpyro, gibbs$"):
         sample_posterior(lap, sampler="exact")
-    bern = mapreg.Model(model.X, (model.y > 2).astype(float), mapreg.Laplace(1.0),
-                        family="bernoulli")
-    with pytest.raises(ValueError, match=r"'gibbs' does not apply .* not 'bernoulli'"):
-        sample_posterior(bern, sampler="gibbs")
+    pois = mapreg.Model(model.X, np.round(np.abs(model.y)), mapreg.Laplace(1.0),
+                        family="poisson")
+    with pytest.raises(ValueError, match=r"'gibbs' does not apply .* not 'poisson'"):
+        sample_posterior(pois, sampler="gibbs")
     with pytest.raises(ValueError, match="sampler must be"):
         sample_posterior(model, sampler="hmc")
     with pytest.raises(ValueError, match="draws"):

@@ -25,7 +25,8 @@ Root ``attrs`` (:func:`result_attrs`): ``sampler`` (the one actually run),
 messages), ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``,
 ``sampling_time_s``, ``wall_time_s`` (for ``"exact"`` draws, i.i.d. by construction:
 ESS = chains x draws, ``max_rhat = nan``); for Gibbs also ``gibbs_sweeps_per_draw``
-(10 for the horseshoe, whose local scales mix slowly; 1 otherwise).
+(10 for the horseshoe while a sweep is cheap, its local scales mixing slowly; 1 otherwise)
+and ``gibbs_method`` (``"rue"`` or ``"bhattacharya"``, how the coefficients were drawn).
 """
 
 from __future__ import annotations
@@ -64,29 +65,64 @@ def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
     })
 
 
+def _by_rows(model, coef, b0, per_draw) -> np.ndarray:
+    """``per_draw(eta)`` for ``eta = X w + w0`` of every draw, a block of draws at a time."""
+    out = np.empty(b0.shape)
+    step = max(1, (1 << 20) // max(model.n_samples, 1))  # ~8 MB of eta at a time
+    for c in range(b0.shape[0]):
+        for i in range(0, b0.shape[1], step):
+            eta = coef[c, i:i + step] @ model.X.T + b0[c, i:i + step, None]
+            out[c, i:i + step] = per_draw(eta)
+    return out
+
+
 def _conditional_lp(model, d: Draws) -> np.ndarray:
     """``log p(y | theta, s) + sum_j log p(w_j | scale)`` at every draw (hyperpriors excluded).
 
     The Gaussian residual sum of squares comes from the sufficient statistics
-    (:mod:`mapreg.posterior.sufficient`): O(p**2) per draw instead of O(n p).
+    (:mod:`mapreg.posterior.sufficient`) when ``p < n``: O(p**2) per draw instead of O(n p);
+    otherwise (and for the other families) from the rows, never forming ``Z'Z``.
     """
     coef, b0 = d.coef, d.intercept
-    st = sufficient_stats(model.X, model.y, model.fit_intercept)
-    theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept else coef
-    rss = st.rss(theta)
-    s = d.hyper.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
     n = model.n_samples
-    loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
+    k = model.n_features + int(model.fit_intercept)
+    y = model.y
+    if model.family.name != "gaussian":
+        loglik = _by_rows(model, coef, b0, lambda eta: np.sum(model.family.loglik(eta, y), -1))
+    else:
+        if k <= n:
+            st = sufficient_stats(model.X, y, model.fit_intercept)
+            theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept \
+                else coef
+            rss = st.rss(theta)
+        else:
+            rss = _by_rows(model, coef, b0, lambda eta: np.sum((y - eta) ** 2, axis=-1))
+        s = d.hyper.get("noise_sigma", np.full(b0.shape, model.noise_sigma or np.nan))
+        loglik = -0.5 * rss / s**2 - n * np.log(s) - 0.5 * n * math.log(2 * math.pi)
     prior = model.prior
     scale = d.hyper.get("prior_scale", d.hyper.get("tau"))
-    if scale is None:
-        return loglik + np.sum(prior.logpdf(coef), axis=-1)
-    # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
-    # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale is a
-    # pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
-    s = scale[..., None]
-    unit = prior.with_scale(1.0)
-    return loglik + np.sum(unit.logpdf(coef / s) - np.log(s), axis=-1)
+    unit = prior.with_scale(1.0) if scale is not None else None
+
+    def log_prior(w, s):
+        if s is None:
+            return np.sum(prior.logpdf(w), axis=-1)
+        # a sampled scale: log p(w | s) = log p(w / s | 1) - log s. The priors with a sampled
+        # scale here are the Gibbs sampler's (NUTS reports its own lp), and their main scale
+        # is a pure scale parameter (Laplace b, Gaussian sigma, the horseshoe's tau).
+        return np.sum(unit.logpdf(w / s[:, None]) - np.log(s[:, None]), axis=-1)
+
+    # a chain and a block of draws at a time: logpdf makes temporaries the size of its input
+    out = np.empty(b0.shape)
+    step = max(1, (1 << 20) // max(coef.shape[-1], 1))
+    try:
+        for c in range(b0.shape[0]):
+            for i in range(0, b0.shape[1], step):
+                out[c, i:i + step] = log_prior(
+                    coef[c, i:i + step], None if scale is None else scale[c, i:i + step])
+    except ValueError:
+        # no closed-form marginal density (the regularised horseshoe): lp is unknown
+        return np.full(b0.shape, np.nan)
+    return loglik + out
 
 
 def _map_dataset(model, d: Draws) -> xr.Dataset:

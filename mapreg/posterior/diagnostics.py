@@ -20,6 +20,9 @@ import numpy as np
 
 from mapreg.exceptions import SamplingWarning
 
+# Features per call of ArviZ's diagnostics (memory: a block's draws, copied a few times).
+_DIAGNOSTIC_BLOCK = 1000
+
 
 class Diagnostics(NamedTuple):
     """Worst-case summaries over all checked variables, and the warning texts."""
@@ -75,15 +78,32 @@ def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
     post = idata["posterior"].to_dataset()
     messages = []
     n_chains = post.sizes["chain"]
-    if n_chains > 1:
-        rhat = azs.rhat(post, var_names=var_names)
-        max_rhat, where_rhat = _worst(rhat, "max", var_names)
-    else:
-        max_rhat, where_rhat = np.nan, ""
-    ess_bulk, where_bulk = _worst(azs.ess(post, var_names=var_names, method="bulk"), "min",
-                                  var_names)
-    ess_tail, where_tail = _worst(azs.ess(post, var_names=var_names, method="tail"), "min",
-                                  var_names)
+    worst = {"rhat": (np.nan, ""), "bulk": (np.nan, ""), "tail": (np.nan, "")}
+
+    def update(key, value, where, reduce):
+        best = worst[key][0]
+        if np.isfinite(value) and (not np.isfinite(best)
+                                   or (value > best if reduce == "max" else value < best)):
+            worst[key] = (value, where)
+
+    # a block of features at a time: ArviZ copies (and rank-normalises) what it is given, so
+    # at p = 10,000 the whole coef would cost several times the draws' own memory
+    for name in var_names:
+        da = post[name]
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        size = da.sizes[extra[0]] if extra else 1
+        for start in range(0, size, _DIAGNOSTIC_BLOCK):
+            piece = (post[[name]].isel({extra[0]: slice(start, start + _DIAGNOSTIC_BLOCK)})
+                     if extra else post[[name]])
+            if n_chains > 1:
+                update("rhat", *_worst(azs.rhat(piece, var_names=[name]), "max", [name]),
+                       "max")
+            update("bulk", *_worst(azs.ess(piece, var_names=[name], method="bulk"), "min",
+                                   [name]), "min")
+            update("tail", *_worst(azs.ess(piece, var_names=[name], method="tail"), "min",
+                                   [name]), "min")
+    (max_rhat, where_rhat), (ess_bulk, where_bulk), (ess_tail, where_tail) = (
+        worst["rhat"], worst["bulk"], worst["tail"])
     n_div = n_depth = 0
     if "sample_stats" in idata.children:
         stats = idata["sample_stats"]

@@ -1,33 +1,41 @@
-"""Gibbs samplers for the Gaussian family: Bayesian lasso, Bayesian ridge and the horseshoe.
+"""Gibbs samplers: Bayesian lasso, Bayesian ridge and the horseshoe; Gaussian or Bernoulli.
 
 :func:`sample_gibbs` is the one entry, used by :func:`mapreg.sample_posterior` and by
 :func:`mapreg.empirical_bayes_laplace`; :func:`gibbs_refusal` says whether it targets a
-model's posterior exactly. The conditionals and the numba kernel are in
-:mod:`mapreg.posterior.gibbs_kernel`.
+model's posterior exactly, :func:`gibbs_plan` how it would sample it and at what cost. The
+conditionals and the numba kernel are in :mod:`mapreg.posterior.gibbs_kernel`, the Gaussian
+block draw in :mod:`mapreg.posterior.gaussian_draw`, the threads, progress bar and Ctrl-C in
+:mod:`mapreg.posterior.gibbs_run`.
 
-Which models: the gaussian family; a prior that lists ``"gibbs"`` in its ``samplers``
-and has a row in :data:`GIBBS_PRIORS`; a ``scale_prior`` (if any) whose kind
+Which models: a family in :data:`GIBBS_FAMILIES` (gaussian; bernoulli through Pólya-Gamma
+augmentation); a prior that lists ``"gibbs"`` in its ``samplers`` and has a row in
+:data:`GIBBS_PRIORS`; a ``scale_prior`` (if any) whose kind
 (:attr:`Hyperprior.on <mapreg.priors.hyper.Hyperprior.on>`) that row updates
 conjugately; any noise hyperprior (half-Cauchy on the sd, inverse gamma on the variance).
+
+The coefficient block is drawn by Rue's Cholesky in p-space when that is cheaper
+(``n >= p``, roughly) and by Bhattacharya, Chakraborty & Mallick's algorithm in n-space
+otherwise (:func:`gibbs_plan`); nothing ``p x p`` is formed on the second path.
 """
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from mapreg.posterior import gibbs_kernel as _k
 from mapreg.posterior.draws import Draws, n_cores
-from mapreg.posterior.sufficient import SufficientStats, sufficient_stats
+from mapreg.posterior.gaussian_draw import BCM, RUE, bcm_flops, rue_flops
+from mapreg.posterior.sufficient import sufficient_stats
 
-# Sweeps per kept horseshoe draw. A sweep costs microseconds at small p, but the local
-# scales lam_j and the coefficients move each other slowly (a coefficient near 0 pulls its
-# lam_j to 0 and vice versa; correlated features trade mass): on diabetes a single sweep
-# per draw gave bulk ESS ~230-340 of 4 x 1,000 and R-hat up to 1.024. Thinning keeps the
-# output the size the user asked for at a fraction of NUTS' cost.
+# Sweeps per kept horseshoe (and regularised-horseshoe) draw. A sweep costs microseconds
+# at small p, but the local scales lam_j and the coefficients move each other slowly (a
+# coefficient near 0 pulls its lam_j to 0 and vice versa; correlated features trade mass):
+# on diabetes a single sweep per draw gave bulk ESS ~230-340 of 4 x 1,000 and R-hat up to
+# 1.024. Thinning keeps the output the size the user asked for at a fraction of NUTS' cost.
 _HORSESHOE_SWEEPS_PER_DRAW = 10
 
 
@@ -42,11 +50,23 @@ class GibbsPrior(NamedTuple):
         The kinds (``Hyperprior.on``) of ``scale_prior`` with a conjugate update.
     sweeps_per_draw : int
         Sweeps per kept draw and per warm-up step (thinning).
+    global_scale : bool
+        Whether the prior's main scale is a global ``tau ~ HalfCauchy(scale)`` of its own
+        (fixed instead when the prior's ``fixed_tau`` is true).
+    slab : callable, optional
+        ``prior -> (a, b)``, the ``InverseGamma(a, b)`` of a slab variance ``c**2``.
     """
 
     code: int
     scale_hyperpriors: frozenset[str]
     sweeps_per_draw: int = 1
+    global_scale: bool = False
+    slab: Callable | None = None
+
+
+def _slab(prior) -> tuple[float, float]:
+    """The regularised horseshoe's ``c**2 ~ InvGamma(slab_df / 2, slab_df slab_scale**2 / 2)``."""
+    return prior.slab_df / 2.0, prior.slab_df * prior.slab_scale**2 / 2.0
 
 
 # The priors the kernel samples, by registry name (``Prior.name``). The table lives here and
@@ -57,16 +77,31 @@ GIBBS_PRIORS: dict[str, GibbsPrior] = {
     "gaussian": GibbsPrior(_k.PRIOR_GAUSSIAN, frozenset({"sd", "var"})),
     "laplace": GibbsPrior(_k.PRIOR_LAPLACE, frozenset({"lam_sq"})),
     # tau ~ HalfCauchy(scale) belongs to the prior itself: it takes no scale_prior
-    "horseshoe": GibbsPrior(_k.PRIOR_HORSESHOE, frozenset(), _HORSESHOE_SWEEPS_PER_DRAW),
+    "horseshoe": GibbsPrior(_k.PRIOR_HORSESHOE, frozenset(), _HORSESHOE_SWEEPS_PER_DRAW,
+                            global_scale=True),
+    "regularized-horseshoe": GibbsPrior(_k.PRIOR_REG_HORSESHOE, frozenset(),
+                                        _HORSESHOE_SWEEPS_PER_DRAW, global_scale=True,
+                                        slab=_slab),
 }
+
+# The likelihoods the kernel samples, by family name (``Family.name``): Gaussian noise, and
+# Bernoulli through Pólya-Gamma augmentation (Polson, Scott & Windle 2013): with
+# ``omega_i ~ PG(1, eta_i)`` the logistic likelihood is Gaussian in ``theta`` and every
+# prior step is the Gaussian family's. Poisson stays on NUTS: its log link has no exact,
+# efficient augmentation — the negative-binomial Pólya-Gamma scheme reaches the Poisson only
+# as its dispersion r -> infinity (PG(y + r, .) draws then cost O(r) and the chain mixes ever
+# slower), and the auxiliary-mixture samplers (Frühwirth-Schnatter et al. 2009) replace the
+# log-gamma error by a finite normal mixture, exact only with a Metropolis correction.
+GIBBS_FAMILIES: dict[str, int] = {"gaussian": _k.GAUSSIAN, "bernoulli": _k.BERNOULLI}
 
 
 def gibbs_refusal(model) -> str | None:
     """Why the Gibbs sampler does not target ``model``'s posterior; ``None`` when it does."""
     prior = model.prior
     what = f"the {type(prior).__name__} prior ({prior.name!r})"
-    if model.family.name != "gaussian":
-        return f"it needs the gaussian family, not {model.family.name!r}"
+    if model.family.name not in GIBBS_FAMILIES:
+        return (f"it needs the {' or '.join(GIBBS_FAMILIES)} family, not "
+                f"{model.family.name!r}")
     if "gibbs" not in prior.samplers:
         return (f"{what} has no conjugate Gibbs sampler (its samplers: "
                 f"{', '.join(sorted(prior.samplers))})")
@@ -95,74 +130,159 @@ def _hyper_mode(hp) -> tuple[int, tuple[float, float]]:
     return _k.GAMMA_LAM_SQ, (hp.r, hp.delta)
 
 
-class _Setup(NamedTuple):
-    """The kernel's arguments for one model, and what the chains' scale output is."""
 
-    code: int
+
+# A horseshoe draw is GibbsPrior.sweeps_per_draw sweeps only while a sweep is cheap (about a
+# millisecond or less): thinning keeps the output the size asked for, but it never raises the
+# ESS per sweep, so where every sweep costs real time (large p) each one is kept.
+_CHEAP_SWEEP_FLOPS = 1e6
+# The cost model (seconds) of a sweep, measured on one core of the project's machine
+# (benchmarks/README.md): BLAS-bound flops, the per-coefficient scale updates (a few random
+# draws each), a Pólya-Gamma draw per row, and the Python round trip of a Pólya-Gamma sweep.
+FLOPS_PER_S = 4e9
+S_PER_COEF = 6e-8
+S_PER_PG_DRAW = 2.5e-7
+S_PER_PG_SWEEP = 3e-5
+# Pólya-Gamma sweeps it takes to be worth one NUTS draw (in bulk ESS): the weights and the
+# coefficients move each other slowly. Measured on the breast-cancer Bayesian lasso (569 x
+# 30, standardised, Laplace(1)): min bulk ESS 147-285 of 4 x 1,000 sweeps, against 1,950 of
+# 4 x 1,000 NUTS draws.
+PG_SWEEPS_PER_NUTS_DRAW = 10
+
+
+class GibbsPlan(NamedTuple):
+    """How :func:`sample_gibbs` samples a model, and what a kept draw costs (estimated).
+
+    Attributes
+    ----------
+    method : int
+        ``gaussian_draw.RUE`` (Cholesky in p-space) or ``gaussian_draw.BCM`` (n-space).
+    flops_per_sweep : float
+        Floating-point operations of the coefficient block draw.
+    thin : int
+        Sweeps per kept draw.
+    seconds_per_draw : float
+        The cost model's time per kept draw on one core, and per draw worth a NUTS draw
+        for the Pólya-Gamma sampler (:data:`PG_SWEEPS_PER_NUTS_DRAW`).
+    """
+
+    method: int
+    flops_per_sweep: float
     thin: int
-    scale_mode: int
-    scale_params: tuple[float, float]
+    seconds_per_draw: float
+
+    @property
+    def method_name(self) -> str:
+        return "Rue's Cholesky, O(p^3)" if self.method == RUE else "Bhattacharya's, O(n^2 p)"
+
+
+def gibbs_plan(model) -> GibbsPlan:
+    """Rue or Bhattacharya et al., whichever needs fewer flops; the thinning; the cost."""
+    n, p = model.n_samples, model.n_features
+    k = p + int(model.fit_intercept)
+    weighted = GIBBS_FAMILIES[model.family.name] == _k.BERNOULLI
+    rue, bcm = rue_flops(n, k, weighted), bcm_flops(n, p)
+    method, flops = (RUE, rue) if rue <= bcm else (BCM, bcm)
+    thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if flops <= _CHEAP_SWEEP_FLOPS else 1
+    sweep = flops / FLOPS_PER_S + p * S_PER_COEF
+    if weighted:
+        sweep = PG_SWEEPS_PER_NUTS_DRAW * (sweep + n * S_PER_PG_DRAW + S_PER_PG_SWEEP)
+    return GibbsPlan(method, flops, thin, thin * sweep)
+
+
+class ChainData(NamedTuple):
+    """What every chain of one run reads (never writes): settings and data arrays."""
+
+    ipar: np.ndarray
+    fpar: np.ndarray
+    ZtZ: np.ndarray  # Rue, gaussian: Z'Z
+    Zty: np.ndarray  # Rue: Z'y (gaussian) or Z'kappa (bernoulli)
+    t0: np.ndarray
+    g0: np.ndarray
+    X: np.ndarray  # Bhattacharya or bernoulli: X (n x p)
+    y: np.ndarray
+    resp: np.ndarray  # Bhattacharya, gaussian: y - ybar; bernoulli: kappa = y - 1/2
+    xbar: np.ndarray  # Bhattacharya, gaussian: the column means (zeros without intercept)
+    k: int
     scale_init: float
-    scale_name: str | None  # "prior_scale", "tau" or None (the scale is fixed)
-    noise_mode: int
-    noise_params: tuple[float, float]
     noise_init: float
+    scale_name: str | None  # "prior_scale", "tau" or None (the scale is fixed)
 
 
-def _setup(model, st: SufficientStats) -> _Setup:
+def _scale_setup(model) -> tuple[int, tuple[float, float], str | None]:
     prior, row = model.prior, GIBBS_PRIORS[model.prior.name]
-    if row.code == _k.PRIOR_HORSESHOE:
+    if row.global_scale:
         # the global scale: tau = scale (fixed_tau), or tau ~ HalfCauchy(scale)
-        tau_free = not prior.fixed_tau
-        scale_mode, scale_params = (_k.HALFCAUCHY if tau_free else _k.FIXED), (0.0, prior.scale)
-        scale_name = "tau" if tau_free else None
-    elif model.scale_prior is None:
-        scale_mode, scale_params, scale_name = _k.FIXED, (0.0, 0.0), None
+        tau_free = not getattr(prior, "fixed_tau", False)
+        return (_k.HALFCAUCHY if tau_free else _k.FIXED), (0.0, prior.scale), \
+            ("tau" if tau_free else None)
+    if model.scale_prior is None:
+        return _k.FIXED, (0.0, 0.0), None
+    mode, params = _hyper_mode(model.scale_prior)
+    return mode, params, "prior_scale"
+
+
+def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
+    """The kernel's settings and data for ``model`` sampled as ``plan`` says."""
+    X = np.ascontiguousarray(model.X, dtype=float)
+    y = np.asarray(model.y, dtype=float)
+    n, p = X.shape
+    k = p + int(model.fit_intercept)
+    family = GIBBS_FAMILIES[model.family.name]
+    scale_mode, scale_params, scale_name = _scale_setup(model)
+    none1, none2 = np.zeros(1), np.zeros((1, 1))
+    ZtZ, Zty, t0, g0, r0 = none2, none1, none1, none1, 0.0
+    xbar, resp, ybar = np.zeros(p), y, 0.0
+    noise_init = 1.0
+    if family == _k.BERNOULLI:
+        resp = y - 0.5
+        if plan.method == RUE:
+            Zty = np.append(X.T @ resp, resp.sum()) if model.fit_intercept else X.T @ resp
+        else:
+            Zty = np.zeros(k)
+    elif plan.method == RUE:
+        st = sufficient_stats(X, y, model.fit_intercept)
+        ZtZ, Zty, t0, g0, r0 = st.ZtZ, st.Zty, st.t0, st.g0, st.r0
+        dof = max(n - k, 1)
+        noise_init = math.sqrt(max(r0 / dof, 1e-12 * (float(y @ y) / n)))
     else:
-        (scale_mode, scale_params), scale_name = _hyper_mode(model.scale_prior), "prior_scale"
+        if model.fit_intercept:
+            ybar = float(y.mean())
+            xbar = X.mean(axis=0)
+        resp = y - ybar
+        # p >= n: least squares interpolates, so start from the null model's residual sd
+        noise_init = math.sqrt(max(float(resp @ resp) / n, 1e-300))
     npr = model.noise_prior
-    if npr is None:
-        noise_mode, noise_params, noise_init = _k.FIXED, (0.0, 0.0), model.noise_sigma
-    else:
-        dof = max(st.n - st.ZtZ.shape[0], 1)
-        noise_init = math.sqrt(max(st.r0 / dof, 1e-12 * (float(model.y @ model.y) / st.n)))
+    noise_mode, noise_params = _k.FIXED, (0.0, 0.0)
+    if family == _k.GAUSSIAN and npr is None:
+        noise_init = float(model.noise_sigma)
+    elif npr is not None:
         noise_mode, noise_params = _hyper_mode(npr)
-    return _Setup(row.code, row.sweeps_per_draw, scale_mode, scale_params, prior.scale,
-                  scale_name, noise_mode, noise_params, noise_init)
+    ipar = np.zeros(_k.N_IPAR, dtype=np.int64)
+    ipar[[_k.I_FAMILY, _k.I_METHOD, _k.I_INTERCEPT, _k.I_PRIOR, _k.I_SCALE_MODE,
+          _k.I_NOISE_MODE, _k.I_THIN, _k.I_TUNE, _k.I_N]] = (
+        family, plan.method, int(model.fit_intercept), GIBBS_PRIORS[model.prior.name].code,
+        scale_mode, noise_mode, plan.thin, tune, n)
+    fpar = np.zeros(_k.N_FPAR)
+    row = GIBBS_PRIORS[model.prior.name]
+    slab = row.slab(model.prior) if row.slab is not None else (0.0, 0.0)
+    fpar[[_k.F_SCALE_A, _k.F_SCALE_B, _k.F_NOISE_A, _k.F_NOISE_B, _k.F_YBAR, _k.F_R0,
+          _k.F_SLAB_A, _k.F_SLAB_B]] = (*scale_params, *noise_params, ybar, r0, *slab)
+    if family == _k.GAUSSIAN and plan.method == RUE:
+        X = none2  # Rue on Z'Z: the data are no longer needed
+    return ChainData(ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, xbar, k,
+                     float(model.prior.scale), noise_init, scale_name)
 
 
-def _run_chains(st: SufficientStats, s: _Setup, draws: int, tune: int, seeds,
-                n_threads: int):
-    """Run one chain per seed (in threads: the kernel releases the GIL)."""
-    chains = len(seeds)
-    k = st.ZtZ.shape[0]
-    theta = np.empty((chains, draws, k))
-    noise = np.empty((chains, draws))
-    scale = np.empty((chains, draws))
-
-    def one(c):
-        _k.gibbs_chain(st.ZtZ, st.Zty, st.t0, st.r0, st.g0, st.n, st.p,
-                       np.random.default_rng(seeds[c]), tune, draws, int(s.thin), s.code,
-                       s.scale_mode, float(s.scale_params[0]), float(s.scale_params[1]),
-                       float(s.scale_init), s.noise_mode, float(s.noise_params[0]),
-                       float(s.noise_params[1]), float(s.noise_init),
-                       theta[c], noise[c], scale[c])
-
-    if n_threads > 1 and chains > 1:
-        with ThreadPoolExecutor(max_workers=min(n_threads, chains)) as pool:
-            list(pool.map(one, range(chains)))
-    else:
-        for c in range(chains):
-            one(c)
-    return theta, noise, scale
-
-
-def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int) -> Draws:
+def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
+                 progressbar: bool = False) -> Draws:
     """Draw from ``model``'s posterior with the Gibbs sampler.
 
-    Each chain makes ``(tune + draws) * sweeps`` sweeps and keeps every ``sweeps``-th of
-    the last ``draws * sweeps`` (``sweeps = GIBBS_PRIORS[prior.name].sweeps_per_draw``).
-    Chain ``c`` is seeded with the ``c``-th child of ``numpy.random.SeedSequence(seed)``.
+    Each chain makes ``(tune + draws) * thin`` sweeps and keeps every ``thin``-th of
+    the last ``draws * thin`` (``thin``: :func:`gibbs_plan`). Chain ``c`` is seeded with the
+    ``c``-th child of ``numpy.random.SeedSequence(seed)``. ``progressbar`` shows a tqdm bar
+    on stderr; Ctrl-C stops every chain within about a block of sweeps (a fraction of a
+    second) and raises ``KeyboardInterrupt`` (:mod:`mapreg.posterior.gibbs_run`).
 
     Raises
     ------
@@ -171,20 +291,22 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int) -> Draws:
     """
     from threadpoolctl import threadpool_limits
 
+    from mapreg.posterior.gibbs_run import run_chains
+
     reason = gibbs_refusal(model)
     if reason is not None:
         raise ValueError(f"the Gibbs sampler does not apply: {reason}")
-    st = sufficient_stats(model.X, model.y, model.fit_intercept)
-    setup = _setup(model, st)
+    plan = gibbs_plan(model)
+    data = chain_data(model, plan, draws, tune)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(chains)]
     with threadpool_limits(limits=1):
-        theta, noise, scale = _run_chains(st, setup, draws, tune, seeds, n_cores())
+        coef, intercept, noise, scale = run_chains(data, draws, tune, plan.thin, seeds,
+                                                   n_cores(), progressbar)
     hyper = {}
     if model.noise_prior is not None:
         hyper["noise_sigma"] = noise
-    if setup.scale_name is not None:
-        hyper[setup.scale_name] = scale
-    p = st.p
-    intercept = theta[:, :, p] if model.fit_intercept else np.zeros((chains, draws))
-    return Draws(theta[:, :, :p], intercept, hyper,
-                 attrs={"gibbs_sweeps_per_draw": setup.thin})
+    if data.scale_name is not None:
+        hyper[data.scale_name] = scale
+    return Draws(coef, intercept, hyper,
+                 attrs={"gibbs_sweeps_per_draw": plan.thin,
+                        "gibbs_method": "rue" if plan.method == RUE else "bhattacharya"})

@@ -40,10 +40,10 @@ def _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs) -> Non
         raise TypeError(f"unexpected arguments for sampler {sampler!r}: {sorted(sampler_kwargs)}")
 
 
-def _resolve(model: Model, sampler: str, sampler_kwargs: dict) -> Choice:
+def _resolve(model: Model, sampler: str, draws: int, tune: int, sampler_kwargs: dict) -> Choice:
     """The sampler to run and why; refuses one that does not target this posterior."""
     if sampler == "auto":
-        choice = auto_choice(model)
+        choice = auto_choice(model, draws, tune)
         if choice.sampler not in NUTS_SAMPLERS and sampler_kwargs:
             raise TypeError(f"arguments {sorted(sampler_kwargs)} apply to NUTS only, but "
                             f"sampler='auto' chose {choice.sampler!r}")
@@ -61,7 +61,7 @@ def _run(model, sampler, draws, tune, chains, seed, progressbar, sampler_kwargs)
                            **sampler_kwargs)
     if sampler == "exact":
         return sample_exact(model, draws, chains, seed)
-    return sample_gibbs(model, draws, tune, chains, seed)
+    return sample_gibbs(model, draws, tune, chains, seed, progressbar)
 
 
 def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4,
@@ -82,18 +82,22 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         ``"exact"``: i.i.d. draws from the closed-form Gaussian posterior
         (Gaussian prior, gaussian family, fixed scales; :mod:`mapreg.posterior.exact`).
         ``"gibbs"``: the Bayesian-lasso / Bayesian-ridge / horseshoe Gibbs
-        sampler (gaussian family; :mod:`mapreg.posterior.gibbs`). Its Laplace prior is
+        sampler (gaussian family, bernoulli by Pólya-Gamma augmentation;
+        :mod:`mapreg.posterior.gibbs`; O(min(p**3, n**2 p)) per sweep). Its Laplace prior is
         mapreg's ``Laplace(b)``, *not* Park & Casella's noise-scaled version,
         and its horseshoe is ``Horseshoe``'s ``w_j ~ N(0, lam_j**2 tau**2)``, not
         Makalic & Schmidt's noise-scaled one, so each targets exactly this
-        model's posterior. ``RegularizedHorseshoe`` is NUTS-only.
-        ``"auto"``: :func:`mapreg.posterior.choose.auto_choice` (exact, else Gibbs,
-        else nutpie); the reason is kept in ``attrs["sampler_reason"]``.
+        model's posterior; ``RegularizedHorseshoe`` adds exact Metropolis and slice steps.
+        ``"auto"``: :func:`mapreg.posterior.choose.auto_choice` (exact, else Gibbs where a
+        cost model finds it faster than NUTS, else nutpie); the reason, with the estimated
+        costs, is kept in ``attrs["sampler_reason"]``.
         :func:`mapreg.posterior.choose.valid_samplers` lists those that apply.
     random_seed : int, optional
         Seed for reproducible draws.
     progressbar : bool
-        Show PyMC's progress bar (NUTS only; exact and Gibbs take milliseconds).
+        Show a progress bar: PyMC's for NUTS, tqdm's on stderr for Gibbs runs longer than
+        half a second (exact draws take milliseconds). Ctrl-C stops a Gibbs run within a
+        fraction of a second and raises ``KeyboardInterrupt``.
     log_likelihood : bool or "auto"
         Store the pointwise ``log_likelihood`` group (``y``, dims chain x draw x obs) that
         ``arviz.loo`` / ``arviz.compare`` read: ``"auto"`` when it holds at most
@@ -115,7 +119,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         ``attrs["warnings"]``.
     """
     _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs)
-    choice = _resolve(model, sampler, sampler_kwargs)
+    choice = _resolve(model, sampler, draws, tune, sampler_kwargs)
     wants_log_likelihood(log_likelihood, chains, draws, model.n_samples)  # bad value: now
     seed = None if random_seed is None else int(random_seed)
     if seed is None:

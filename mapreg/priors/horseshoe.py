@@ -128,6 +128,7 @@ class RegularizedHorseshoe(_PosteriorOnlyPrior):
     scale_symbol = "τ₀"
     options = (Option("slab-scale", "slab_scale", "the slab scale, > 0", 2.0),
                Option("slab-df", "slab_df", "the slab degrees of freedom, > 0", 4.0))
+    samplers = frozenset({"gibbs", "nuts"})
 
     def __post_init__(self):
         object.__setattr__(self, "scale", check_scale(self.scale, "RegularizedHorseshoe scale"))

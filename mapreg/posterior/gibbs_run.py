@@ -1,0 +1,139 @@
+"""Running Gibbs chains: one thread each, blocks of sweeps, a progress bar, a clean Ctrl-C.
+
+The numba kernel (:mod:`mapreg.posterior.gibbs_kernel`) releases the GIL, so the chains run
+in threads, one per core. Each chain runs its sweeps in blocks: a Gaussian-noise chain hands
+a block to :func:`~mapreg.posterior.gibbs_kernel.gibbs_block` and returns to Python after
+it; a Pólya-Gamma chain returns after every sweep anyway (the ``polyagamma`` package draws
+the weights). Blocks grow until one takes about :data:`BLOCK_SECONDS`, so the overhead of
+the round trips stays negligible and the chain stays responsive.
+
+Meanwhile the main thread only waits, in steps of a tenth of a second: it moves the tqdm
+bar (on stderr) and is where Python delivers Ctrl-C. On ``KeyboardInterrupt`` (or any other
+exception) it tells every chain to stop after its current block, waits for them, and
+re-raises: nothing is returned, so nothing half-sampled can be written anywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+import numpy as np
+
+from mapreg.posterior import gibbs_kernel as _k
+
+#: The wall time a block of sweeps aims at (seconds): what Ctrl-C waits for, at most ~2x.
+BLOCK_SECONDS = 0.2
+
+
+class _Stopped(Exception):
+    """A chain was told to stop (the main thread is raising the real exception)."""
+
+
+def _scratch(data, rng_theta: np.ndarray):
+    """Per-chain state and scratch arrays, shaped for the data's method and family."""
+    n, p = data.X.shape
+    k = data.k
+    gaussian_rue = (data.ipar[_k.I_FAMILY] == _k.GAUSSIAN
+                    and data.ipar[_k.I_METHOD] == _k.RUE)
+    if gaussian_rue:
+        p = k - int(data.ipar[_k.I_INTERCEPT])
+        n = 1
+    rue = data.ipar[_k.I_METHOD] == _k.RUE
+    return {
+        "theta": rng_theta, "d": np.empty(p), "lam2": np.empty(p), "nu": np.empty(p),
+        "sc": np.zeros(_k.N_STATE),
+        "A": np.empty((k, k)) if rue else np.empty((1, 1)), "bvec": np.empty(k),
+        "z": np.empty(k), "xbar": data.xbar.copy(),
+        "B": np.empty((1, 1)) if gaussian_rue else np.empty((n, p)),
+        "sw": np.empty(n), "alpha": np.empty(n),
+    }
+
+
+def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
+    sweep, block = 0, 1
+    while sweep < total:
+        if stop.is_set():
+            raise _Stopped
+        nb = min(block, total - sweep)
+        t = time.perf_counter()
+        _k.gibbs_block(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.t0, data.g0, data.X,
+                       data.y, data.resp, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"],
+                       s["A"], s["bvec"], s["z"], s["xbar"], s["B"], s["sw"], s["alpha"],
+                       sweep, sweep + nb, *out)
+        dt = time.perf_counter() - t
+        sweep += nb
+        progress[c] = sweep
+        if dt < 0.5 * BLOCK_SECONDS:
+            block *= 2
+        elif dt > 2 * BLOCK_SECONDS and block > 1:
+            block //= 2
+
+
+def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c):
+    from polyagamma import random_polyagamma
+
+    n = data.X.shape[0]
+    omega = np.empty(n)
+    eta = np.zeros(n)  # theta starts at 0
+    for sweep in range(total):
+        if stop.is_set():
+            raise _Stopped
+        random_polyagamma(1.0, eta, out=omega, random_state=rng)
+        _k.pg_sweep(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.X, data.resp, omega,
+                    eta, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
+                    s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], sweep, *out)
+        progress[c] = sweep + 1
+
+
+def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
+               progressbar: bool):
+    """Run one chain per seed; return coefficient, intercept, noise-sd and scale draws."""
+    chains = len(seeds)
+    p = data.xbar.shape[0]
+    coef = np.empty((chains, draws, p))
+    icpt = np.empty((chains, draws))
+    noise = np.empty((chains, draws))
+    scale = np.empty((chains, draws))
+    total = (tune + draws) * thin
+    stop = threading.Event()
+    progress = [0] * chains
+    gaussian = data.ipar[_k.I_FAMILY] == _k.GAUSSIAN
+    run = _gaussian_chain if gaussian else _polya_gamma_chain
+
+    def one(c):
+        rng = np.random.default_rng(seeds[c])
+        start = (data.t0.copy() if gaussian and data.ipar[_k.I_METHOD] == _k.RUE
+                 else np.zeros(data.k))
+        s = _scratch(data, start)
+        _k.init_state(rng, data.ipar, data.fpar, data.scale_init, data.noise_init,
+                      s["theta"], s["d"], s["lam2"], s["nu"], s["sc"])
+        run(data, rng, s, total, (coef[c], icpt[c], noise[c], scale[c]), stop, progress, c)
+
+    bar = None
+    if progressbar:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=chains * total, file=sys.stderr, unit="sweep", delay=0.5,
+                   mininterval=0.25, desc=f"Gibbs, {chains} chain{'s' * (chains > 1)}")
+    pool = ThreadPoolExecutor(max_workers=max(1, min(n_threads, chains)))
+    futures = [pool.submit(one, c) for c in range(chains)]
+    try:
+        pending = futures
+        while pending:
+            _, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+            if bar is not None:
+                bar.update(sum(progress) - bar.n)
+            for f in futures:
+                if f.done() and f.exception() is not None:
+                    raise f.exception()
+    except BaseException:
+        stop.set()  # every chain stops after its current block
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+    return coef, icpt, noise, scale

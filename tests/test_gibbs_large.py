@@ -1,0 +1,143 @@
+"""Gibbs at p > n: the Gaussian block draws against their exact moments, the whole sampler
+against the closed-form posterior and against NUTS, and what ``auto`` picks by cost.
+
+References never come from the code under test: the exact moments are written out here
+with explicit inverses, and Monte-Carlo tolerances are ESS-based standard errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz_stats as azs
+import numpy as np
+import pytest
+
+import mapreg
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.choose import auto_choice
+from mapreg.posterior.gaussian_draw import bcm_draw
+from mapreg.posterior.sample import sample_posterior
+
+pytestmark = pytest.mark.slow
+
+
+def _assert_moments(draws, mean, cov, ess, z=4.5):
+    """Means within z ESS-based standard errors; variances within z of theirs (Gaussian)."""
+    sd = np.sqrt(np.diag(cov))
+    got_mean = draws.mean(0)
+    assert np.all(np.abs(got_mean - mean) < z * sd / np.sqrt(ess)), (got_mean - mean) / sd
+    # Var of a Gaussian sample variance: 2 sigma^4 / n
+    got_var = draws.var(0)
+    assert np.all(np.abs(got_var - sd**2) < z * sd**2 * np.sqrt(2.0 / ess)), got_var / sd**2
+
+
+@pytest.mark.parametrize("centred", [False, True])
+def test_bhattacharya_draw_has_the_exact_moments(centred):
+    """beta ~ N(A^-1 Phi'alpha, A^-1), A = Phi'Phi + D^-1, Phi = diag(sw)(X - 1 xbar')."""
+    rng = np.random.default_rng(0)
+    n, p = 5, 8
+    X = rng.standard_normal((n, p))
+    sw = rng.uniform(0.5, 2.0, n)
+    xbar = rng.standard_normal(p) if centred else np.zeros(p)
+    alpha = rng.standard_normal(n)
+    d = rng.uniform(0.2, 3.0, p)
+    Phi = sw[:, None] * (X - xbar)
+    cov = np.linalg.inv(Phi.T @ Phi + np.diag(1.0 / d))
+    mean = cov @ Phi.T @ alpha
+    B = np.empty((n, p))
+    out = np.empty((20000, p))
+    for i in range(out.shape[0]):
+        bcm_draw(rng, X, sw, xbar, alpha, d, B, out[i])
+    _assert_moments(out, mean, cov, out.shape[0])
+    emp = np.cov(out.T)
+    se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / out.shape[0])
+    assert np.all(np.abs(emp - cov) < 4.5 * se)
+
+
+def _p_gt_n(seed, n, p, k=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:k] = [1.5, -1.0, 0.8][:k]
+    return X, X @ w + 0.7 + rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_p_gt_n_gaussian_prior_gibbs_matches_the_closed_form(fit_intercept):
+    """n = 12, p = 60: the Bhattacharya path (flat intercept integrated out) is exact."""
+    # noise large enough that w0's own conditional variance s^2/n is a good part of its
+    # marginal variance (the rest, xbar'Cov(w)xbar, comes through the coefficients)
+    n, p, s, sigma = 12, 60, 2.0, 0.3
+    X, y = _p_gt_n(1, n, p)
+    model = mapreg.Model(X, y, mapreg.Gaussian(sigma), noise_sigma=s, fit_intercept=fit_intercept)
+    # truth by explicit inversion: (Z'Z / s^2 + diag(1/sigma^2, [0]))^-1
+    Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
+    prior_prec = np.r_[np.full(p, 1 / sigma**2), [0.0] * fit_intercept]
+    cov = np.linalg.inv(Z.T @ Z / s**2 + np.diag(prior_prec))
+    mean = cov @ Z.T @ y / s**2
+    idata = sample_posterior(model, draws=2000, tune=50, chains=2, sampler="gibbs",
+                             random_seed=2, progressbar=False)
+    assert idata.attrs["gibbs_method"] == "bhattacharya"
+    coef = idata["posterior"]["coef"].values
+    th = np.concatenate([coef, idata["posterior"]["intercept"].values[..., None]], -1) \
+        if fit_intercept else coef
+    ess = np.array([float(azs.ess(th[..., j], method="mean")) for j in range(th.shape[-1])])
+    flat = th.reshape(-1, th.shape[-1])
+    _assert_moments(flat, mean, cov, ess)
+    # the covariances too (the intercept's with every coefficient is -xbar'Cov(w))
+    emp = np.cov(flat.T)
+    sd2 = np.diag(cov)
+    se = np.sqrt((np.outer(sd2, sd2) + cov**2) / np.minimum.outer(ess, ess))
+    assert np.all(np.abs(emp - cov) < 4.5 * se)
+
+
+def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=5.0):
+    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+    for prob in probs:
+        qa = da[var].quantile(prob, dim=("chain", "draw")).values
+        qb = db[var].quantile(prob, dim=("chain", "draw")).values
+        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
+        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
+        se = np.sqrt(sa**2 + sb**2)
+        assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)
+
+
+def test_p_gt_n_bayesian_lasso_gibbs_agrees_with_nuts():
+    """n = 12, p = 40, Laplace(0.5), unknown noise (half-Cauchy): Gibbs and nutpie agree."""
+    X, y = _p_gt_n(3, 12, 40)
+    model = mapreg.Model(X, y, mapreg.Laplace(0.5), noise_prior=mapreg.HalfCauchy(1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=4, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
+                                random_seed=4, progressbar=False)
+    assert gibbs.attrs["gibbs_method"] == "bhattacharya"
+    for var in ("coef", "intercept", "noise_sigma"):
+        _assert_quantiles_agree(gibbs, nuts, var)
+
+
+def test_auto_picks_gibbs_by_cost_and_says_why():
+    X, y = _p_gt_n(5, 200, 2000)
+    big = auto_choice(mapreg.Model(X, y, mapreg.Laplace(0.1), noise_sigma=1.0))
+    assert big.sampler == "gibbs"
+    assert "Bhattacharya" in big.reason and "n = 200, p = 2000" in big.reason
+    tall = np.random.default_rng(0).standard_normal((10_000, 200))
+    choice = auto_choice(mapreg.Model(tall, tall[:, 0], mapreg.Laplace(0.1), noise_sigma=1.0))
+    assert choice.sampler == "gibbs" and "Rue's Cholesky" in choice.reason
+
+
+def test_p_gt_n_horseshoe_gibbs_agrees_with_nuts():
+    """n = 12, p = 40: the global scale drawn with the coefficients integrated out."""
+    X, y = _p_gt_n(6, 12, 40, k=2)
+    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=7, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
+                                random_seed=7, progressbar=False)
+    assert gibbs.attrs["gibbs_method"] == "bhattacharya"
+    for var in ("coef", "intercept", "tau"):
+        _assert_quantiles_agree(gibbs, nuts, var)

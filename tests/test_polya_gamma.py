@@ -1,0 +1,112 @@
+"""Bernoulli models by Pólya-Gamma Gibbs: the PG draws, a 2-D quadrature posterior, NUTS.
+
+References are independent of the sampler: the PG moments in closed form and from the
+defining series, the logistic posterior on a grid, and nutpie on the same model.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import arviz_stats as azs
+import numpy as np
+import pytest
+from polyagamma import random_polyagamma
+
+import mapreg
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.sample import sample_posterior
+
+pytestmark = pytest.mark.slow
+
+
+def _pg_moments_by_series(c, terms=200_000):
+    """Mean and variance of PG(1, c) from its definition (Polson, Scott & Windle 2013):
+    ``sum_k g_k / (2 pi^2 ((k - 1/2)^2 + c^2 / (4 pi^2)))`` with ``g_k ~ Exp(1)``."""
+    k = np.arange(1, terms + 1, dtype=float)
+    a = 2 * math.pi**2 * ((k - 0.5) ** 2 + c**2 / (4 * math.pi**2))
+    # the tail beyond `terms` is ~ 1/(2 pi^2 terms) in the mean: add it
+    return float(np.sum(1 / a) + 1 / (2 * math.pi**2 * terms)), float(np.sum(1 / a**2))
+
+
+@pytest.mark.parametrize("c", [0.3, 1.0, 4.0, 20.0])
+def test_polyagamma_draws_have_the_known_moments(c):
+    mean = math.tanh(c / 2) / (2 * c)
+    var = (math.sinh(c) - c) / (4 * c**3 * math.cosh(c / 2) ** 2)
+    # the closed forms agree with the series that defines PG(1, c)
+    s_mean, s_var = _pg_moments_by_series(c)
+    assert mean == pytest.approx(s_mean, rel=1e-5) and var == pytest.approx(s_var, rel=1e-5)
+    rng = np.random.default_rng(1)
+    x = random_polyagamma(1.0, c, size=200_000, random_state=rng)
+    n = x.size
+    assert abs(x.mean() - mean) < 4.5 * math.sqrt(var / n)
+    # sd of the sample variance ~ sqrt((m4 - var^2) / n); m4 <= 20 var^2 is ample here
+    assert abs(x.var() - var) < 4.5 * math.sqrt(20 * var**2 / n)
+
+
+def test_logistic_gibbs_matches_a_quadrature_posterior():
+    """One feature and an intercept, Laplace(0.5): the posterior of (w, w0) on a grid."""
+    rng = np.random.default_rng(2)
+    n, b = 40, 0.5
+    x = rng.standard_normal(n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.8 * x + 0.5)))).astype(float)
+    model = mapreg.Model(x[:, None], y, mapreg.Laplace(b), family="bernoulli")
+    w = np.linspace(-3, 6, 721)
+    w0 = np.linspace(-3, 4, 561)
+    eta = w[:, None, None] * x + w0[None, :, None]
+    logp = np.sum(y * eta - np.logaddexp(0, eta), axis=-1) - np.abs(w)[:, None] / b
+    dens = np.exp(logp - logp.max())
+    dens /= dens.sum()
+    moments = {}
+    for name, grid, axis in (("w", w, 1), ("w0", w0, 0)):
+        marg = dens.sum(axis=axis)
+        m = float(marg @ grid)
+        moments[name] = (m, math.sqrt(float(marg @ (grid - m) ** 2)))
+    assert dens[[0, -1]].max() < 1e-10 and dens[:, [0, -1]].max() < 1e-10  # grid wide enough
+
+    idata = sample_posterior(model, draws=3000, tune=200, chains=2, sampler="gibbs",
+                             random_seed=3, progressbar=False)
+    for name, draws in (("w", idata["posterior"]["coef"].values[..., 0]),
+                        ("w0", idata["posterior"]["intercept"].values)):
+        mean, sd = moments[name]
+        ess = float(azs.ess(draws, method="mean"))
+        assert abs(draws.mean() - mean) < 4.5 * sd / math.sqrt(ess), (name, draws.mean(), mean)
+        assert abs(draws.std() - sd) < 4.5 * sd / math.sqrt(2 * ess) * 1.5, (name, draws.std(), sd)
+
+
+def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=5.0):
+    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+    for prob in probs:
+        qa = da[var].quantile(prob, dim=("chain", "draw")).values
+        qb = db[var].quantile(prob, dim=("chain", "draw")).values
+        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
+        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
+        se = np.sqrt(sa**2 + sb**2)
+        assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)
+
+
+@pytest.mark.parametrize("n, p", [(80, 4), (10, 24)], ids=["rue", "bhattacharya"])
+def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((n, p))
+    X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
+    eta = X[:, :3] @ np.array([1.2, -0.8, 0.5]) - 0.4
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    model = mapreg.Model(X, y, mapreg.Laplace(0.7), family="bernoulli")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=5, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=700, chains=2, sampler="nutpie",
+                                random_seed=5, progressbar=False)
+    assert gibbs.attrs["gibbs_method"] == ("rue" if n > p else "bhattacharya")
+    for var in ("coef", "intercept"):
+        _assert_quantiles_agree(gibbs, nuts, var)
+    # the recorded lp is the Bernoulli log-likelihood plus the Laplace prior, by hand here
+    coef = gibbs["posterior"]["coef"].values[0, 7]
+    b0 = float(gibbs["posterior"]["intercept"].values[0, 7])
+    e = X @ coef + b0
+    ref = float(np.sum(y * e - np.logaddexp(0, e)) - np.sum(np.abs(coef)) / 0.7
+                - p * math.log(2 * 0.7))
+    assert float(gibbs["sample_stats"]["lp"].values[0, 7]) == pytest.approx(ref, rel=1e-10)
