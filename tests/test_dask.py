@@ -267,3 +267,14 @@ def test_distributed_client_gives_the_same_fits():
         res_b = find_map(Model(*_dask(X, yb, 300), prior=Laplace(b=0.1), family="bernoulli"))
     _same(find_map(Model(X, y, prior=Laplace(b=0.01), noise_sigma=1.0)), res_g, 1e-10)
     _same(find_map(Model(X, yb, prior=Laplace(b=0.1), family="bernoulli")), res_b, 1e-8)
+
+
+def test_mcmc_on_dask_data_is_refused_naming_the_alternatives():
+    import dask.array as da
+
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((60, 3)), rng.standard_normal(60)
+    model = mapreg.Model(da.from_array(X, chunks=20), da.from_array(y, chunks=20),
+                         prior=mapreg.Laplace(1.0), noise_sigma=1.0)
+    with pytest.raises(ValueError, match=r"dask-backed.*find_map.*X\.compute\(\).*numpyro"):
+        mapreg.sample_posterior(model, draws=10, tune=10, chains=1)

@@ -33,6 +33,10 @@ def _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs) -> Non
         raise ValueError(f"sample_posterior needs a mapreg.Model, got {type(model).__name__}")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if getattr(model, "is_dask", False):
+        from mapreg.backends.dask_stats import mcmc_refusal
+
+        raise ValueError(f"sample_posterior: no MCMC on this model: {mcmc_refusal(model)}")
     for name, val, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {val!r}")
