@@ -114,7 +114,7 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
 
     bar = None
     if progressbar:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # plain text on stderr (tqdm.auto would need ipywidgets)
 
         bar = tqdm(total=chains * total, file=sys.stderr, unit="sweep", delay=0.5,
                    mininterval=0.25, desc=f"Gibbs, {chains} chain{'s' * (chains > 1)}")
