@@ -111,3 +111,17 @@ def l1_reference(X, y, family, lam, fit_intercept, noise_sigma=None):
     assert np.all(np.sign(coef[support]) == signs), "reference: sign flipped on the support"
     assert np.all(np.abs(g[~support]) <= lam * (1 + 1e-9)), "reference: KKT fails off support"
     return coef, intercept
+
+
+def assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=4.5):
+    """Two samplers' posterior quantiles of ``var`` agree within ``z`` combined quantile MCSEs."""
+    import arviz_stats as azs
+
+    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+    for prob in probs:
+        qa = da[var].quantile(prob, dim=("chain", "draw")).values
+        qb = db[var].quantile(prob, dim=("chain", "draw")).values
+        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
+        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
+        se = np.sqrt(sa**2 + sb**2)
+        assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)

@@ -12,6 +12,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
+from _reference import assert_quantiles_agree
 
 import mapreg
 from mapreg.exceptions import SamplingWarning
@@ -92,15 +93,6 @@ def test_p_gt_n_gaussian_prior_gibbs_matches_the_closed_form(fit_intercept):
     assert np.all(np.abs(emp - cov) < 4.5 * se)
 
 
-def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=5.0):
-    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
-    for prob in probs:
-        qa = da[var].quantile(prob, dim=("chain", "draw")).values
-        qb = db[var].quantile(prob, dim=("chain", "draw")).values
-        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
-        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
-        se = np.sqrt(sa**2 + sb**2)
-        assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)
 
 
 def test_p_gt_n_bayesian_lasso_gibbs_agrees_with_nuts():
@@ -115,7 +107,7 @@ def test_p_gt_n_bayesian_lasso_gibbs_agrees_with_nuts():
                                 random_seed=4, progressbar=False)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
     for var in ("coef", "intercept", "noise_sigma"):
-        _assert_quantiles_agree(gibbs, nuts, var)
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)
 
 
 def test_auto_picks_gibbs_by_cost_and_says_why():
@@ -140,4 +132,4 @@ def test_p_gt_n_horseshoe_gibbs_agrees_with_nuts():
                                 random_seed=7, progressbar=False)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
     for var in ("coef", "intercept", "tau"):
-        _assert_quantiles_agree(gibbs, nuts, var)
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)

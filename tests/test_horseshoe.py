@@ -8,6 +8,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
+from _reference import assert_quantiles_agree
 from scipy import integrate
 
 import mapreg
@@ -103,15 +104,6 @@ def _small_problem(seed=4, n=40):
     return X, y
 
 
-def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9)):
-    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
-    for prob in probs:
-        qa = da[var].quantile(prob, dim=("chain", "draw")).values
-        qb = db[var].quantile(prob, dim=("chain", "draw")).values
-        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
-        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
-        se = np.sqrt(sa**2 + sb**2)
-        assert np.all(np.abs(qa - qb) < 4.5 * se), (var, prob, qa, qb, se)
 
 
 @pytest.mark.parametrize("noise_prior", [None, mapreg.HalfCauchy(2.0)],
@@ -129,7 +121,7 @@ def test_horseshoe_gibbs_agrees_with_nuts(noise_prior):
     assert nuts.attrs["sampler"] == "nutpie" and gibbs.attrs["sampler"] == "gibbs"
     for var in ("coef", "intercept", "tau", *(["noise_sigma"] if noise_prior else [])):
         assert var in gibbs["posterior"] and var in nuts["posterior"]
-        _assert_quantiles_agree(gibbs, nuts, var)
+        assert_quantiles_agree(gibbs, nuts, var)
     # NUTS on a horseshoe defaults to target_accept 0.99 (PyMC's own default is 0.8):
     # the realised mean acceptance sits near the target
     accept = nuts["sample_stats"]["mean_tree_accept"].values
@@ -152,7 +144,7 @@ def test_regularized_horseshoe_gibbs_agrees_with_nuts():
     assert np.all(np.isnan(gibbs["sample_stats"]["lp"].values))  # no closed-form density
     for var in ("coef", "intercept", "tau", "noise_sigma"):
         assert var in gibbs["posterior"] and var in nuts["posterior"]
-        _assert_quantiles_agree(gibbs, nuts, var)
+        assert_quantiles_agree(gibbs, nuts, var)
 
 
 def test_diabetes_horseshoe_default_settings_converge():

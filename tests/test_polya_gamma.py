@@ -12,6 +12,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
+from _reference import assert_quantiles_agree
 from polyagamma import random_polyagamma
 
 import mapreg
@@ -75,15 +76,6 @@ def test_logistic_gibbs_matches_a_quadrature_posterior():
         assert abs(draws.std() - sd) < 4.5 * sd / math.sqrt(2 * ess) * 1.5, (name, draws.std(), sd)
 
 
-def _assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=5.0):
-    da, db = a["posterior"].to_dataset(), b["posterior"].to_dataset()
-    for prob in probs:
-        qa = da[var].quantile(prob, dim=("chain", "draw")).values
-        qb = db[var].quantile(prob, dim=("chain", "draw")).values
-        sa = azs.mcse(da, var_names=[var], method="quantile", prob=prob)[var].values
-        sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
-        se = np.sqrt(sa**2 + sb**2)
-        assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)
 
 
 @pytest.mark.parametrize("n, p", [(80, 4), (10, 24)], ids=["rue", "bhattacharya"])
@@ -102,7 +94,7 @@ def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
                                 random_seed=5, progressbar=False)
     assert gibbs.attrs["gibbs_method"] == ("rue" if n > p else "bhattacharya")
     for var in ("coef", "intercept"):
-        _assert_quantiles_agree(gibbs, nuts, var)
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)
     # the recorded lp is the Bernoulli log-likelihood plus the Laplace prior, by hand here
     coef = gibbs["posterior"]["coef"].values[0, 7]
     b0 = float(gibbs["posterior"]["intercept"].values[0, 7])
