@@ -121,6 +121,46 @@ def cmd_sample(args) -> int:
     return EXIT_OK
 
 
+def cmd_path(args) -> int:
+    """``mapreg path``: the MAP path, cross-validation and the chosen lambdas (a figure too)."""
+    from mapreg.app.files import atomic_write, check_file_destination
+    from mapreg.fit.cv import lambda_choices
+
+    if args.out is not None:
+        check_file_destination(args.out, inputs=[args.data])
+    if args.folds < 2:
+        raise UsageError(f"--folds must be at least 2, got {args.folds}")
+    if args.n_lambdas < 2:
+        raise UsageError(f"--n-lambdas must be at least 2, got {args.n_lambdas}")
+    model, info = load_model(args)
+    if not model.prior.has_mode:
+        raise UsageError(f"--prior {args.prior} has no posterior mode and no penalty, so it has "
+                         "no path over lambda; use 'mapreg sample' or 'mapreg report'")
+    log(args, f"{args.folds}-fold cross-validation over {args.n_lambdas} lambdas")
+    try:
+        choices = lambda_choices(model, cv=args.folds, n_lambdas=args.n_lambdas,
+                                 empirical_bayes=args.bayes, hyperprior=args.bayes,
+                                 random_seed=args.seed)
+    except ValueError as exc:  # e.g. a prior whose lambda does not move with its scale
+        raise UsageError(f"--prior {args.prior}: {exc}") from None
+    cv = choices.cv
+    print(describe(info))
+    print(f"model: {model!r}")
+    print(f"path: lambda {cv.lambdas[0]:.4g} .. {cv.lambdas[-1]:.4g} ({len(cv.lambdas)} values), "
+          f"worst KKT violation {float(cv.path.kkt_violation.max()):.2g}")
+    print(f"held-out mean {cv.score} over {cv.n_folds} folds; the lambdas chosen:")
+    table = choices.table.drop(columns="note").dropna(axis=1, how="all")  # no interval: CV only
+    print(table.to_string(float_format=lambda v: f"{v:.5g}"))
+    if args.out is not None:
+        from mapreg import plots
+
+        fig = plots.lambda_choices(choices)
+        check_file_destination(args.out, inputs=[args.data])
+        path = atomic_write(args.out, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+        log(args, f"figure written to {path}")
+    return EXIT_OK
+
+
 def cmd_report(args) -> int:
     """``mapreg report``: the whole job on the user's data, as a report folder."""
     from mapreg.app.files import check_destination
@@ -251,7 +291,8 @@ def _blame(args) -> str:
     return "; the data may be badly scaled (try --standardize)"
 
 
-COMMANDS = {"demo": cmd_demo, "verify": cmd_verify, "sample": cmd_sample, "report": cmd_report}
+COMMANDS = {"demo": cmd_demo, "verify": cmd_verify, "sample": cmd_sample, "path": cmd_path,
+            "report": cmd_report}
 
 
 def main(argv=None) -> int:

@@ -175,6 +175,21 @@ def _add_commands(sub, common, data, table) -> None:
                     "table below) the mode is a certified local one, reached from w = 0. "
                     "A prior without a mode (the horseshoe) has nothing to verify: verify "
                     "refuses it (exit 2).")
+    cvpath = sub.add_parser(
+        "path", parents=[data, common], formatter_class=raw, epilog=table,
+        help="which lambda? the MAP path and cross-validation",
+        description="Solve the MAP over a decreasing grid of lambda (the prior scale for each), "
+                    "cross-validate it (held-out mean deviance per row; the mean squared "
+                    "error for the gaussian family) and print the lambdas chosen by the "
+                    "minimum and the one-standard-error rule, with --bayes also by "
+                    "empirical Bayes and by a half-Cauchy hyperprior on the scale.")
+    cvpath.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
+    cvpath.add_argument("--n-lambdas", type=int, default=50, help="grid size (50)")
+    cvpath.add_argument("--bayes", action="store_true",
+                        help="also empirical Bayes and the hyperprior posterior (samples)")
+    cvpath.add_argument("--seed", type=int, default=None, help="fold assignment and sampling")
+    cvpath.add_argument("--out", metavar="FIG.png", default=None,
+                        help="also save the CV curve with the chosen lambdas")
     sample = sub.add_parser(
         "sample", parents=[data, _sampling_options(), common], formatter_class=raw,
         epilog=table, help="sample the posterior; print mode vs posterior",

@@ -319,7 +319,8 @@ def _curve_at(cv: CVResult, lam: float) -> float:
 
 
 def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVResult | None = None,
-                   empirical_bayes: bool = True, scale_prior=None, draws: int = 1000,
+                   empirical_bayes: bool = True, hyperprior: bool = True, scale_prior=None,
+                   draws: int = 1000,
                    tune: int = 1000, chains: int = 2, random_seed=None, n_jobs=None,
                    **eb_kwargs) -> LambdaChoices:
     """``lam`` by CV (min and 1-SE), empirical Bayes and a hyperprior posterior, side by side.
@@ -330,7 +331,8 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
       ``eb_kwargs`` go there), for the gaussian family; skipped otherwise;
     * **hyperprior** — ``lam`` is given a prior (``scale_prior``, default ``HalfCauchy``
       on the scale with median the model's scale, when the prior accepts one) and the
-      joint posterior is sampled: its median and central 90% interval of ``lam``.
+      joint posterior is sampled: its median and central 90% interval of ``lam``
+      (``hyperprior=False`` leaves this row out, and the sampling with it).
 
     Returns
     -------
@@ -356,7 +358,9 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
         rows.append(("empirical-bayes", float(res.lam), np.nan, np.nan,
                      "maximises the marginal likelihood p(y | lam)"))
     hyper_lam = None
-    if scale_prior is None:
+    if not hyperprior:
+        scale_prior = None
+    elif scale_prior is None:
         from mapreg.priors import HalfCauchy
 
         if HalfCauchy in model.prior.scale_hyperpriors:
