@@ -81,17 +81,28 @@ def cd_gram(Q, G, w, l1, l2, tol, max_sweeps):
     current ``w``; an unpenalised coordinate (the intercept column) simply has
     ``l1 = l2 = 0``. Returns the number of sweeps.
     """
-    p = w.shape[0]
-    everything = np.arange(p)
-    active = np.empty(p, dtype=np.int64)
+    return cd_gram_on(Q, G, w, l1, l2, np.arange(w.shape[0]), tol, max_sweeps)
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def cd_gram_on(Q, G, w, l1, l2, coords, tol, max_sweeps):
+    """:func:`cd_gram` over the coordinates ``coords`` only (a screened working set).
+
+    The others stay where they are, but ``G`` is kept up to date for every
+    coordinate (each move updates the whole gradient row), so the caller can check
+    the KKT conditions of the discarded ones for free. Returns the number of sweeps.
+    """
+    m = coords.shape[0]
+    active = np.empty(m, dtype=np.int64)
     sweeps = 0
     while sweeps < max_sweeps:
-        worst = _gram_sweep(Q, G, w, l1, l2, everything, p)
+        worst = _gram_sweep(Q, G, w, l1, l2, coords, m)
         sweeps += 1
         if worst <= tol:
             break
         n_active = 0
-        for j in range(p):
+        for t in range(m):
+            j = coords[t]
             if w[j] != 0.0 or l1[j] == 0.0:
                 active[n_active] = j
                 n_active += 1
@@ -120,10 +131,24 @@ def cd_residual(X, h, s, w, c, fit_intercept, l1, l2, tol, max_sweeps):
         for i in range(n):
             acc += h[i] * X[i, j] * X[i, j]
         a[j] = acc
+    return cd_residual_on(X, h, s, w, c, fit_intercept, l1, l2, a, np.arange(p), tol,
+                          max_sweeps)
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def cd_residual_on(X, h, s, w, c, fit_intercept, l1, l2, a, coords, tol, max_sweeps):
+    """:func:`cd_residual` over the columns ``coords`` only, with their curvatures given.
+
+    ``a[j] = sum_i h_i X_ij**2`` (read for ``j`` in ``coords``). A full sweep over
+    ``coords`` alternates with sweeps over its non-zeros until a full sweep sees no
+    violation above ``tol``. Returns the number of sweeps.
+    """
+    n = X.shape[0]
+    m = coords.shape[0]
     h_sum = 0.0
     for i in range(n):
         h_sum += h[i]
-    active = np.empty(p, dtype=np.int64)
+    active = np.empty(m, dtype=np.int64)
     sweeps = 0
     full = True
     n_active = 0
@@ -138,9 +163,9 @@ def cd_residual(X, h, s, w, c, fit_intercept, l1, l2, tol, max_sweeps):
             c[0] += delta
             for i in range(n):
                 s[i] += h[i] * delta
-        count = p if full else n_active
+        count = m if full else n_active
         for t in range(count):
-            j = t if full else active[t]
+            j = coords[t] if full else active[t]
             g = 0.0
             for i in range(n):
                 g += X[i, j] * s[i]
@@ -161,11 +186,12 @@ def cd_residual(X, h, s, w, c, fit_intercept, l1, l2, tol, max_sweeps):
         else:
             if full:
                 n_active = 0
-                for j in range(p):
+                for t in range(m):
+                    j = coords[t]
                     if w[j] != 0.0 or l1[j] == 0.0:
                         active[n_active] = j
                         n_active += 1
-                full = n_active == p
+                full = n_active == m
     return sweeps
 
 
