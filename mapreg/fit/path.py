@@ -192,33 +192,32 @@ def path(model: Model, scales: Sequence[float] | None = None, *,
         scales = lambda_scales(model.prior, lambdas)
     else:
         scales = lambda_scales(model.prior, default_lambdas(model, n_lambdas, lambda_min_ratio))
-    if screen and _screenable(model, scales):
-        return _screened_path(model, scales, tol, max_iter)
+    terms = _screenable(model, scales) if screen else None
+    if terms is not None:
+        return _screened_path(model, scales, terms, tol, max_iter)
     return _fit_along(model, scales, lambda s, start: find_map(
         at_scale(model, s), tol=tol, max_iter=max_iter, start=start))
 
 
-def _screenable(model: Model, scales) -> bool:
-    """An ``a|w| + c w**2`` penalty at every scale, ``a`` not increasing, in-memory data."""
+def _screenable(model: Model, scales) -> list | None:
+    """The penalties along ``scales`` if each is ``a|w| + c w**2`` with ``a`` not
+    increasing and the data in memory (the screened path applies), else ``None``."""
     if model.is_dask or not model.prior.convex:
-        return False
-    weights = [model.prior.with_scale(s).penalty().quadratic_weights() for s in scales]
-    if any(w is None for w in weights):
-        return False
-    a = np.array([w[0] for w in weights], dtype=float)
-    return bool(np.all(np.diff(a) <= 0.0))
+        return None
+    terms = [model.prior.with_scale(s).penalty() for s in scales]
+    weights = [t.quadratic_weights() for t in terms]
+    if any(w is None for w in weights) or np.any(np.diff([w[0] for w in weights]) > 0.0):
+        return None
+    return terms
 
 
-def _screened_path(model: Model, scales, tol: float, max_iter: int) -> PathResult:
+def _screened_path(model: Model, scales, terms, tol: float, max_iter: int) -> PathResult:
     """The path through :func:`mapreg.solvers.pathwise.solve_path` (same minimisers)."""
     from mapreg.exceptions import ConvergenceWarning
-    from mapreg.solvers import absolute_tolerance
     from mapreg.solvers.pathwise import solve_path
 
-    terms = [model.prior.with_scale(s).penalty() for s in scales]
-    tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
     fits, stats = solve_path(model.X, model.y, model.family, terms,
-                             fit_intercept=model.fit_intercept, tol=tol_abs, max_iter=max_iter)
+                             fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter)
     coef = np.array([f.coef for f in fits])
     converged = np.array([bool(f.converged) for f in fits])
     if not converged.all():

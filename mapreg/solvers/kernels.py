@@ -260,3 +260,29 @@ def bridge_support_moves(w, G, a, lam, p):
         if (new == 0.0) != (w[j] == 0.0) or new * w[j] < 0.0:
             return True
     return False
+
+
+# ------------------------------------------------------------------ path helpers
+@numba.njit(cache=True)
+def quadratic_kkt(w, g, a, c):
+    """``max_j`` KKT violation of ``sum_j (a |w_j| + c w_j**2)`` with loss gradient ``g``.
+
+    The same number as ``max(ElasticNetPenalty(a, c).subdiff_distance(w, g))``, without
+    the temporaries: the inner stopping test of :mod:`mapreg.solvers.pathwise` (each
+    fit's reported certificate still comes from the penalty's own method).
+    """
+    worst = 0.0
+    for j in range(w.shape[0]):
+        v = _violation(w[j], g[j], a, c)
+        if v > worst:
+            worst = v
+    return worst
+
+
+@numba.njit(cache=True)
+def symmetrize_upper(Q):
+    """Copy the upper triangle of the square ``Q`` into its lower one, in place."""
+    p = Q.shape[0]
+    for j in range(p):
+        for k in range(j + 1, p):
+            Q[k, j] = Q[j, k]

@@ -21,8 +21,9 @@ problems have one), with the same certificates; it only does less work:
   counts them). Only a fit whose certificate over *all* coordinates is below ``tol``
   is accepted, so the answer is the unscreened one.
 * Gaussian family: each fit is finished by the exact solve on its support and signs
-  (:func:`mapreg.solvers.quadratic._solve_on_support`), kept only if certified, as in
-  :func:`~mapreg.solvers.quadratic.solve_quadratic`. Bernoulli and Poisson: proximal
+  (one Cholesky solve), kept only if certified, as in
+  :func:`~mapreg.solvers.quadratic.solve_quadratic`; the previous fit's support is
+  tried first, before any coordinate descent. Bernoulli and Poisson: proximal
   Newton (:func:`~mapreg.solvers.prox_newton.prox_newton`) on the working-set columns,
   started from the previous answer.
 
@@ -39,12 +40,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+from scipy.linalg.lapack import dposv
 
 from mapreg.results import FitResult
 from mapreg.solvers.glm import MAX_SWEEPS, CDProblem
-from mapreg.solvers.kernels import cd_gram_on, cd_residual_on
+from mapreg.solvers.kernels import cd_gram_on, cd_residual_on, quadratic_kkt, symmetrize_upper
 from mapreg.solvers.prox_newton import prox_newton
-from mapreg.solvers.quadratic import _solve_on_support
 
 
 @dataclass
@@ -69,8 +70,12 @@ def _strong_set(w, grad, a, a_prev):
 def solve_path(X, y, family, terms, *, fit_intercept, tol, max_iter):
     """Fit every penalty of ``terms`` (``quadratic_weights() = (a, c)``, ``a`` decreasing).
 
+    ``tol`` is relative, as in :func:`mapreg.find_map`: each fit stops once its KKT
+    violation is below ``tol * max(1, max_j |dL/dw_j|)`` at the null model (the
+    intercept-only fit), the gradient the path starts from
+    (:func:`mapreg.solvers.kkt.absolute_tolerance`, without another pass over ``X``).
     Returns ``(fits, stats)``: a :class:`~mapreg.results.FitResult` per term (its
-    ``kkt_violation`` certified over all coefficients, ``tol`` absolute) and the
+    ``kkt_violation`` over all coefficients, its ``tol`` absolute) and the
     :class:`PathStats` of the screening.
     """
     stats = PathStats()
@@ -78,12 +83,14 @@ def solve_path(X, y, family, terms, *, fit_intercept, tol, max_iter):
         solver = _GaussianPath(X, y, family, fit_intercept)
     else:
         solver = _GLMPath(X, y, family, fit_intercept)
+    lam_max = float(np.max(np.abs(solver.grad), initial=0.0))  # |dL/dw| at the null model
+    tol = tol * max(1.0, lam_max)
     fits = []
     a_prev = None
     for term in terms:
         a, c = (float(v) for v in term.quadratic_weights())
         if a_prev is None:  # the first step starts from w = 0, i.e. from lam_max
-            a_prev = max(a, float(np.max(np.abs(solver.grad), initial=0.0)))
+            a_prev = max(a, lam_max)
         fits.append(solver.fit(term, a, c, a_prev, tol, max_iter, stats))
         a_prev = a
     return fits, stats
@@ -106,21 +113,22 @@ class _GaussianPath:
         else:
             self.x_mean, self.y_mean = np.zeros(p), 0.0
         self.use_gram = n >= p
-        Xc = np.subtract(X, self.x_mean, order="F")
+        # p > n: coordinate descent walks columns, so centre straight into Fortran order
+        Xc = np.subtract(X, self.x_mean, order="C" if self.use_gram else "F")
         self.yc = y - self.y_mean
         self.xty = self.h * (Xc.T @ self.yc)
         self.w = np.zeros(p)
+        self.grad = -self.xty  # dL/dw at w = 0
         if self.use_gram:
-            # dsyrk: the upper triangle of Xc'Xc at half the flops of a matmul
-            Q = scipy.linalg.blas.dsyrk(self.h, Xc, trans=1)
-            self.Q = np.triu(Q) + np.triu(Q, 1).T
-            self.grad = -self.xty.copy()
+            # dsyrk: the upper triangle of Xc'Xc at half the flops of a matmul (Xc.T is
+            # the Fortran-ordered p x n matrix, so no copy)
+            self.Q = scipy.linalg.blas.dsyrk(self.h, Xc.T, trans=0)
+            symmetrize_upper(self.Q)
         else:
             self.XF = Xc
             self.hv = np.full(n, self.h)
             self.diag = self.h * np.einsum("ij,ij->j", Xc, Xc)
             self.r = -self.h * self.yc  # dL/deta at w = 0
-            self.grad = -self.xty.copy()
 
     # -- the quadratic's pieces
     def _refresh(self, w):
@@ -130,22 +138,14 @@ class _GaussianPath:
         self.r = self.h * (self.XF @ w - self.yc)
         return self.XF.T @ self.r
 
-    def _block(self, A):
-        if self.use_gram:
-            return self.Q[np.ix_(A, A)], self.xty[A]
-        XA = self.XF[:, A]
-        return self.h * scipy.linalg.blas.dsyrk(1.0, XA, trans=1), self.xty[A]
-
-    def _cd(self, coords, l1, l2, tol):
+    def _cd(self, coords, a, c, tol):
+        l1, l2 = np.full(self.p, a), np.full(self.p, c)
         if self.use_gram:
             cd_gram_on(self.Q, self.grad, self.w, l1, l2, coords, tol, MAX_SWEEPS)
         else:
             cd_residual_on(self.XF, self.hv, self.r, self.w, np.zeros(1), False, l1, l2,
                            self.diag, coords, tol, MAX_SWEEPS)
             self.grad = self.XF.T @ self.r
-
-    def _kkt(self, term, w, grad):
-        return float(np.max(term.subdiff_distance(w, grad), initial=0.0))
 
     def _ridge(self, c):
         """The exact minimiser of the pure L2 problem from an eigendecomposition made once."""
@@ -160,9 +160,8 @@ class _GaussianPath:
         return self.XF.T @ (V @ (self.h * (V.T @ self.yc) / (e + 2.0 * c)))
 
     def fit(self, term, a, c, a_prev, tol, max_iter, stats):
-        p = self.p
-        l1, l2 = np.full(p, a), np.full(p, c)
-        if a == 0.0 and c > 0.0:  # a Gaussian prior: solved directly, CD polishes if needed
+        ridge = a == 0.0 and c > 0.0
+        if ridge:  # a Gaussian prior: solved directly, CD polishes if needed
             self.w = self._ridge(c)
             self.grad = self._refresh(self.w)
         strong = _strong_set(self.w, self.grad, a, a_prev)
@@ -170,17 +169,23 @@ class _GaussianPath:
         # Coordinate descent to a moderate tolerance first, then the exact support solve
         # (as in solve_quadratic); tighter rounds until the certificate accepts.
         stage_tol = max(tol, 1e-3 * max(1.0, float(np.max(np.abs(self.grad), initial=0.0))))
-        kkt, n_iter, added, rounds = self._kkt(term, self.w, self.grad), 0, 0, 0
+        kkt, n_iter, added, rounds = quadratic_kkt(self.w, self.grad, a, c), 0, 0, 0
         method = "path-cd-gram" if self.use_gram else "path-cd-residual"
-        if a == 0.0 and c > 0.0:
+        if ridge:
             method = "path-ridge-eigh+cd" if kkt > tol else "path-ridge-eigh"
+        # The support and signs of the previous fit often hold at this weight too: try its
+        # exact solve before any coordinate descent, unless a zero already violates its
+        # condition (then a coefficient enters, and the support must grow).
+        entering = np.any((self.w == 0.0) & (np.abs(self.grad) > a))
+        if kkt > tol and max_iter > 0 and not entering and self._polish(a, c, tol):
+            kkt = quadratic_kkt(self.w, self.grad, a, c)
         while kkt > tol and n_iter < max_iter:
             n_iter += 1
             rounds += 1
-            self._cd(np.flatnonzero(strong), l1, l2, 0.1 * stage_tol)
-            self._polish(term, l1, l2, tol)
-            self.grad = self._refresh(self.w)
-            kkt = self._kkt(term, self.w, self.grad)
+            self._cd(np.flatnonzero(strong), a, c, 0.1 * stage_tol)
+            if not self._polish(a, c, tol):
+                self.grad = self._refresh(self.w)
+            kkt = quadratic_kkt(self.w, self.grad, a, c)
             bad = _violators(strong, self.grad, a)
             if bad.any():  # the strong rule discarded a coefficient that belongs in
                 added += int(bad.sum())
@@ -189,24 +194,55 @@ class _GaussianPath:
                 stage_tol = max(0.1 * tol, 0.1 * stage_tol)
         stats.n_violations.append(added)
         stats.n_rounds.append(rounds)
+        # the reported certificate: the penalty's own subdifferential distance
+        kkt = float(np.max(term.subdiff_distance(self.w, self.grad), initial=0.0))
         if not self.use_gram:  # the intercept's condition, from the fresh residual
             kkt = max(kkt, abs(float(self.r.sum())))
         coef = self.w.copy()
         intercept = self.y_mean - float(self.x_mean @ coef)
         return FitResult(coef, intercept, kkt, tol, n_iter, kkt <= tol, method)
 
-    def _polish(self, term, l1, l2, tol):
-        """Replace ``w`` by the exact solve on its support and signs if that is certified."""
-        if not l1.any():
-            return
-        polished = _solve_on_support(self.w, l1, l2, self._block, self.n)
+    def _support_solve(self, a, c):
+        """The exact minimiser with the support and signs of ``w`` fixed, or ``None``.
+
+        On the support ``A`` with signs ``z``: ``(Q_AA + 2c I) w_A = h Xc_A'yc - a z``
+        (Cholesky, LAPACK ``dposv`` on the upper triangle); ``None`` when that system is
+        not positive definite or a sign flips.
+        """
+        A = np.flatnonzero(self.w)
+        if A.size == 0 or A.size > self.n:
+            return None
+        z = np.sign(self.w[A])
+        if self.use_gram:
+            M = self.Q[A[:, None], A]
+        else:  # dsyrk fills the upper triangle only: all dposv reads
+            M = scipy.linalg.blas.dsyrk(self.h, self.XF[:, A], trans=1)
+        if c:
+            M.flat[:: A.size + 1] += 2.0 * c
+        _, wA, info = dposv(M, self.xty[A] - a * z, lower=0, overwrite_a=1)
+        if info != 0 or not np.all(np.sign(wA) == z):
+            return None
+        out = np.zeros(self.p)
+        out[A] = wA
+        return out
+
+    def _polish(self, a, c, tol) -> bool:
+        """Replace ``w`` by the exact solve on its support and signs if that is certified.
+
+        Returns whether it did (``grad``, and the residual, are then those of the new ``w``).
+        """
+        if a == 0.0:
+            return False
+        polished = self._support_solve(a, c)
         if polished is None:
-            return
+            return False
         grad = self._refresh(polished)
-        if self._kkt(term, polished, grad) <= tol:
-            self.w = polished
-        elif not self.use_gram:
+        if quadratic_kkt(polished, grad, a, c) <= tol:
+            self.w, self.grad = polished, grad
+            return True
+        if not self.use_gram:
             self.r = self.h * (self.XF @ self.w - self.yc)  # back to the CD point
+        return False
 
 
 class _GLMPath:
