@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_solvers.py
 	$(PY) benchmarks/bench_samplers.py
+	$(PY) benchmarks/bench_path.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache mapreg.egg-info

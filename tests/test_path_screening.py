@@ -20,6 +20,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression, enet_path, lasso_path
 
 from mapreg import ElasticNet, Gaussian, Laplace, Model
+from mapreg.exceptions import ConvergenceWarning
 from mapreg.fit.path import path
 
 
@@ -87,15 +88,18 @@ def test_screened_enet_path_is_enet_path(n, p):
     assert res.converged.all()
 
 
-def test_screened_equals_unscreened_and_ridge_is_closed_form():
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_screened_equals_unscreened_and_ridge_is_closed_form(fit_intercept):
     X, y = _sparse_problem(80, 25, seed=7)
-    model = Model(X, y, prior=Laplace(1.0), noise_sigma=2.0)
+    model = Model(X, y + 3.0, prior=Laplace(1.0), noise_sigma=2.0, fit_intercept=fit_intercept)
     fast = path(model, n_lambdas=25)
     slow = path(model, n_lambdas=25, screen=False)
     assert slow.screening is None
     np.testing.assert_allclose(fast.coef, slow.coef, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(fast.coef == 0.0, slow.coef == 0.0)
     np.testing.assert_allclose(fast.intercept, slow.intercept, atol=1e-9)
+    if not fit_intercept:
+        return
     ridge = path(Model(X, y, prior=Gaussian(1.0), noise_sigma=2.0), n_lambdas=15)
     Xc, yc = X - X.mean(0), y - y.mean()
     for k, lam in enumerate(ridge.lambdas):
@@ -221,3 +225,12 @@ def test_logistic_path_matches_liblinear_at_each_point_and_unscreened():
     slow = path(model, n_lambdas=8, lambda_min_ratio=0.05, screen=False)
     np.testing.assert_allclose(res.coef, slow.coef, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(res.coef == 0.0, slow.coef == 0.0)
+
+
+def test_a_path_that_cannot_iterate_warns_and_says_so():
+    X, y = _sparse_problem(60, 8, seed=9)
+    model = Model(X, y, prior=Laplace(1.0), noise_sigma=1.0)
+    with pytest.warns(ConvergenceWarning, match="did not reach the KKT tolerance"):
+        res = path(model, n_lambdas=5, max_iter=0)
+    assert not res.converged[1:].any() and np.all(res.coef == 0.0)
+    assert res.converged[0]  # lam_max: w = 0 is the answer, certified as it stands

@@ -132,18 +132,23 @@ def _fit_along(model, scales, fit_one) -> PathResult:
         rows.append(res)
         if warm:
             start = res.coef
+    terms = [model.prior.with_scale(s).penalty() for s in scales]
+    return _result(model, scales, terms, rows)
+
+
+def _result(model, scales, terms, rows, screening=None) -> PathResult:
+    """The :class:`PathResult` of the fits ``rows`` (one per scale, ``terms`` their penalties)."""
     coef = np.array([r.coef for r in rows])
     return PathResult(
         scales=scales,
-        lambdas=np.array([getattr(model.prior.with_scale(s).penalty(), "lam", np.nan)
-                          for s in scales], dtype=float),
+        lambdas=np.array([getattr(t, "lam", np.nan) for t in terms], dtype=float),
         coef=coef,
         intercept=np.array([r.intercept for r in rows], dtype=float),
         kkt_violation=np.array([r.kkt_violation for r in rows], dtype=float),
         n_nonzero=np.count_nonzero(coef, axis=1),
         converged=np.array([bool(r.converged) for r in rows]),
         prior=model.prior, feature_names=tuple(model.feature_names),
-        penalty=model.prior.penalty().name, kind="map")
+        penalty=model.prior.penalty().name, kind="map", screening=screening)
 
 
 def path(model: Model, scales: Sequence[float] | None = None, *,
@@ -218,20 +223,12 @@ def _screened_path(model: Model, scales, terms, tol: float, max_iter: int) -> Pa
 
     fits, stats = solve_path(model.X, model.y, model.family, terms,
                              fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter)
-    coef = np.array([f.coef for f in fits])
-    converged = np.array([bool(f.converged) for f in fits])
-    if not converged.all():
-        bad = np.flatnonzero(~converged)
+    bad = np.flatnonzero([not f.converged for f in fits])
+    if bad.size:  # find_map warns at each point; here once for the path
         warnings.warn(f"path: {bad.size} of {len(fits)} fits did not reach the KKT tolerance "
                       f"(scales {scales[bad]!r}); raise max_iter", ConvergenceWarning,
                       stacklevel=3)
-    return PathResult(
-        scales=scales, lambdas=np.array([getattr(t, "lam", np.nan) for t in terms], dtype=float),
-        coef=coef, intercept=np.array([f.intercept for f in fits], dtype=float),
-        kkt_violation=np.array([f.kkt_violation for f in fits], dtype=float),
-        n_nonzero=np.count_nonzero(coef, axis=1), converged=converged, prior=model.prior,
-        feature_names=tuple(model.feature_names), penalty=terms[0].name, kind="map",
-        screening=stats)
+    return _result(model, scales, terms, fits, screening=stats)
 
 
 def _lam_law(prior: Prior) -> ScaleLaw:

@@ -8,6 +8,8 @@
 * :mod:`~mapreg.solvers.glm` — the GLM problem it solves (coordinate-descent model step);
 * :mod:`~mapreg.solvers.bridge` — the bridge ``|w|**p`` (bridge CD, then support Newton);
 * :mod:`~mapreg.solvers.mm` — smooth penalties: Newton, and majorise-minimise;
+* :mod:`~mapreg.solvers.pathwise` — a whole path of ``a|w| + c w**2`` penalties (warm
+  starts, sequential strong rules with a KKT check on the discarded set);
 * :mod:`~mapreg.solvers.kernels` — the numba coordinate-descent kernels.
 """
 

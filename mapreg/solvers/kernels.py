@@ -13,6 +13,8 @@ all coordinates is followed by sweeps over the active set (non-zeros) until the
 largest KKT violation seen there is below ``tol``; the loop ends when a full
 sweep sees no violation above ``tol``. The caller recomputes the certificate
 from scratch afterwards: these in-place gradients are only a stopping rule.
+:func:`cd_gram_on` and :func:`cd_residual_on` run over a given subset of the
+coordinates (a screened working set, :mod:`mapreg.solvers.pathwise`).
 :func:`cd_gram_bridge` does the same for ``sum_j lam_j |w_j|**p`` with the exact 1-D
 bridge prox.
 """

@@ -5,7 +5,9 @@ and ``y`` (the unpenalised intercept then has a closed form), then
 
 * a pure L2 term: one Cholesky solve (primal when ``n >= p``, dual when ``p > n``);
 * otherwise coordinate descent (:mod:`mapreg.solvers.kernels`) on the Gram matrix when
-  ``n >= p`` and on the residual when ``p > n``, to a moderate tolerance first, then the
+  ``n >= p`` (first on the Gram blocks of growing working sets when ``p >= 64`` and there
+  is an L1 part: a sparse answer never needs all of ``X'X``) and on the residual when
+  ``p > n``, to a moderate tolerance first, then the
   exact solve on the support and signs it found (kept only if the KKT certificate
   accepts it); rounds with tighter tolerances repeat until it does.
 
@@ -122,9 +124,10 @@ def _working_set(X, y, h, l1, l2, grad0, tol, max_iter, term, centring):
     """Coordinate descent on the Gram matrix of a *working set* only.
 
     The full Gram matrix costs ``n p**2``; a sparse answer needs only the block of its
-    support, and the block only needs its own columns centred. Each round takes the non-zeros and the largest KKT violators among the
-    zeros (at most ``max(WS_START, 2 nnz)`` of them), solves on that block (coordinate
-    descent, then the exact support solve) and computes the certificate of
+    support (and that block only its own columns centred). Each round takes the
+    non-zeros and the largest KKT violators among the zeros (at most
+    ``max(WS_START, 2 nnz)`` of them), solves on that block (coordinate descent, then
+    the exact support solve) and computes the certificate of
     :func:`~mapreg.solvers.kkt.kkt_violation` from the data: ``d = h (X w + c - y)``,
     ``g = X'd``, the term's subdifferential
     distance and ``|sum d|`` for the intercept. Returns ``(w, c, kkt, rounds)`` once that
