@@ -374,3 +374,36 @@ def test_pymc_model_map_is_the_glm_map():
     np.testing.assert_array_equal(pm.coef == 0.0, glm.coef == 0.0)
     np.testing.assert_allclose(pm.coef, glm.coef, rtol=1e-7, atol=1e-8)
     assert pm.intercept == pytest.approx(glm.intercept, rel=1e-7, abs=1e-8)
+
+
+# --- the working-set Gram solve of the Gaussian family (n >= p >= 64) ------------------
+
+@pytest.mark.parametrize(("fraction", "l1_ratio", "solver"), [
+    (0.1, 1.0, "cd-gram-ws+support-solve"),  # sparse: Gram blocks of working sets
+    (0.1, 0.5, "cd-gram-ws+support-solve"),  # elastic net, same
+    (1e-4, 1.0, "cd-gram+support-solve"),  # nearly all enter: the full Gram matrix
+])
+def test_gaussian_working_set_solve_is_sklearns_enet(fraction, l1_ratio, solver):
+    from sklearn.linear_model import ElasticNet as SkElasticNet
+
+    rng = np.random.default_rng(11)
+    n, p = 400, 90
+    X = rng.normal(size=(n, p)) + 2.0  # non-zero means: the blocks are centred
+    X[:, 1] = X[:, 0] + 0.2 * rng.normal(size=n)
+    y = X[:, :8] @ rng.normal(size=8) + rng.normal(size=n)
+    alpha = fraction * np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / (n * l1_ratio)
+    ref = SkElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    lam, lam2 = n * alpha * l1_ratio, n * alpha * (1 - l1_ratio) / 2
+    pen = ElasticNetPenalty(lam, lam2) if l1_ratio < 1 else L1(lam)
+    res = penalized_fit(X, y, pen, noise_sigma=1.0)
+    assert res.converged and res.solver == solver
+    np.testing.assert_allclose(res.coef, ref.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(res.coef == 0.0, ref.coef_ == 0.0)
+    assert res.intercept == pytest.approx(ref.intercept_, abs=1e-8)
+    # the certificate, recomputed here
+    d = X @ res.coef + res.intercept - y
+    g = X.T @ d + 2 * lam2 * res.coef
+    kkt = np.where(res.coef != 0, np.abs(g + lam * np.sign(res.coef)),
+                   np.maximum(np.abs(g) - lam, 0.0)).max()
+    assert max(kkt, abs(d.sum())) == pytest.approx(res.kkt_violation, abs=1e-9 * lam)
+    assert res.kkt_violation <= res.tol
