@@ -13,7 +13,8 @@ weight, the exact solution on the support and signs of scikit-learn's answer (on
 linear solve), kept when its KKT violation over every coefficient is below 1e-9 of
 the weight, else scikit-learn's answer (counted in ``ref_uncertified``). Both solvers
 report ``max |coef - reference|`` over the whole path. Times: best of ``--repeat`` runs
-in this process (numba kernels loaded before timing), centring included for both;
+in this process, the contenders interleaved (numba kernels loaded before timing),
+centring included for both;
 ``ratio`` is mapreg time / scikit-learn time in the same run. Writes
 ``benchmarks/results/path.json`` and the block between the markers in
 ``benchmarks/README.md``.
@@ -54,13 +55,16 @@ def problems():
     yield "500 × 2,000", *synthetic(500, 2_000)
 
 
-def best_time(fn, repeat):
-    best, out = np.inf, None
+def best_times(fns, repeat):
+    """Best time and last result of each function, the runs interleaved (a load spike on a
+    shared machine then hits every contender alike)."""
+    best, outs = [np.inf] * len(fns), [None] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best, outs
 
 
 def exact_on_support(Xc, yc, coef, alpha, rho):
@@ -109,8 +113,7 @@ def bench_path(name, X, y, rho, repeat):
     def mr():
         return path(Model(X, y, prior=prior, noise_sigma=1.0), lambdas=n * alphas * rho)
 
-    t_sk, sk_coef = best_time(sk, repeat)
-    t_mr, res = best_time(mr, repeat)
+    (t_sk, t_mr), (sk_coef, res) = best_times([sk, mr], repeat)
     ref, unc = reference(Xc, yc, sk_coef, alphas, rho)
     return {"problem": name, "fit": "lasso path" if rho == 1.0 else "enet path (l1_ratio 0.5)",
             "mapreg_s": t_mr, "sklearn_s": t_sk, "ratio": t_mr / t_sk,
@@ -127,10 +130,10 @@ def bench_single(name, X, y, fraction, repeat):
     Xc, yc = X - X.mean(0), y - y.mean()
     alpha = fraction * float(np.max(np.abs(Xc.T @ yc))) / n
     model = Model(X, y, prior=Laplace(1.0 / (n * alpha)), noise_sigma=1.0)
-    t_mr, res = best_time(lambda: find_map(model), repeat)
-    t_sk, sk = best_time(lambda: Lasso(alpha=alpha, tol=1e-10, max_iter=1_000_000).fit(X, y),
-                         repeat)
-    t_def, _ = best_time(lambda: Lasso(alpha=alpha).fit(X, y), repeat)
+    (t_mr, t_sk, t_def), (res, sk, _) = best_times(
+        [lambda: find_map(model),
+         lambda: Lasso(alpha=alpha, tol=1e-10, max_iter=1_000_000).fit(X, y),
+         lambda: Lasso(alpha=alpha).fit(X, y)], repeat)
     ref, unc = reference(Xc, yc, sk.coef_[None, :], [alpha], 1.0)
     return {"problem": name, "fit": f"find_map lasso {fraction:g} α_max", "mapreg_s": t_mr,
             "sklearn_s": t_sk, "ratio": t_mr / t_sk, "sklearn_default_s": t_def,
