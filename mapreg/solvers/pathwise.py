@@ -21,7 +21,7 @@ problems have one), with the same certificates; it only does less work:
   counts them). Only a fit whose certificate over *all* coordinates is below ``tol``
   is accepted, so the answer is the unscreened one.
 * Gaussian family: each fit is finished by the exact solve on its support and signs
-  (one Cholesky solve), kept only if certified, as in
+  (one Cholesky solve, its factor reused while the support stays), kept only if certified, as in
   :func:`~mapreg.solvers.quadratic.solve_quadratic`; the previous fit's support is
   tried first, before any coordinate descent. Bernoulli and Poisson: proximal
   Newton (:func:`~mapreg.solvers.prox_newton.prox_newton`) on the working-set columns,
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg.lapack import dposv
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 from mapreg.results import FitResult
 from mapreg.solvers.glm import MAX_SWEEPS, CDProblem
@@ -113,6 +113,7 @@ class _GaussianPath:
         else:
             self.x_mean, self.y_mean = np.zeros(p), 0.0
         self.use_gram = n >= p
+        self._factor = None  # (support, c, Cholesky factor) of the last support solve
         # p > n: coordinate descent walks columns, so centre straight into Fortran order
         Xc = np.subtract(X, self.x_mean, order="C" if self.use_gram else "F")
         self.yc = y - self.y_mean
@@ -207,20 +208,29 @@ class _GaussianPath:
         """The exact minimiser with the support and signs of ``w`` fixed, or ``None``.
 
         On the support ``A`` with signs ``z``: ``(Q_AA + 2c I) w_A = h Xc_A'yc - a z``
-        (Cholesky, LAPACK ``dposv`` on the upper triangle); ``None`` when that system is
-        not positive definite or a sign flips.
+        (Cholesky, LAPACK ``dpotrf`` on the upper triangle; the factor is kept, so the
+        next weight with the same support and ``c`` costs two triangular solves); ``None``
+        when that system is not positive definite or a sign flips.
         """
         A = np.flatnonzero(self.w)
         if A.size == 0 or A.size > self.n:
             return None
         z = np.sign(self.w[A])
-        if self.use_gram:
-            M = self.Q[A[:, None], A]
-        else:  # dsyrk fills the upper triangle only: all dposv reads
-            M = scipy.linalg.blas.dsyrk(self.h, self.XF[:, A], trans=1)
-        if c:
-            M.flat[:: A.size + 1] += 2.0 * c
-        _, wA, info = dposv(M, self.xty[A] - a * z, lower=0, overwrite_a=1)
+        cached = self._factor
+        if cached is not None and cached[1] == c and np.array_equal(cached[0], A):
+            U = cached[2]
+        else:
+            if self.use_gram:
+                M = self.Q[A[:, None], A]
+            else:  # dsyrk fills the upper triangle only: all dpotrf reads
+                M = scipy.linalg.blas.dsyrk(self.h, self.XF[:, A], trans=1)
+            if c:
+                M.flat[:: A.size + 1] += 2.0 * c
+            U, info = dpotrf(M, lower=0, overwrite_a=1)
+            if info != 0:
+                return None
+            self._factor = (A, c, U)
+        wA, info = dpotrs(U, self.xty[A] - a * z, lower=0)
         if info != 0 or not np.all(np.sign(wA) == z):
             return None
         out = np.zeros(self.p)
