@@ -234,3 +234,21 @@ def test_a_path_that_cannot_iterate_warns_and_says_so():
         res = path(model, n_lambdas=5, max_iter=0)
     assert not res.converged[1:].any() and np.all(res.coef == 0.0)
     assert res.converged[0]  # lam_max: w = 0 is the answer, certified as it stands
+
+
+@pytest.mark.parametrize("family", ["bernoulli", "poisson"])
+def test_glm_screened_path_with_more_features_than_samples(family):
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(40, 100))
+    eta = X[:, :4] @ np.array([1.0, -1.0, 0.8, 0.5])
+    y = ((rng.uniform(size=40) < expit(eta)) if family == "bernoulli"
+         else rng.poisson(np.exp(0.5 * eta))).astype(float)
+    model = Model(X, y, prior=Laplace(1.0), family=family)
+    fast = path(model, n_lambdas=10, lambda_min_ratio=0.05)
+    slow = path(model, n_lambdas=10, lambda_min_ratio=0.05, screen=False)
+    assert fast.converged.all() and min(fast.screening.n_strong[1:]) < 100
+    np.testing.assert_allclose(fast.coef, slow.coef, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(fast.coef == 0.0, slow.coef == 0.0)
+    for k in (3, 9):  # and the certificate, recomputed here
+        assert _kkt(X, y, family, fast.coef[k], fast.intercept[k], fast.lambdas[k], 0.0) \
+            <= 1e-9 * np.abs(X.T @ (y - y.mean())).max()
