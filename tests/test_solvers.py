@@ -378,16 +378,17 @@ def test_pymc_model_map_is_the_glm_map():
 
 # --- the working-set Gram solve of the Gaussian family (n >= p >= 64) ------------------
 
-@pytest.mark.parametrize(("fraction", "l1_ratio", "solver"), [
-    (0.1, 1.0, "cd-gram-ws+support-solve"),  # sparse: Gram blocks of working sets
-    (0.1, 0.5, "cd-gram-ws+support-solve"),  # elastic net, same
-    (1e-4, 1.0, "cd-gram+support-solve"),  # nearly all enter: the full Gram matrix
+@pytest.mark.parametrize(("n", "p", "fraction", "l1_ratio", "solver"), [
+    (400, 90, 0.1, 1.0, "cd-gram-ws+support-solve"),  # sparse: Gram blocks of working sets
+    (400, 90, 0.1, 0.5, "cd-gram-ws+support-solve"),  # elastic net, same
+    (400, 90, 1e-4, 1.0, "cd-gram+support-solve"),  # nearly all enter: the full Gram matrix
+    (150, 300, 0.2, 1.0, "cd-gram-ws+support-solve"),  # p > n, sparse
+    (150, 300, 0.01, 1.0, "cd-residual+support-solve"),  # p > n, dense: the residual
 ])
-def test_gaussian_working_set_solve_is_sklearns_enet(fraction, l1_ratio, solver):
+def test_gaussian_working_set_solve_is_sklearns_enet(n, p, fraction, l1_ratio, solver):
     from sklearn.linear_model import ElasticNet as SkElasticNet
 
     rng = np.random.default_rng(11)
-    n, p = 400, 90
     X = rng.normal(size=(n, p)) + 2.0  # non-zero means: the blocks are centred
     X[:, 1] = X[:, 0] + 0.2 * rng.normal(size=n)
     y = X[:, :8] @ rng.normal(size=8) + rng.normal(size=n)

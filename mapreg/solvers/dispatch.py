@@ -5,8 +5,8 @@
 
   - Gaussian family: :func:`~mapreg.solvers.quadratic.solve_quadratic`, an exact
     solve (``FitResult.solver``: ``"cholesky"``, ``"cd-gram"``, ``"cd-residual"``,
-    ``"cd-gram-ws"`` when Gram blocks of working sets sufficed (``n >= p >= 64``, an
-    L1 part), ``+support-solve`` when the exact support solve finished it);
+    ``"cd-gram-ws"`` when Gram blocks of working sets sufficed (``p >= 64``, an L1
+    part, a sparse answer), ``+support-solve`` when the exact support solve finished it);
   - Bernoulli, Poisson: :func:`~mapreg.solvers.glm.solve_prox_newton`
     (``"prox-newton-gram"``, ``"prox-newton-residual"``, ``"prox-newton-dual"``);
 

@@ -4,10 +4,11 @@ Not Newton: the loss is quadratic, so the problem is solved as it stands. Centre
 and ``y`` (the unpenalised intercept then has a closed form), then
 
 * a pure L2 term: one Cholesky solve (primal when ``n >= p``, dual when ``p > n``);
+* with an L1 part and ``p >= 64``: first coordinate descent on the Gram blocks of
+  growing working sets (a sparse answer never needs all of ``X'X``), given up for a
+  dense answer;
 * otherwise coordinate descent (:mod:`mapreg.solvers.kernels`) on the Gram matrix when
-  ``n >= p`` (first on the Gram blocks of growing working sets when ``p >= 64`` and there
-  is an L1 part: a sparse answer never needs all of ``X'X``) and on the residual when
-  ``p > n``, to a moderate tolerance first, then the
+  ``n >= p`` and on the residual when ``p > n``, to a moderate tolerance first, then the
   exact solve on the support and signs it found (kept only if the KKT certificate
   accepts it); rounds with tighter tolerances repeat until it does.
 
@@ -46,7 +47,7 @@ def solve_quadratic(X, y, family, term, objective=None, *, fit_intercept, tol, m
     else:
         x_mean, y_mean = np.zeros(p), 0.0
         yc = y
-    if n >= p >= WS_MIN_P and l1.any() and max_iter > 0:
+    if p >= WS_MIN_P and l1.any() and max_iter > 0:
         # X'yc = Xc'yc (yc sums to 0): the working sets never need all of Xc
         found = _working_set(X, y, h, l1, l2, -h * (X.T @ yc), tol, max_iter, term,
                              (x_mean, y_mean, fit_intercept))
@@ -114,7 +115,7 @@ def solve_quadratic(X, y, family, term, objective=None, *, fit_intercept, tol, m
     return FitResult(coef, intercept, kkt, tol, n_iter, converged, method)
 
 
-#: From this many features on (and ``n >= p``), an L1 fit first tries working sets.
+#: From this many features on, an L1 fit first tries working sets.
 WS_MIN_P = 64
 #: The first working set: the non-zeros and up to this many of the worst violators.
 WS_START = 32
@@ -131,11 +132,15 @@ def _working_set(X, y, h, l1, l2, grad0, tol, max_iter, term, centring):
     :func:`~mapreg.solvers.kkt.kkt_violation` from the data: ``d = h (X w + c - y)``,
     ``g = X'd``, the term's subdifferential
     distance and ``|sum d|`` for the intercept. Returns ``(w, c, kkt, rounds)`` once that
-    is below ``tol``, or ``None`` (the caller solves on the full Gram matrix) when the
-    working set passes ``p / 2`` or ``max_iter`` rounds do not suffice.
+    is below ``tol``, or ``None`` (the caller then solves on the full Gram matrix or the
+    residual) when the working set passes ``p / 2`` (``n / 4`` when ``p > n``) or
+    ``max_iter`` rounds do not suffice.
     """
     x_mean, y_mean, fit_intercept = centring
     n, p = X.shape
+    # past this size a block costs more than the whole Gram matrix (n >= p), or than
+    # coordinate descent on the residual (p > n: a dense support, long CD on big blocks)
+    limit = p // 2 if n >= p else n // 4
     a, xty = float(l1[0]), -grad0
     w, g = np.zeros(p), grad0
     stage_tol = max(tol, 1e-3 * max(1.0, float(np.max(np.abs(grad0)))))
@@ -147,7 +152,7 @@ def _working_set(X, y, h, l1, l2, grad0, tol, max_iter, term, centring):
         if cand.size > k:
             cand = cand[np.argpartition(-viol[cand], k)[:k]]
         A = np.union1d(np.flatnonzero(w), cand)
-        if A.size > p // 2:
+        if A.size > limit:
             return None
         if A_prev is None or not np.array_equal(A, A_prev):
             XA = X[:, A]  # Fortran order: what dsyrk takes without a copy
