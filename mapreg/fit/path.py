@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mapreg.backends import check_backend
 from mapreg.fit.map import find_map
 from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
@@ -146,7 +147,7 @@ def _fit_along(model, scales, fit_one) -> PathResult:
 def path(model: Model, scales: Sequence[float] | None = None, *,
          lambdas: Sequence[float] | None = None, n_lambdas: int = 100,
          lambda_min_ratio: float | None = None, tol: float = 1e-11,
-         max_iter: int = 200) -> PathResult:
+         max_iter: int = 200, backend: str = "numpy") -> PathResult:
     """The MAP of ``model`` along a grid of penalty weights ``lambdas`` or of prior ``scales``.
 
     The grid is given one of three ways:
@@ -164,6 +165,10 @@ def path(model: Model, scales: Sequence[float] | None = None, *,
     work); for a non-convex prior each local mode is reached from ``w = 0`` (as
     :func:`mapreg.find_map` does by default).
 
+    ``backend="jax"`` moves ``X`` to JAX's device (a GPU when there is one) once and runs
+    every fit there (:func:`mapreg.backends.jax_solver.jax_path`: Laplace, Gaussian and
+    elastic-net priors, in float64), each certified by the same KKT tolerance.
+
     Raises
     ------
     ValueError
@@ -180,8 +185,24 @@ def path(model: Model, scales: Sequence[float] | None = None, *,
         scales = lambda_scales(model.prior, lambdas)
     else:
         scales = lambda_scales(model.prior, default_lambdas(model, n_lambdas, lambda_min_ratio))
+    if check_backend(backend) == "jax":
+        return _jax_path(model, scales, tol, max_iter)
     return _fit_along(model, scales, lambda s, start: find_map(
         at_scale(model, s), tol=tol, max_iter=max_iter, start=start))
+
+
+def _jax_path(model: Model, scales: np.ndarray, tol: float, max_iter: int) -> PathResult:
+    """:func:`path` on JAX's device: the data moved once, the fits warm-started there."""
+    if model.is_dask:
+        raise NotImplementedError("path(backend='jax') needs the data in one device's "
+                                  "memory; fit a dask-backed model with backend='numpy'")
+    from mapreg.backends.jax_solver import jax_path
+
+    terms = [model.prior.with_scale(float(s)).penalty() for s in scales]
+    fits = iter(jax_path(model.X, model.y, model.family, terms,
+                         fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter,
+                         input_dtypes=model._input_dtypes, warm=bool(model.prior.convex)))
+    return _fit_along(model, scales, lambda s, start: next(fits))
 
 
 def _lam_law(prior: Prior) -> ScaleLaw:
