@@ -32,11 +32,18 @@ COLUMNS = {"rank": "rank", "elpd": "elpd_loo", "se": "se", "p": "p_loo",
            "max_pareto_k": "max_k", "n_high_pareto_k": "n_high_k", "sampler": "sampler"}
 
 
+def _epilog(table: str) -> str:
+    """The registry's table of priors, in --priors' terms (NAME=SCALE, not --scale)."""
+    lines = table.splitlines()
+    head = "priors (NAME or NAME=SCALE in --priors, the scale's name, and the options each takes):"
+    return "\n".join([head, *(line.replace("--scale ", "scale ") for line in lines[1:])])
+
+
 def add_parser(sub, common, sampling, epilog: str) -> None:
     """The ``compare`` subcommand and its options."""
     p = sub.add_parser(
         "compare", parents=[common, sampling], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=epilog, help="which prior? leave-one-out (PSIS-LOO) across priors",
+        epilog=_epilog(epilog), help="which prior? leave-one-out (PSIS-LOO) across priors",
         description="Sample the posterior under each prior of --priors and rank them by "
                     "PSIS-LOO expected log predictive density (arviz compare: elpd_loo, se, "
                     "p_loo, elpd_diff, dse, stacking weight), with each prior's largest "
@@ -70,8 +77,12 @@ def add_parser(sub, common, sampling, epilog: str) -> None:
                         "(default: %(default)s)")
     c.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
     for name, (opt, owners) in registered_options().items():
+        text = option_help(opt, owners)
+        if name == "scale2":  # the elastic net named without a scale needs none (choices.py)
+            text = text.replace("(required there)", "(with elasticnet=B; elasticnet alone is "
+                                "cross-validated along lam2 = lam/2, i.e. sigma^2 = b)")
         c.add_argument(f"--{name}", dest=dest(name), type=float, default=None,
-                       metavar=opt.field.upper(), help=option_help(opt, owners))
+                       metavar=opt.field.upper(), help=text)
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"also write {TABLE_FILE} and {FIGURE_FILE} into this folder")
 
@@ -143,6 +154,7 @@ def table_frame(table, chosen: list[Chosen]):
     out = table[list(COLUMNS)].rename(columns=COLUMNS)
     out["good_k"] = [table.attrs["good_k"][name] for name in table.index]
     out["prior"] = [repr(by_label[name].prior) for name in table.index]
+    out["scale"] = [float(by_label[name].prior.scale) for name in table.index]
     out["lam"] = [by_label[name].lam for name in table.index]
     out["scale_from"] = [by_label[name].how for name in table.index]
     out.index.name = "name"
@@ -159,6 +171,27 @@ def table_text(frame) -> str:
 def pareto_text(table) -> list[str]:
     """The loud lines for priors whose PSIS-LOO is unreliable (``table.attrs["warnings"]``)."""
     return [f"!! WARNING: {m.removeprefix('compare_priors: ')}" for m in table.attrs["warnings"]]
+
+
+def check_memory(model, args, n_priors: int) -> None:
+    """Refuse draws whose pointwise log-likelihoods (kept for every prior) cannot fit.
+
+    Per prior the DataTree holds ``chains x draws`` values of each of the ``n`` rows'
+    log-likelihood and the ``p`` coefficients (plus a few per draw); PSIS-LOO makes a
+    copy of the log-likelihoods while it smooths them.
+    """
+    from mapreg.app.csv import format_size
+    from mapreg.app.load import available_memory
+
+    per_draw = 2 * model.n_samples + model.n_features + 20
+    need = 8.0 * args.draws * args.chains * per_draw * n_priors
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise UsageError(
+            f"--draws {args.draws} x --chains {args.chains} x {n_priors} priors, each with "
+            f"{model.n_samples} pointwise log-likelihoods per draw, need about "
+            f"{format_size(need)} of memory, more than the {format_size(avail)} available; "
+            "lower --draws or --chains")
 
 
 def _compare(args, model, chosen):
@@ -209,6 +242,7 @@ def cmd_compare(args) -> int:
 
         check_destination(args.out, inputs=[args.data] if args.data else [])
     model, info = load_data(args)
+    check_memory(model, args, len(specs))
     log(args, f"placing {len(specs)} priors at their scales ({args.choose} for those "
                "named without one)")
     try:
@@ -230,6 +264,11 @@ def cmd_compare(args) -> int:
     print(f"\nleave-one-out (PSIS-LOO) across priors, {args.chains} chains x {args.draws} "
           f"draws each; {table.attrs['method']} weights:")
     print(table_text(frame))
+    unsettled = {n: int(k) for n, k in table["sampling_warnings"].items() if k}
+    if unsettled:
+        print("convergence: sampling warnings (on stderr) for "
+              + ", ".join(f"{n} ({k})" for n, k in unsettled.items())
+              + "; raise --draws / --tune before trusting those rows")
     loud = pareto_text(table)
     if loud:
         print()

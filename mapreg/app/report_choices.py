@@ -166,6 +166,7 @@ def prior_part(model, seed):
                      lambda: _prior_figure(table))
     summary = {"table": [{"name": n, **{k: r[k] for k in table.columns}}
                          for n, r in table.iterrows()],
+               "priors": {c.label: repr(c.prior) for c in kept},  # in sampling order
                "good_k": table.attrs["good_k"], "pareto_warnings": pareto, "left_out": left,
                "draws": COMPARE_DRAWS, "tune": COMPARE_TUNE, "chains": COMPARE_CHAINS}
     return Section(title, text, _PRIOR_COLUMNS, rows), [fig], summary, pareto
