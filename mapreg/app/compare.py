@@ -141,10 +141,10 @@ def _options(args) -> dict:
 def _scales_text(chosen: list[Chosen]) -> str:
     width = max(len(c.label) for c in chosen) + 2
     pwidth = max(len(c.text) for c in chosen) + 2
-    lines = []
-    for c in chosen:
-        lam = "lambda = —" if c.lam is None else f"lambda = {c.lam:.4g}"
-        lines.append(f"  {c.label:<{width}}{c.text:<{pwidth}}{lam:<18}{c.how}")
+    lams = ["lambda = —" if c.lam is None else f"lambda = {c.lam:.4g}" for c in chosen]
+    lwidth = max(map(len, lams)) + 2
+    lines = [f"  {c.label:<{width}}{c.text:<{pwidth}}{lam:<{lwidth}}{c.how}"
+             for c, lam in zip(chosen, lams, strict=True)]
     return "\n".join(lines)
 
 
