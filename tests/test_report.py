@@ -265,3 +265,39 @@ def test_which_lambda_and_which_prior_sections(tmp_path):
         entry = next(r for r in which["table"] if r["name"] == label)
         assert entry["elpd"] == pytest.approx(loo.elpd, rel=1e-12)
     assert "Pareto k" in html
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_which_prior_names_unreliable_loo_and_draws_it_red():
+    from mapreg.app.report_choices import prior_part
+    from mapreg.model import Model
+    from mapreg.plots import prior_comparison
+    from mapreg.priors import Gaussian
+
+    rng = np.random.default_rng(0)  # test_predictive's outlier: leaving it out moves a lot
+    X = rng.normal(size=(25, 12))
+    y = X[:, 0] + 0.3 * rng.normal(size=25)
+    y[3] += 8.0
+    X[3] *= 3.0
+    section, figures, summary = prior_part(Model(X, y, prior=Gaussian(100.0), noise_sigma=0.3),
+                                           seed=0)
+    import html
+
+    assert "<b>⚠ Pareto k: " + html.escape(
+        "PSIS-LOO is unreliable for prior 'gaussian (this report)'") in section.text
+    table = {r["name"]: r for r in summary["table"]}
+    assert table["gaussian (this report)"]["n_high_pareto_k"] > 0
+    assert len(summary["pareto_warnings"]) == sum(r["n_high_pareto_k"] > 0
+                                                  for r in table.values())
+    # the figure: each prior's point at its elpd, red where its LOO is unreliable
+    import pandas as pd
+
+    frame = pd.DataFrame(summary["table"]).set_index("name")
+    frame.attrs["good_k"] = summary["good_k"]
+    fig = prior_comparison(frame)
+    ax = fig.axes[0]
+    for name, row in frame.iterrows():
+        line = next(a for a in ax.get_children() if a.get_gid() == f"elpd:{name}")
+        assert line.get_xdata()[0] == pytest.approx(row["elpd"])
+        assert (line.get_color() == "tab:red") == (row["n_high_pareto_k"] > 0)
+    assert figures[0].name == "prior_comparison"

@@ -192,7 +192,7 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
     if choices:
         from mapreg.app.report_choices import choice_parts
 
-        more, more_figures, summary["choices"], _ = choice_parts(
+        more, more_figures, summary["choices"] = choice_parts(
             model, settings.get("seed") or 0, log)
         sections, figures = [*sections, *more], [*figures, *more_figures]
     return write_report(out, title=title, subtitle=subtitle(model, data_info),

@@ -127,7 +127,7 @@ def _candidates(model, seed):
 
 
 def prior_part(model, seed):
-    """``(section, figures, summary, pareto_warnings)`` of "Which prior?"."""
+    """``(section, figures, summary)`` of "Which prior?" (Pareto-k notes in its text)."""
     from mapreg.posterior.compare_priors import compare_priors
 
     title = "Which prior?"
@@ -136,7 +136,7 @@ def prior_part(model, seed):
                         for k, v in left.items())
     if len(kept) < 2:
         why = "Not compared: fewer than two priors have a fast sampler here." + left_text
-        return Section(title, why), [], {"skipped": why, "left_out": left}, []
+        return Section(title, why), [], {"skipped": why, "left_out": left}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the Pareto-k messages come back in table.attrs
         table = compare_priors(model.X, model.y, {c.label: c.prior for c in kept},
@@ -169,7 +169,7 @@ def prior_part(model, seed):
                "priors": {c.label: repr(c.prior) for c in kept},  # in sampling order
                "good_k": table.attrs["good_k"], "pareto_warnings": pareto, "left_out": left,
                "draws": COMPARE_DRAWS, "tune": COMPARE_TUNE, "chains": COMPARE_CHAINS}
-    return Section(title, text, _PRIOR_COLUMNS, rows), [fig], summary, pareto
+    return Section(title, text, _PRIOR_COLUMNS, rows), [fig], summary
 
 
 def _prior_figure(table):
@@ -184,18 +184,15 @@ def _guarded(title, part, *args):
         return part(*args)
     except Exception as exc:  # reported in the page instead
         msg = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-        why = f"Could not be computed: {html.escape(msg)}"
-        return (Section(title, why), [], {"failed": msg}) + (([],) if title.endswith("prior?")
-                                                              else ())
+        return Section(title, f"Could not be computed: {html.escape(msg)}"), [], {"failed": msg}
 
 
 def choice_parts(model, seed, log=None):
-    """Both sections: ``(sections, figures, summary, pareto_warnings)`` for the report."""
+    """Both sections: ``(sections, figures, summary)`` for the report."""
     log = log or (lambda msg: None)
     log(f"which lambda? {FOLDS}-fold cross-validation, empirical Bayes, a hyperprior")
     lam_section, lam_figs, lam_summary = _guarded("Which λ?", lambda_part, model, seed)
     log(f"which prior? PSIS-LOO across {', '.join(REPORT_PRIORS)} and this report's prior")
-    prior_section, prior_figs, prior_summary, pareto = _guarded("Which prior?", prior_part,
-                                                                model, seed)
+    prior_section, prior_figs, prior_summary = _guarded("Which prior?", prior_part, model, seed)
     return ([lam_section, prior_section], [*lam_figs, *prior_figs],
-            {"which_lambda": lam_summary, "which_prior": prior_summary}, pareto)
+            {"which_lambda": lam_summary, "which_prior": prior_summary})
