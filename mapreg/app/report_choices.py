@@ -84,7 +84,7 @@ def lambda_part(model, seed):
     rows = [(m, r["lam"], r["scale"], r["lower"], r["upper"], r["cv_mean"], int(r["n_nonzero"]),
              r["note"]) for m, r in table.iterrows()]
     rows = [[None if isinstance(v, float) and np.isnan(v) else v for v in row] for row in rows]
-    text = (f"The penalty weight λ of this prior chosen four ways: {FOLDS}-fold "
+    text = (f"The penalty weight λ of this prior, chosen by {FOLDS}-fold "
             f"cross-validation over {N_LAMBDAS} values (held-out mean {choices.cv.score}; "
             "minimum and one-standard-error rule), empirical Bayes (the λ maximising the "
             "marginal likelihood; Laplace and Gaussian priors, gaussian family) and the "
