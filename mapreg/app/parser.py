@@ -151,6 +151,10 @@ def _common_options() -> argparse.ArgumentParser:
     return p
 
 
+_NO_CHOICES = ("leave out the report's 'Which lambda?' (cross-validation, empirical Bayes, "
+               "a hyperprior) and 'Which prior?' (PSIS-LOO across priors) sections")
+
+
 def _add_commands(sub, common, data, table) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     demo = sub.add_parser(
@@ -164,6 +168,7 @@ def _add_commands(sub, common, data, table) -> None:
                       help="report folder (default: %(default)s)")
     demo.add_argument("--no-report", action="store_true",
                       help="only print the equivalence table (no sampling, no report)")
+    demo.add_argument("--no-choices", action="store_true", help=_NO_CHOICES)
     demo.set_defaults(seed=0)
     sub.add_parser(
         "verify", parents=[data, common], help="MAP = penalised fit = scikit-learn on your data",
@@ -205,6 +210,10 @@ def _add_commands(sub, common, data, table) -> None:
                     "figures, written as a folder with index.html, PNGs, summary.json and "
                     "posterior.nc.")
     report.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    report.add_argument("--no-choices", action="store_true", help=_NO_CHOICES)
+    from mapreg.app.compare import add_parser as add_compare
+
+    add_compare(sub, common, _sampling_options(draws=1000, tune=500, chains=4), table)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,6 +31,7 @@ cluster unchanged.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -328,7 +329,8 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
     * **CV** — :func:`cross_validate` (or ``cv_result``): ``lambda_min``, ``lambda_1se``;
     * **empirical Bayes** — the ``lam`` maximising the marginal likelihood ``p(y | lam)``
       (:data:`EMPIRICAL_BAYES`: Gaussian prior in closed form, Laplace by Monte-Carlo EM;
-      ``eb_kwargs`` go there), for the gaussian family; skipped otherwise;
+      ``eb_kwargs`` go there, with ``random_seed`` unless they say otherwise), for the
+      gaussian family; skipped otherwise;
     * **hyperprior** — ``lam`` is given a prior (``scale_prior``, default ``HalfCauchy``
       on the scale with median the model's scale, when the prior accepts one) and the
       joint posterior is sampled: its median and central 90% interval of ``lam``
@@ -354,7 +356,10 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
             and model.family.name == "gaussian":
         from mapreg.posterior import empirical_bayes as eb
 
-        res = getattr(eb, EMPIRICAL_BAYES[model.prior.name])(model, **eb_kwargs)
+        estimate = getattr(eb, EMPIRICAL_BAYES[model.prior.name])
+        if "random_seed" in inspect.signature(estimate).parameters:  # Monte-Carlo EM
+            eb_kwargs.setdefault("random_seed", random_seed)  # the same seed, the same lam
+        res = estimate(model, **eb_kwargs)
         rows.append(("empirical-bayes", float(res.lam), np.nan, np.nan,
                      "maximises the marginal likelihood p(y | lam)"))
     hyper_lam = None
