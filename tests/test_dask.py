@@ -277,4 +277,4 @@ def test_mcmc_on_dask_data_is_refused_naming_the_alternatives():
     model = mapreg.Model(da.from_array(X, chunks=20), da.from_array(y, chunks=20),
                          prior=mapreg.Laplace(1.0), noise_sigma=1.0)
     with pytest.raises(ValueError, match=r"dask-backed.*find_map.*X\.compute\(\).*numpyro"):
-        mapreg.sample_posterior(model, draws=10, tune=10, chains=1)
+        mapreg.sample_posterior(model, draws=10, tune=10, chains=1, sampler="nutpie")
