@@ -172,3 +172,48 @@ def test_mcmc_and_pointwise_log_likelihood_are_refused_on_dask():
     with pytest.raises(ValueError, match=r"no sampler for this model.*no NUTS.*X\.compute"):
         mapreg.sample_posterior(glm, draws=10, tune=10, chains=1)
     assert mapreg.posterior.choose.valid_samplers(glm) == ()
+
+
+# ------------------------------------------------------------------ cross-validation
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("prior", [Laplace(b=0.05), Gaussian(sigma=0.3)],
+                         ids=["laplace", "gaussian"])
+def test_cross_validate_in_one_pass_equals_in_memory(prior, fit_intercept):
+    """Same KFold folds and grid: the fold curves and the choices equal the in-memory ones;
+    the held-out MSE is also recomputed here by hand from the in-memory fold fits."""
+    mem, lazy, X, y = _pair(prior, seed=7, fit_intercept=fit_intercept, rows=130)
+    ref = mapreg.cross_validate(mem, cv=4, n_lambdas=12)
+    lazy.check_data()
+    before = dict(dask_stats.PASSES)
+    got = mapreg.cross_validate(lazy, cv=4, n_lambdas=12)
+    assert dask_stats.PASSES == before  # the fold pass is its own (not a summary/glm pass)
+    np.testing.assert_allclose(got.lambdas, ref.lambdas, rtol=1e-12)
+    scale = np.max(np.abs(ref.fold_scores))
+    assert np.max(np.abs(got.fold_scores - ref.fold_scores)) <= 1e-8 * scale
+    assert (got.index_min, got.index_1se) == (ref.index_min, ref.index_1se)
+    assert [f.n_test for f in got.folds] == [len(te) for _, te in ref.folds]
+    # fold 0's held-out MSE at the last scale, by hand from the rows
+    tr, te = ref.folds[0]
+    fit = mapreg.find_map(Model(X[tr], y[tr], prior=prior.with_scale(got.scales[-1]),
+                                noise_sigma=1.1, fit_intercept=fit_intercept))
+    mse = np.mean((y[te] - X[te] @ fit.coef - fit.intercept) ** 2)
+    assert got.fold_scores[0, -1] == pytest.approx(mse, rel=1e-8)
+
+
+def test_cross_validate_fold_ids_and_hashed_folds():
+    from mapreg.backends.dask_cv import hashed_fold_ids
+
+    mem, lazy, _, _ = _pair(Laplace(b=0.05), seed=8, rows=250)
+    ids = np.random.default_rng(0).integers(10, 13, size=N)  # ids need not start at 0
+    ref = mapreg.cross_validate(mem, cv=ids, n_lambdas=8)
+    got = mapreg.cross_validate(lazy, cv=ids, n_lambdas=8)
+    assert np.max(np.abs(got.fold_scores - ref.fold_scores)) <= 1e-8 * np.max(ref.fold_scores)
+    hashed = mapreg.cross_validate(lazy, cv=3, n_lambdas=8, random_state=4)
+    same = mapreg.cross_validate(mem, cv=hashed_fold_ids(np.arange(N), 3, 4), n_lambdas=8)
+    assert np.max(np.abs(hashed.fold_scores - same.fold_scores)) <= 1e-8 * np.max(
+        same.fold_scores)
+    sizes = np.bincount(hashed_fold_ids(np.arange(N), 3, 4))
+    assert sizes.min() > 0.25 * N  # a hash, not contiguous blocks: about N/3 each
+    _, glm, _, _ = _pair(Laplace(b=0.05), family="bernoulli", seed=8)
+    with pytest.raises(NotImplementedError, match="gaussian family only"):
+        mapreg.cross_validate(glm, cv=3, n_lambdas=4)
