@@ -171,11 +171,15 @@ def _lazy_model(args, data, prior, noise):
     from mapreg.model import Model
 
     fit_intercept = not args.no_intercept
-    family = make_family(args.family, 1.0 if args.family == "gaussian" else None)
+    gaussian = args.family == "gaussian"
     log(args, f"{os.path.basename(data.path)}: {data.rows} rows, {describe_size(data)}")
+    # the model's own family when nothing is derived from the data first: its first pass
+    # (cached by data and family) is then the one every fit reads, the only one
+    known = not args.standardize and (noise is not None or not gaussian)
+    family = make_family(args.family, (noise or 1.0) if gaussian else None)
     raw = DaskData(data.X, data.y, family)
     lazy_checks(data, args.family, fit_intercept, raw)
-    X, st = data.X, raw.stats()
+    X, st = data.X, (raw.stats() if not known else None)
     if args.standardize:
         scale = np.sqrt(np.diag(st.Sxx) / st.n)  # divisor n, as standardize()
         if np.any(scale == 0.0):

@@ -96,9 +96,12 @@ def read_parquet(path, target: str, *, family: str | None = None, max_bytes=None
     if out_of_core or rows * cols * 8 > max_input(max_bytes):
         import dask.dataframe as dd
 
-        frame = dd.read_parquet(name, columns=[*features, target])
-        return ParquetData(frame[list(features)], frame[target], features, target, name,
-                           True, rows)
+        # a partition per row group: memory holds a few row groups, whatever the file
+        frame = dd.read_parquet(name, columns=[*features, target], split_row_groups=True)
+        # one array for X and y: selected apart, dask may fuse the target's narrow
+        # partitions differently from the features' (and X, y must share row chunks)
+        both = frame.astype("float64").to_dask_array()  # bool / int / decimal alike
+        return ParquetData(both[:, :-1], both[:, -1], features, target, name, True, rows)
     table = pf.read(columns=[*features, target])
     X = np.empty((rows, len(features)))
     for j, col in enumerate(features):
@@ -180,7 +183,7 @@ def describe_size(data: ParquetData) -> str:
     if not data.lazy:
         return "in memory"
     size = data.rows * (len(data.feature_names) + 1) * 8
-    return f"out of core ({data.X.npartitions} partitions, ~{format_size(size)} decoded)"
+    return f"out of core ({data.X.numblocks[0]} partitions, ~{format_size(size)} decoded)"
 
 
 __all__ = ["SUFFIXES", "ParquetData", "describe_size", "is_parquet", "lazy_checks",

@@ -16,6 +16,11 @@ one. Only ``O(p**2)`` numbers per chunk travel; the rows stay where they are.
 * **The Gaussian family** then needs nothing else: :func:`solve_dask` runs the exact
   path from the statistics (:func:`~mapreg.backends.gram.solve_gaussian_stats`), and
   the log likelihood is a function of them.
+* **Posteriors** (:mod:`mapreg.posterior`): the gaussian family's exact and Gibbs draws,
+  empirical Bayes and the Laplace approximation read ``X'X``, ``X'y``, ``y'y`` and ``n``
+  from the same statistics (:func:`mapreg.posterior.sufficient.gram`); NUTS is refused
+  (:func:`mcmc_refusal`). Cross-validation makes one pass of its own for per-fold
+  statistics (:mod:`mapreg.backends.dask_cv`).
 * **Bernoulli and Poisson**: the proximal Newton of :mod:`mapreg.solvers.prox_newton` on
   :class:`DaskGLMProblem`, whose loss, gradient ``[X, 1]' dL/deta`` and ``[X, 1]' H [X, 1]``
   at a point come from *one* map-reduce (:meth:`DaskData.evaluate`), cached, so that a
@@ -365,9 +370,11 @@ def mcmc_refusal(model) -> str | None:
         return None
     return ("its data are dask-backed, and MCMC evaluates the likelihood on every row at "
             "every step: on dask data, find_map gives the mode (with its KKT certificate) "
-            "from one pass per Newton step; to sample, bring the data into memory on one "
-            "large machine (Model(X.compute(), y.compute(), ...)) and sample there, e.g. "
-            "with sampler='numpyro' (NUTS through JAX, on a GPU if JAX sees one)")
+            "from one pass per Newton step, laplace_approximation a Gaussian at it, and the "
+            "gaussian family samples exactly from X'X, X'y (sampler='exact' for a Gaussian "
+            "prior, 'gibbs' for Laplace / horseshoe); for NUTS, bring the data into memory "
+            "on one large machine (Model(X.compute(), y.compute(), ...)) and sample there, "
+            "e.g. with sampler='numpyro' (NUTS through JAX, on a GPU if JAX sees one)")
 
 
 __all__ = ["PASSES", "DaskData", "DaskGLMProblem", "clear_cache", "mcmc_refusal", "solve_dask"]
