@@ -8,8 +8,9 @@ features, every column is numeric) from the file's metadata alone. Then:
   one-line errors (:mod:`mapreg.app.csv`) naming the column and the row (rows counted
   from 1) of the first null, NaN, infinite or astronomically large cell, and of the first
   target outside the family's domain;
-* **out of core** otherwise: ``dask.dataframe.read_parquet`` of the columns, turned into a
-  dask-backed :class:`mapreg.Model` (:mod:`mapreg.backends.dask_stats`). Its checks run
+* **out of core** otherwise: a dask array with a chunk per row group, each read by pyarrow
+  straight into float64 (:func:`_lazy_array`), the data of a dask-backed
+  :class:`mapreg.Model` (:mod:`mapreg.backends.dask_stats`). Its checks run
   in the first pass over the row groups, which :func:`lazy_checks` makes at once and turns
   into the same one-line :class:`~mapreg.exceptions.DataError` (the first pass is the one
   every fit needs: it is cached, not repeated).
@@ -94,13 +95,7 @@ def read_parquet(path, target: str, *, family: str | None = None, max_bytes=None
     pf, features = _schema(name, target)
     rows, cols = pf.metadata.num_rows, len(features) + 1
     if out_of_core or rows * cols * 8 > max_input(max_bytes):
-        import dask.dataframe as dd
-
-        # a partition per row group: memory holds a few row groups, whatever the file
-        frame = dd.read_parquet(name, columns=[*features, target], split_row_groups=True)
-        # one array for X and y: selected apart, dask may fuse the target's narrow
-        # partitions differently from the features' (and X, y must share row chunks)
-        both = frame.astype("float64").to_dask_array()  # bool / int / decimal alike
+        both = _lazy_array(name, pf, [*features, target])
         return ParquetData(both[:, :-1], both[:, -1], features, target, name, True, rows)
     table = pf.read(columns=[*features, target])
     X = np.empty((rows, len(features)))
@@ -110,6 +105,37 @@ def read_parquet(path, target: str, *, family: str | None = None, max_bytes=None
     if family is not None:
         check_target(y, family, name, target)
     return ParquetData(X, y, features, target, name, False, rows)
+
+
+def _lazy_array(name: str, pf, columns: list[str]):
+    """The file as one float64 dask array, a chunk per row group (sizes from the metadata).
+
+    One array for ``X`` and ``y`` keeps their row chunks equal; reading a row group
+    straight into a float64 block (no pandas frame in between) holds two copies of it at
+    most.
+    """
+    import dask
+    import dask.array as da
+
+    read = dask.delayed(_read_row_group, pure=True)
+    blocks = [da.from_delayed(read(name, i, columns),
+                              shape=(pf.metadata.row_group(i).num_rows, len(columns)),
+                              dtype=np.float64)
+              for i in range(pf.num_row_groups)]
+    return da.concatenate(blocks, axis=0)
+
+
+def _read_row_group(name: str, i: int, columns: list[str]) -> np.ndarray:
+    """Row group ``i`` of the file as a float64 block (nulls as NaN: checked in the pass)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(name).read_row_group(i, columns=columns)
+    out = np.empty((table.num_rows, len(columns)))
+    for j, col in enumerate(columns):
+        out[:, j] = pc.cast(table.column(col), pa.float64()).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _column(chunked, file: str, column: str) -> np.ndarray:
