@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-P, CHUNK, SEED, B = 25, 100_000, 0, 0.02
+P, CHUNK, SEED, B = 25, 100_000, 0, 1e-4  # lam = 1e4: exact zeros at every n
 TRUE_W = [1.0, -0.8, 0.6, -0.4, 0.2] + [0.0] * (P - 5)
 
 
