@@ -80,8 +80,9 @@ def _prior_arguments(g) -> None:
 def _data_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("data and model")
-    g.add_argument("data", metavar="DATA.csv",
-                   help="CSV file with a header row; all columns but the target are features")
+    g.add_argument("data", metavar="DATA",
+                   help="CSV file with a header row, or a Parquet file (.parquet); all "
+                        "columns but the target are features")
     g.add_argument("--target", required=True, metavar="COL",
                    help="name of the response column")
     g.add_argument("--family", choices=("gaussian", "bernoulli", "poisson"), default="gaussian",
@@ -98,8 +99,13 @@ def _data_options() -> argparse.ArgumentParser:
                    help="scale each feature to mean 0, sd 1 first (coefficients are then "
                         "per standard deviation of the feature)")
     g.add_argument("--max-input", metavar="SIZE", default=None,
-                   help="read at most this much of DATA.csv (e.g. 4G, 500M); default "
-                        "$MAPREG_MAX_INPUT or 1G")
+                   help="read at most this much of a CSV file (e.g. 4G, 500M); default "
+                        "$MAPREG_MAX_INPUT or 1G. A Parquet file whose decoded table is "
+                        "larger is read out of core instead")
+    g.add_argument("--out-of-core", action="store_true",
+                   help="read a Parquet file lazily with dask, a pass over its row groups "
+                        "per fit (gaussian: one pass in all; needs the dask extra), whatever "
+                        "its size")
     return p
 
 

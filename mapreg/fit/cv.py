@@ -27,6 +27,11 @@ The folds run through :class:`joblib.Parallel`: ``n_jobs`` as joblib reads it (`
 process, or whatever an enclosing ``joblib.parallel_config`` says), so
 ``with joblib.parallel_config(backend="dask"): cross_validate(...)`` runs them on a Dask
 cluster unchanged.
+
+A dask-backed gaussian model (:attr:`mapreg.Model.is_dask`) is cross-validated in one pass
+over its rows (:mod:`mapreg.backends.dask_cv`): per-fold sufficient statistics, each fold's
+path fitted from the others' and scored from its own; ``cv`` is then a number of folds (the
+same ``KFold`` folds; with ``random_state`` a hash of the row index) or fold ids per row.
 """
 
 from __future__ import annotations
@@ -181,6 +186,7 @@ class CVResult:
     path : PathResult
         The MAP refitted on all rows at every ``lam`` of the grid.
     folds : tuple of (train, test) index arrays
+        (dask-backed models: a :class:`mapreg.backends.dask_cv.DaskFold` of row counts each)
     score : str
         ``"mse"`` (gaussian) or ``"deviance"``.
     prior : Prior
@@ -260,14 +266,21 @@ def cross_validate(model: Model, cv=5, lambdas: Sequence[float] | None = None,
 
     if not isinstance(model, Model):
         raise ValueError(f"cross_validate needs a mapreg.Model, got {type(model).__name__}")
-    folds = _folds(cv, model, random_state)
+    folds = None if model.is_dask else _folds(cv, model, random_state)
     if lambdas is None:
         lambdas = default_lambdas(model, n_lambdas, lambda_min_ratio)
     scales = lambda_scales(model.prior, lambdas)  # ascending scale = decreasing lam
-    jobs = [delayed(_fold_scores)(model, tr, te, scales, tol, max_iter) for tr, te in folds]
-    jobs.append(delayed(_full_path)(model, scales, tol, max_iter))
-    *scores, full = Parallel(n_jobs=n_jobs)(jobs)
-    scores = np.asarray(scores)
+    if model.is_dask:  # one pass: per-fold statistics (mapreg.backends.dask_cv)
+        from mapreg.backends.dask_cv import fold_scores
+
+        scores, folds = fold_scores(model, cv, scales, random_state, tol, max_iter)
+        full = _full_path(model, scales, tol, max_iter)
+    else:
+        jobs = [delayed(_fold_scores)(model, tr, te, scales, tol, max_iter)
+                for tr, te in folds]
+        jobs.append(delayed(_full_path)(model, scales, tol, max_iter))
+        *scores, full = Parallel(n_jobs=n_jobs)(jobs)
+        scores = np.asarray(scores)
     k = len(folds)
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / np.sqrt(k)

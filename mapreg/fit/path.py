@@ -432,6 +432,30 @@ def prior_spread(prior: Prior, mass: float = 0.682689492137086) -> float:
     return float(width) if math.isfinite(width) and width > 0 else prior.scale
 
 
+def _null_model_derivatives(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """``X' dL/deta`` and ``sum_i L''_i x_ij**2`` at the intercept-only fit (``w = 0``);
+    for dask-backed data from one map-reduce (:meth:`DaskData.evaluate`, cached)."""
+    fam = model.family
+    if model.is_dask:
+        model.check_data()
+        data = model._dask
+        c0 = fam.initial_intercept(np.array([data.stats().y_mean])) if model.fit_intercept \
+            else 0.0
+        p = model.n_features
+        if fam.is_quadratic:  # gaussian: from the statistics, no further pass
+            from mapreg.backends.gram import gaussian_curvature
+
+            st, h = data.stats(), gaussian_curvature(fam)
+            xtx = np.diag(st.Sxx) + st.n * st.x_mean**2
+            return h * st.residual_gradient(np.zeros(p), c0)[0], h * xtx
+        _, grad, hess = data.evaluate(np.zeros(p), c0)
+        return grad[:p], np.diag(hess)[:p]
+    X, y = model.X, model.y
+    c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
+    eta0 = np.full(len(y), c0)
+    return X.T @ fam.dloss(eta0, y), fam.d2loss(eta0, y) @ X**2
+
+
 def default_scales(model: Model, num: int = 30, *,
                    covering: Sequence[float] | None = None) -> np.ndarray:
     """A log-spaced grid of prior scales covering the interesting part of the path.
@@ -445,18 +469,17 @@ def default_scales(model: Model, num: int = 30, *,
     weight, any other prior at the same spread (:func:`prior_spread` equal to ``sigma``).
     ``covering`` widens the grid (same number of points) to include those scales.
     """
-    prior, fam, X, y = model.prior, model.family, model.X, model.y
+    prior = model.prior
     _check_model(model)
-    c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
-    eta0 = np.full(len(y), c0)
+    grad0, curv0 = _null_model_derivatives(model)
     weights = prior.penalty().quadratic_weights()
     if weights is not None and weights[0] > 0.0:
-        lam_max = float(np.max(np.abs(X.T @ fam.dloss(eta0, y))))
+        lam_max = float(np.max(np.abs(grad0)))
         if lam_max <= 0.0:
             raise ValueError("the loss gradient is zero at the null model: no lasso path")
         target, which = lam_max * np.geomspace(1.0, 1e-3, num), 0
     else:
-        h = float(np.mean(fam.d2loss(eta0, y) @ X**2))
+        h = float(np.mean(curv0))
         target, which = h * np.geomspace(1e2, 1e-2, num), 1
     if weights is not None:  # a |w| + c w**2: move the weight that is there
         law = _power_law(lambda s: prior.with_scale(s).penalty().quadratic_weights()[which],
