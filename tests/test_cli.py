@@ -57,7 +57,7 @@ def one_line_error(proc):
 def test_help_names_every_command():
     proc = run("--help")
     assert proc.returncode == 0
-    for cmd in ("demo", "verify", "sample", "report"):
+    for cmd in ("demo", "verify", "sample", "report", "path", "compare"):
         assert re.search(rf"^\s+{cmd}\s", proc.stdout, re.M), cmd
     proc = run("verify", "--help")
     assert proc.returncode == 0
@@ -465,11 +465,13 @@ def test_report_on_user_data(files, tmp_path):
     out = tmp_path / "rep"
     args = ("report", files / "diabetes.csv", "--target", "y", "--prior", "gaussian", "--scale",
             5, "--noise", 53, "--standardize", "--draws", 200, "--chains", 2, "--seed", 1,
-            "--out", out, "-q")
+            "--out", out, "-q", "--no-choices")
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr
     summary = check_report_folder(out, ["prior_vs_penalty", "shrinkage_force", "map_path",
                                         "posterior_vs_mode", "posterior_median_path"])
+    assert "choices" not in summary  # --no-choices: no "Which λ?" / "Which prior?"
+    assert "Which prior?" not in (out / "index.html").read_text(encoding="utf-8")
     assert summary["equivalence"]["passed"] is True
     assert summary["posterior"]["sampler"] == "exact"
     d = load_diabetes(center_y=False)
@@ -494,6 +496,9 @@ def test_horseshoe_report_skips_the_mode_section(files, tmp_path):
                                                "posterior_median_path", "training_trajectories"}
     text = (out / "index.html").read_text(encoding="utf-8")
     assert "Skipped: the Horseshoe prior" in text and "Mode vs posterior" in text
+    # no lambda to choose; the horseshoe still joins the comparison of priors
+    assert summary["choices"]["which_lambda"]["skipped"].startswith("Not drawn")
+    assert "horseshoe (this report)" in summary["choices"]["which_prior"]["priors"]
 
 
 def test_horseshoe_sample(files, capsys):
@@ -521,11 +526,15 @@ def test_demo_writes_the_report(tmp_path):
     assert "sampling the posterior" in proc.stderr
     summary = check_report_folder(tmp_path / "demo", [
         "prior_vs_penalty", "shrinkage_force", "constraint_geometry", "map_path",
-        "posterior_vs_mode", "posterior_median_path"])
+        "posterior_vs_mode", "posterior_median_path", "lambda_choices", "prior_comparison"])
     assert summary["posterior"]["sampler"] == "gibbs"
     assert summary["equivalence"]["map"]["n_zeros"] == 3
     text = (tmp_path / "demo" / "index.html").read_text(encoding="utf-8")
     assert "Over several prior scales" in text and "Mode vs posterior" in text
+    assert ">Which λ?</h2>" in text and ">Which prior?</h2>" in text
+    assert [r["method"] for r in summary["choices"]["which_lambda"]["table"]] == [
+        "cv-min", "cv-1se", "empirical-bayes", "hyperprior"]
+    assert len(summary["choices"]["which_prior"]["table"]) == 4
 
 
 def test_constant_column_with_standardize_and_bad_counts(tmp_path, capsys):

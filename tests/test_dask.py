@@ -147,12 +147,30 @@ def test_dataframe_with_named_columns():
     _same(find_map(Model(X, y, prior=Laplace(b=0.01), noise_sigma=1.0)), res, 1e-10)
 
 
-def test_dataframe_partitions_must_match():
+def test_dataframe_partitions_are_aligned():
+    """A DataFrame and a Series in different partitions (known divisions) are aligned
+    into one array; dask arrays in different row chunks of unknown size are refused."""
     X, y = _data(seed=5)
     Xd = dd.from_pandas(pd.DataFrame(X), npartitions=4)
     yd = dd.from_pandas(pd.Series(y), npartitions=3)
+    res = find_map(Model(Xd, yd, prior=Laplace(b=0.01), noise_sigma=1.0))
+    _same(find_map(Model(X, y, prior=Laplace(b=0.01), noise_sigma=1.0)), res, 1e-10)
+    Xa, ya = Xd.to_dask_array(), yd.to_dask_array()  # row chunks of unknown size
     with pytest.raises(ValueError, match="same partitions"):
-        Model(Xd, yd, prior=Laplace(b=1.0), noise_sigma=1.0)
+        Model(Xa, ya, prior=Laplace(b=1.0), noise_sigma=1.0)
+
+
+def test_parquet_columns_share_row_chunks(tmp_path):
+    """dask plans a narrow column of a Parquet file in fewer partitions than the wide
+    features (it fuses them): X = df[features], y = df[target] must still fit."""
+    pytest.importorskip("pyarrow")
+    X, y = _data(seed=12)
+    names = [f"f{j}" for j in range(P)]
+    pd.DataFrame(X, columns=names).assign(t=y).to_parquet(tmp_path / "d.parquet",
+                                                          row_group_size=100)
+    df = dd.read_parquet(tmp_path / "d.parquet", split_row_groups=True)
+    res = find_map(Model(df[names], df["t"], prior=Laplace(b=0.01), noise_sigma=1.0))
+    _same(find_map(Model(X, y, prior=Laplace(b=0.01), noise_sigma=1.0)), res, 1e-10)
 
 
 def test_non_numeric_columns_are_named():
@@ -277,4 +295,4 @@ def test_mcmc_on_dask_data_is_refused_naming_the_alternatives():
     model = mapreg.Model(da.from_array(X, chunks=20), da.from_array(y, chunks=20),
                          prior=mapreg.Laplace(1.0), noise_sigma=1.0)
     with pytest.raises(ValueError, match=r"dask-backed.*find_map.*X\.compute\(\).*numpyro"):
-        mapreg.sample_posterior(model, draws=10, tune=10, chains=1)
+        mapreg.sample_posterior(model, draws=10, tune=10, chains=1, sampler="nutpie")

@@ -134,3 +134,48 @@ def test_max_iter_zero_certifies_the_start():
     res = find_map(model, backend="jax", max_iter=0)
     assert np.all(res.coef == 0.0) and res.n_iter == 0
     assert res.converged == find_map(model, max_iter=0).converged
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli", "poisson"])
+@pytest.mark.parametrize("prior", [Laplace(b=0.05), ElasticNet(b=0.05, sigma=0.7)],
+                         ids=lambda p: type(p).__name__)
+def test_jax_path_equals_numpy_path(family, prior):
+    from mapreg import path
+
+    X, y = _data(family, seed=3)
+    model = Model(X, y, prior=prior, family=family, **_noise(family))
+    ref = path(model, n_lambdas=12)
+    got = path(model, n_lambdas=12, backend="jax")
+    np.testing.assert_allclose(got.lambdas, ref.lambdas, rtol=1e-14)
+    assert got.converged.all()
+    scale = max(1.0, float(np.max(np.abs(ref.coef))))
+    assert np.max(np.abs(got.coef - ref.coef)) <= 1e-8 * scale
+    assert np.max(np.abs(got.intercept - ref.intercept)) <= 1e-8 * scale
+    # Same exact zeros, except where the zero is a tie: at lam_max the first coefficient's
+    # |dL/dw_j| equals lam (that is what lam_max means), so the last bit of a sum decides
+    # whether it is 0 or 1e-13 — allowed only there, and only that small.
+    for s, w, v, c in zip(got.scales, got.coef, ref.coef, ref.intercept, strict=True):
+        differ = (w == 0.0) != (v == 0.0)
+        if differ.any():
+            lam = prior.with_scale(s).penalty().quadratic_weights()[0]
+            g = X.T @ model.family.dloss(X @ v + c, y)
+            assert np.all(np.abs(w[differ] - v[differ]) <= 1e-10 * scale)
+            assert np.allclose(np.abs(g[differ]), lam, rtol=1e-9)
+    # the device certificate is the numpy formula: recompute it on the host
+    for s, w, c, k in zip(got.scales, got.coef, got.intercept, got.kkt_violation, strict=True):
+        host = kkt_violation(X, y, model.family, prior.with_scale(s).penalty(), w, c, True)
+        assert k == pytest.approx(host, rel=1e-6, abs=1e-12)
+
+
+def test_jax_find_map_takes_a_warm_start():
+    X, y = _data("bernoulli", seed=4)
+    model = Model(X, y, prior=Laplace(b=0.05), family="bernoulli")
+    cold = find_map(model, backend="jax")
+    warm = find_map(model, backend="jax", start=cold.coef)
+    _check(cold, warm, rtol=1e-10)
+    # FISTA from the mode's coefficients stops within a couple of steps (only the
+    # intercept, started at the intercept-only fit, still moves); from zero it needs more.
+    def fista_steps(res):
+        return int(res.solver.split("(")[1].split(")")[0])
+
+    assert fista_steps(warm) <= 3 < fista_steps(cold)

@@ -192,3 +192,112 @@ def test_model_report_for_the_wider_prior_family(kind, tmp_path):
         assert summary["figures_skipped"]["training_trajectories"].startswith("gradient")
         assert "Skipped: the Horseshoe prior" in html
         assert "no mode and no penalty dual" in html
+
+
+def _cells(html, title):
+    """The table cells (row by row) of the section headed ``title``."""
+    import re
+
+    start = html.index(f">{title}</h2>")
+    body = html[start:html.index("</table>", start)]
+    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)
+            if "<td>" in row]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # short chains: ESS / R-hat chatter
+def test_which_lambda_and_which_prior_sections(tmp_path):
+    import arviz as az
+
+    import mapreg.priors as mp
+    from mapreg.app.html import num
+    from mapreg.app.report import model_report
+    from mapreg.app.report_choices import COMPARE_CHAINS, COMPARE_DRAWS, COMPARE_TUNE
+    from mapreg.fit.cv import lambda_choices
+    from mapreg.fit.verify import verify_equivalence
+    from mapreg.model import Model
+    from mapreg.posterior.sample import sample_posterior
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 4))
+    y = X @ np.array([1.5, 0.0, -1.0, 0.0]) + 0.3 + rng.standard_normal(80)
+    names = ["a", "b", "c", "d"]
+    model = Model(X, y, prior=mp.Laplace(1.0), noise_sigma=1.0, feature_names=names)
+    eq = verify_equivalence(model)
+    idata = _fake_idata([1.5, 0.0, -1.0, 0.0], names, "nutpie", eq.map.coef, eq.map.intercept)
+    info = {"file": "toy.csv", "rows": 80, "features": names, "target": "y",
+            "standardized": False, "noise_sigma_source": "--noise"}
+    out = model_report(tmp_path / "rep", model, equivalence=eq, idata=idata, title="t",
+                       data_info=info, settings={"seed": 5}, choices=True)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    assert "figures_failed" not in summary, summary.get("figures_failed")
+    assert {"figures/lambda_choices.png", "figures/prior_comparison.png"} <= set(
+        summary["files"])
+    # Which lambda?: the numbers of lambda_choices with the same folds, seed and hyperprior
+    # (Park & Casella's Gamma(1, 1/lam^2) on lam^2: the half-Cauchy one would need NUTS)
+    ref = lambda_choices(model, cv=5, n_lambdas=50, scale_prior=mp.GammaLambdaSq(1.0, 1.0),
+                         draws=COMPARE_DRAWS, tune=COMPARE_TUNE, chains=COMPARE_CHAINS,
+                         random_seed=5).table
+    cells = _cells(html, "Which λ?")
+    assert [c[0] for c in cells] == list(ref.index) == ["cv-min", "cv-1se", "empirical-bayes",
+                                                       "hyperprior"]
+    for row, (_, want) in zip(cells, ref.iterrows(), strict=True):
+        assert row[1] == num(want["lam"]) and row[2] == num(want["scale"])
+        assert row[5] == num(want["cv_mean"]) and row[6] == str(want["n_nonzero"])
+    got = {r["method"]: r for r in summary["choices"]["which_lambda"]["table"]}
+    for method, want in ref.iterrows():
+        assert got[method]["lam"] == pytest.approx(want["lam"], rel=1e-12)
+    assert got["hyperprior"]["lower"] == pytest.approx(ref.loc["hyperprior", "lower"])
+    # Which prior?: each elpd_loo is arviz.loo of that prior's posterior, sampled again
+    # here with the seed compare_priors derives (SeedSequence(seed), in sampling order)
+    which = summary["choices"]["which_prior"]
+    assert list(which["priors"]) == ["laplace (this report)", "laplace", "gaussian",
+                                     "horseshoe"]
+    seeds = np.random.SeedSequence(5).generate_state(len(which["priors"]))
+    rows = {r[0].split(":")[0]: r for r in _cells(html, "Which prior?")}
+    for (label, text), seed in zip(which["priors"].items(), seeds, strict=True):
+        prior = eval(text, vars(mp))  # the repr of a frozen dataclass of floats
+        post = sample_posterior(Model(X, y, prior=prior, noise_sigma=1.0), draws=COMPARE_DRAWS,
+                                tune=COMPARE_TUNE, chains=COMPARE_CHAINS, random_seed=int(seed),
+                                progressbar=False, log_likelihood=True)
+        loo = az.loo(post, pointwise=True)
+        assert rows[label][2] == f"{loo.elpd:.2f}" and rows[label][3] == f"{loo.se:.2f}"
+        entry = next(r for r in which["table"] if r["name"] == label)
+        assert entry["elpd"] == pytest.approx(loo.elpd, rel=1e-12)
+    assert "Pareto k" in html
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_which_prior_names_unreliable_loo_and_draws_it_red():
+    from mapreg.app.report_choices import prior_part
+    from mapreg.model import Model
+    from mapreg.plots import prior_comparison
+    from mapreg.priors import Gaussian
+
+    rng = np.random.default_rng(0)  # test_predictive's outlier: leaving it out moves a lot
+    X = rng.normal(size=(25, 12))
+    y = X[:, 0] + 0.3 * rng.normal(size=25)
+    y[3] += 8.0
+    X[3] *= 3.0
+    section, figures, summary = prior_part(Model(X, y, prior=Gaussian(100.0), noise_sigma=0.3),
+                                           seed=0)
+    import html
+
+    assert "<b>⚠ Pareto k: " + html.escape(
+        "PSIS-LOO is unreliable for prior 'gaussian (this report)'") in section.text
+    table = {r["name"]: r for r in summary["table"]}
+    assert table["gaussian (this report)"]["n_high_pareto_k"] > 0
+    assert len(summary["pareto_warnings"]) == sum(r["n_high_pareto_k"] > 0
+                                                  for r in table.values())
+    # the figure: each prior's point at its elpd, red where its LOO is unreliable
+    import pandas as pd
+
+    frame = pd.DataFrame(summary["table"]).set_index("name")
+    frame.attrs["good_k"] = summary["good_k"]
+    fig = prior_comparison(frame)
+    ax = fig.axes[0]
+    for name, row in frame.iterrows():
+        line = next(a for a in ax.get_children() if a.get_gid() == f"elpd:{name}")
+        assert line.get_xdata()[0] == pytest.approx(row["elpd"])
+        assert (line.get_color() == "tab:red") == (row["n_high_pareto_k"] > 0)
+    assert figures[0].name == "prior_comparison"

@@ -182,7 +182,8 @@ def cmd_report(args) -> int:
     title = f"mapreg report: {os.path.basename(info['file'])}"
     path = model_report(args.out, model, equivalence=equivalence, idata=idata, title=title,
                         data_info=info, settings=_settings(args),
-                        log=lambda m: log(args, m), inputs=[args.data])
+                        log=lambda m: log(args, m), inputs=[args.data],
+                        choices=not args.no_choices)
     _stay_in(path)
     print(describe(info))
     if equivalence is None:
@@ -233,7 +234,7 @@ def cmd_demo(args) -> int:
     path = model_report(args.out, model, equivalence=equivalence, idata=idata,
                         title="mapreg demo: a penalty is a prior (diabetes data)",
                         data_info=info, settings=_settings(args), demo_text=demo_text,
-                        log=lambda m: log(args, m))
+                        log=lambda m: log(args, m), choices=not args.no_choices)
     _stay_in(path)
     print(f"\nreport written to {path}/index.html")
     return EXIT_OK if (passed and equivalence.passed) else EXIT_FAILED
@@ -291,8 +292,15 @@ def _blame(args) -> str:
     return "; the data may be badly scaled (try --standardize)"
 
 
+def cmd_compare(args) -> int:
+    """``mapreg compare``: PSIS-LOO across priors (:mod:`mapreg.app.compare`)."""
+    from mapreg.app.compare import cmd_compare as run
+
+    return run(args)
+
+
 COMMANDS = {"demo": cmd_demo, "verify": cmd_verify, "sample": cmd_sample, "path": cmd_path,
-            "report": cmd_report}
+            "report": cmd_report, "compare": cmd_compare}
 
 
 def main(argv=None) -> int:

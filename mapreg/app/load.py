@@ -8,12 +8,16 @@ impossible sampling settings, draws that do not fit in memory).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
 import warnings
 
+import numpy as np
+
 from mapreg.app import interrupts
+from mapreg.app.parquet import is_parquet, read_parquet
 from mapreg.app.parser import UsageError
 from mapreg.app.prior_args import dest, owners_text, registered_options
 from mapreg.priors.registry import blame_option
@@ -87,7 +91,11 @@ def build_prior(args):
 
 
 def load_model(args):
-    """Read the CSV and build the :class:`mapreg.Model` the options describe.
+    """Read the CSV or Parquet file and build the :class:`mapreg.Model` the options describe.
+
+    A Parquet file (:mod:`mapreg.app.parquet`) is read into memory when it fits in
+    ``--max-input``, and out of core (a dask-backed model) when larger or with
+    ``--out-of-core``.
 
     Returns
     -------
@@ -105,8 +113,17 @@ def load_model(args):
         noise = noise_option(args.noise)
         if args.family != "gaussian":
             raise UsageError(f"--noise applies only to --family gaussian, not {args.family}")
-    data = read_csv(args.data, args.target, family=args.family,
-                    max_bytes=getattr(args, "max_input", None))
+    if getattr(args, "out_of_core", False) and not is_parquet(args.data):
+        raise UsageError(f"--out-of-core applies to Parquet files (.parquet), not {args.data}")
+    if is_parquet(args.data):
+        data = read_parquet(args.data, args.target, family=args.family,
+                            max_bytes=getattr(args, "max_input", None),
+                            out_of_core=getattr(args, "out_of_core", False))
+        if data.lazy:
+            return _lazy_model(args, data, prior, noise)
+    else:
+        data = read_csv(args.data, args.target, family=args.family,
+                        max_bytes=getattr(args, "max_input", None))
     X = data.X
     if args.standardize:
         X, _, _ = standardize(X, data.feature_names)
@@ -141,9 +158,72 @@ def load_model(args):
     return model, info
 
 
+def _lazy_model(args, data, prior, noise):
+    """The dask-backed model of an out-of-core Parquet file (:mod:`mapreg.app.parquet`).
+
+    The first pass over the file validates it (one-line errors in file terms) and gives
+    the statistics every fit reads; ``--standardize`` and a noise estimate (no ``--noise``)
+    come from that pass too, and the standardised model then makes its own.
+    """
+    from mapreg.app.parquet import describe_size, lazy_checks
+    from mapreg.backends.dask_stats import DaskData
+    from mapreg.families import make_family
+    from mapreg.model import Model
+
+    fit_intercept = not args.no_intercept
+    gaussian = args.family == "gaussian"
+    log(args, f"{os.path.basename(data.path)}: {data.rows} rows, {describe_size(data)}")
+    # the model's own family when nothing is derived from the data first: its first pass
+    # (cached by data and family) is then the one every fit reads, the only one
+    known = not args.standardize and (noise is not None or not gaussian)
+    family = make_family(args.family, (noise or 1.0) if gaussian else None)
+    raw = DaskData(data.X, data.y, family)
+    lazy_checks(data, args.family, fit_intercept, raw)
+    X, st = data.X, (raw.stats() if not known else None)
+    if args.standardize:
+        scale = np.sqrt(np.diag(st.Sxx) / st.n)  # divisor n, as standardize()
+        if np.any(scale == 0.0):
+            const = data.feature_names[int(np.flatnonzero(scale == 0.0)[0])]
+            raise UsageError(f"column {const!r} is constant, so it cannot be standardised; "
+                             "drop it or leave out --standardize")
+        X = (X - st.x_mean) / scale
+        st = dataclasses.replace(st, x_mean=np.zeros(st.p), Sxx=st.Sxx / np.outer(scale, scale),
+                                 Sxy=st.Sxy / scale)
+    noise_source = None
+    if args.family == "gaussian":
+        noise_source = "--noise"
+        if noise is None:
+            noise = _noise_from_stats(st, fit_intercept)
+            noise_source = "least-squares residual sd (no --noise given)"
+            log(args, f"--noise not given: using the least-squares residual sd {noise:.4g}")
+    model = Model(X, data.y, prior=prior, family=args.family, noise_sigma=noise,
+                  fit_intercept=fit_intercept, feature_names=data.feature_names)
+    info = {"file": os.path.abspath(data.path), "rows": int(data.rows),
+            "features": list(data.feature_names), "target": data.target_name,
+            "standardized": bool(args.standardize), "noise_sigma_source": noise_source,
+            "out_of_core": True}
+    return model, info
+
+
+def _noise_from_stats(st, fit_intercept: bool) -> float:
+    """:func:`mapreg.preprocessing.estimate_noise_sigma` from the statistics:
+    ``sqrt(RSS / (n - rank))`` of least squares, else the sd of ``y``, else 1."""
+    from mapreg.posterior.sufficient import stats_from_gram
+
+    ls = stats_from_gram(st, fit_intercept)
+    rank = np.linalg.matrix_rank(ls.ZtZ)
+    dof = st.n - int(rank)
+    ymax = max(abs(st.y_mean), math.sqrt(st.Syy / st.n))
+    if dof > 0:
+        s = math.sqrt(ls.r0 / dof)
+        if math.isfinite(s) and s > 1e-12 * max(1.0, ymax):
+            return s
+    s = math.sqrt(st.Syy / st.n)
+    return s if s > 0.0 and math.isfinite(s) else 1.0
+
+
 def check_finite_loss(model) -> None:
     """Refuse data and options whose loss gradient or curvature at ``w = 0`` overflows."""
-    import numpy as np
 
     X, y, family = model.X, model.y, model.family
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -165,6 +245,7 @@ def check_finite_loss(model) -> None:
 
 def describe(info) -> str:
     std = ", features standardised" if info["standardized"] else ""
+    std += ", read out of core" if info.get("out_of_core") else ""
     return (f"{os.path.basename(info['file'])}: {info['rows']} rows, target "
             f"{info['target']!r}, {len(info['features'])} features{std}")
 

@@ -80,8 +80,9 @@ def _prior_arguments(g) -> None:
 def _data_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("data and model")
-    g.add_argument("data", metavar="DATA.csv",
-                   help="CSV file with a header row; all columns but the target are features")
+    g.add_argument("data", metavar="DATA",
+                   help="CSV file with a header row, or a Parquet file (.parquet); all "
+                        "columns but the target are features")
     g.add_argument("--target", required=True, metavar="COL",
                    help="name of the response column")
     g.add_argument("--family", choices=("gaussian", "bernoulli", "poisson"), default="gaussian",
@@ -98,8 +99,13 @@ def _data_options() -> argparse.ArgumentParser:
                    help="scale each feature to mean 0, sd 1 first (coefficients are then "
                         "per standard deviation of the feature)")
     g.add_argument("--max-input", metavar="SIZE", default=None,
-                   help="read at most this much of DATA.csv (e.g. 4G, 500M); default "
-                        "$MAPREG_MAX_INPUT or 1G")
+                   help="read at most this much of a CSV file (e.g. 4G, 500M); default "
+                        "$MAPREG_MAX_INPUT or 1G. A Parquet file whose decoded table is "
+                        "larger is read out of core instead")
+    g.add_argument("--out-of-core", action="store_true",
+                   help="read a Parquet file lazily with dask, a pass over its row groups "
+                        "per fit (gaussian: one pass in all; needs the dask extra), whatever "
+                        "its size")
     return p
 
 
@@ -151,6 +157,10 @@ def _common_options() -> argparse.ArgumentParser:
     return p
 
 
+_NO_CHOICES = ("leave out the report's 'Which lambda?' (cross-validation, empirical Bayes, "
+               "a hyperprior) and 'Which prior?' (PSIS-LOO across priors) sections")
+
+
 def _add_commands(sub, common, data, table) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     demo = sub.add_parser(
@@ -164,6 +174,7 @@ def _add_commands(sub, common, data, table) -> None:
                       help="report folder (default: %(default)s)")
     demo.add_argument("--no-report", action="store_true",
                       help="only print the equivalence table (no sampling, no report)")
+    demo.add_argument("--no-choices", action="store_true", help=_NO_CHOICES)
     demo.set_defaults(seed=0)
     sub.add_parser(
         "verify", parents=[data, common], help="MAP = penalised fit = scikit-learn on your data",
@@ -205,6 +216,10 @@ def _add_commands(sub, common, data, table) -> None:
                     "figures, written as a folder with index.html, PNGs, summary.json and "
                     "posterior.nc.")
     report.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    report.add_argument("--no-choices", action="store_true", help=_NO_CHOICES)
+    from mapreg.app.compare import add_parser as add_compare
+
+    add_compare(sub, common, _sampling_options(draws=1000, tune=500, chains=4), table)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -146,7 +146,8 @@ def write_report(out, *, title: str, subtitle: str, sections: Sequence[Section],
 
 def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
                  settings: dict, demo_text: str | None = None,
-                 log: Callable[[str], None] | None = None, inputs: Sequence = ()) -> Path:
+                 log: Callable[[str], None] | None = None, inputs: Sequence = (),
+                 choices: bool = False) -> Path:
     """Assemble and write the full report for one model.
 
     Parameters
@@ -171,6 +172,10 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
     log : callable, optional
     inputs : sequence of path-like
         The data files read: ``out`` must not be or hold one.
+    choices : bool
+        Add the "Which λ?" and "Which prior?" sections and figures
+        (:mod:`mapreg.app.report_choices`: cross-validation, empirical Bayes and a few
+        fast posterior runs, seconds on the diabetes data).
     """
     sampler = str(idata.attrs.get("sampler", settings.get("sampler", "?")))
     comparison, diagnostics = comparison_records(idata), diagnostics_records(idata)
@@ -184,6 +189,12 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
     summary = report_summary(model, title=title, data_info=data_info, equivalence=equivalence,
                              sampler=sampler, settings=settings, warns=warns,
                              comparison=comparison, diagnostics=diagnostics, skipped=skipped)
+    if choices:
+        from mapreg.app.report_choices import choice_parts
+
+        more, more_figures, summary["choices"] = choice_parts(
+            model, settings.get("seed") or 0, log)
+        sections, figures = [*sections, *more], [*figures, *more_figures]
     return write_report(out, title=title, subtitle=subtitle(model, data_info),
                         sections=sections, figures=figures, summary=summary, idata=idata,
                         warnings_=warns, log=log, inputs=inputs)

@@ -16,6 +16,11 @@ one. Only ``O(p**2)`` numbers per chunk travel; the rows stay where they are.
 * **The Gaussian family** then needs nothing else: :func:`solve_dask` runs the exact
   path from the statistics (:func:`~mapreg.backends.gram.solve_gaussian_stats`), and
   the log likelihood is a function of them.
+* **Posteriors** (:mod:`mapreg.posterior`): the gaussian family's exact and Gibbs draws,
+  empirical Bayes and the Laplace approximation read ``X'X``, ``X'y``, ``y'y`` and ``n``
+  from the same statistics (:func:`mapreg.posterior.sufficient.gram`); NUTS is refused
+  (:func:`mcmc_refusal`). Cross-validation makes one pass of its own for per-fold
+  statistics (:mod:`mapreg.backends.dask_cv`).
 * **Bernoulli and Poisson**: the proximal Newton of :mod:`mapreg.solvers.prox_newton` on
   :class:`DaskGLMProblem`, whose loss, gradient ``[X, 1]' dL/deta`` and ``[X, 1]' H [X, 1]``
   at a point come from *one* map-reduce (:meth:`DaskData.evaluate`), cached, so that a
@@ -97,9 +102,7 @@ def _as_matrix(X):
 
     columns = None
     if hasattr(X, "to_dask_array") and X.ndim == 2:  # a dask DataFrame
-        bad = [f"{c!r} ({t})" for c, t in X.dtypes.items() if not _numeric(t)]
-        if bad:
-            raise ValueError(f"X must be numeric: column {', '.join(bad)}")
+        _check_frame_dtypes(X)
         columns = [str(c) for c in X.columns]
         X = X.to_dask_array()
     elif hasattr(X, "to_dask_array"):  # a dask Series
@@ -157,6 +160,36 @@ def _as_vector(y, X):
     return y.astype(np.float64)
 
 
+def _one_frame(X, y):
+    """``(one float64 dask array holding X's columns then y, X's column names)`` for a
+    dask DataFrame ``X`` and Series ``y``; ``None`` for other inputs.
+
+    Converted apart, dask may plan their partitions differently (it fuses the narrow
+    partitions of a single column read from Parquet), and ``X`` and ``y`` must share row
+    chunks; assigned to one frame, they are read, aligned and chunked together.
+    """
+    frame_x = hasattr(X, "to_dask_array") and X.ndim == 2
+    series_y = hasattr(y, "to_dask_array") and (y.ndim == 1 or len(y.columns) == 1)
+    if not (frame_x and series_y):
+        return None
+    _check_frame_dtypes(X)
+    if y.ndim == 2:
+        y = y[y.columns[0]]
+    if not _numeric(y.dtype):
+        return None  # refused with its message by _as_vector
+    try:
+        both = X.assign(__mapreg_y__=y).astype(np.float64).to_dask_array()
+    except (ValueError, TypeError, NotImplementedError):  # not alignable: refused later
+        return None
+    return both, [str(c) for c in X.columns]
+
+
+def _check_frame_dtypes(X) -> None:
+    bad = [f"{c!r} ({t})" for c, t in X.dtypes.items() if not _numeric(t)]
+    if bad:
+        raise ValueError(f"X must be numeric: column {', '.join(bad)}")
+
+
 def _reduce(leaves, merge):
     """One delayed value: ``merge`` applied pairwise over ``leaves``, in row order."""
     import dask
@@ -185,8 +218,14 @@ class DaskData:
     """
 
     def __init__(self, X, y, family: Family):
-        self.X, self.columns = _as_matrix(X)
-        self.y = _as_vector(y, self.X)
+        joined = _one_frame(X, y)
+        if joined is not None:  # a DataFrame and a Series: one array, one set of chunks
+            both, columns = joined
+            self.X = _as_matrix(both[:, :-1])[0]
+            self.y, self.columns = _as_vector(both[:, -1], self.X), columns
+        else:
+            self.X, self.columns = _as_matrix(X)
+            self.y = _as_vector(y, self.X)
         self.family = family
         self.key = (self.X.name, self.y.name, family)
 
@@ -365,9 +404,11 @@ def mcmc_refusal(model) -> str | None:
         return None
     return ("its data are dask-backed, and MCMC evaluates the likelihood on every row at "
             "every step: on dask data, find_map gives the mode (with its KKT certificate) "
-            "from one pass per Newton step; to sample, bring the data into memory on one "
-            "large machine (Model(X.compute(), y.compute(), ...)) and sample there, e.g. "
-            "with sampler='numpyro' (NUTS through JAX, on a GPU if JAX sees one)")
+            "from one pass per Newton step, laplace_approximation a Gaussian at it, and the "
+            "gaussian family samples exactly from X'X, X'y (sampler='exact' for a Gaussian "
+            "prior, 'gibbs' for Laplace / horseshoe); for NUTS, bring the data into memory "
+            "on one large machine (Model(X.compute(), y.compute(), ...)) and sample there, "
+            "e.g. with sampler='numpyro' (NUTS through JAX, on a GPU if JAX sees one)")
 
 
 __all__ = ["PASSES", "DaskData", "DaskGLMProblem", "clear_cache", "mcmc_refusal", "solve_dask"]

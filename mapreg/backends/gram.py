@@ -212,6 +212,20 @@ class GramStats:
         return (self.Sxx + n * np.outer(xm, xm), self.Sxy + n * self.y_mean * xm,
                 np.zeros(self.p), 0.0)
 
+    def augmented(self, fit_intercept: bool):
+        """``(Z'Z, Z'y, y'y, n)`` of ``Z = [X, 1]`` (or ``X``), rebuilt from the centred
+        statistics: ``X'X = Sxx + n xbar xbar'``, ``X'1 = n xbar``, ``X'y = Sxy + n ybar xbar``,
+        ``y'y = Syy + n ybar**2``."""
+        n, xm, ym = self.n, self.x_mean, self.y_mean
+        xtx, xty = self.Sxx + n * np.outer(xm, xm), self.Sxy + (n * ym) * xm
+        yty = self.Syy + n * ym * ym
+        if not fit_intercept:
+            return xtx, xty, yty, n
+        k = self.p + 1
+        ztz = np.empty((k, k))
+        ztz[:-1, :-1], ztz[:-1, -1], ztz[-1, :-1], ztz[-1, -1] = xtx, n * xm, n * xm, n
+        return ztz, np.append(xty, n * ym), yty, n
+
     def mean_residual(self, coef, intercept) -> float:
         """``r = mean(X w + c - y)``."""
         return float(self.x_mean @ coef) + float(intercept) - self.y_mean

@@ -27,10 +27,16 @@ The folds run through :class:`joblib.Parallel`: ``n_jobs`` as joblib reads it (`
 process, or whatever an enclosing ``joblib.parallel_config`` says), so
 ``with joblib.parallel_config(backend="dask"): cross_validate(...)`` runs them on a Dask
 cluster unchanged.
+
+A dask-backed gaussian model (:attr:`mapreg.Model.is_dask`) is cross-validated in one pass
+over its rows (:mod:`mapreg.backends.dask_cv`): per-fold sufficient statistics, each fold's
+path fitted from the others' and scored from its own; ``cv`` is then a number of folds (the
+same ``KFold`` folds; with ``random_state`` a hash of the row index) or fold ids per row.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -180,6 +186,7 @@ class CVResult:
     path : PathResult
         The MAP refitted on all rows at every ``lam`` of the grid.
     folds : tuple of (train, test) index arrays
+        (dask-backed models: a :class:`mapreg.backends.dask_cv.DaskFold` of row counts each)
     score : str
         ``"mse"`` (gaussian) or ``"deviance"``.
     prior : Prior
@@ -259,14 +266,21 @@ def cross_validate(model: Model, cv=5, lambdas: Sequence[float] | None = None,
 
     if not isinstance(model, Model):
         raise ValueError(f"cross_validate needs a mapreg.Model, got {type(model).__name__}")
-    folds = _folds(cv, model, random_state)
+    folds = None if model.is_dask else _folds(cv, model, random_state)
     if lambdas is None:
         lambdas = default_lambdas(model, n_lambdas, lambda_min_ratio)
     scales = lambda_scales(model.prior, lambdas)  # ascending scale = decreasing lam
-    jobs = [delayed(_fold_scores)(model, tr, te, scales, tol, max_iter) for tr, te in folds]
-    jobs.append(delayed(_full_path)(model, scales, tol, max_iter))
-    *scores, full = Parallel(n_jobs=n_jobs)(jobs)
-    scores = np.asarray(scores)
+    if model.is_dask:  # one pass: per-fold statistics (mapreg.backends.dask_cv)
+        from mapreg.backends.dask_cv import fold_scores
+
+        scores, folds = fold_scores(model, cv, scales, random_state, tol, max_iter)
+        full = _full_path(model, scales, tol, max_iter)
+    else:
+        jobs = [delayed(_fold_scores)(model, tr, te, scales, tol, max_iter)
+                for tr, te in folds]
+        jobs.append(delayed(_full_path)(model, scales, tol, max_iter))
+        *scores, full = Parallel(n_jobs=n_jobs)(jobs)
+        scores = np.asarray(scores)
     k = len(folds)
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / np.sqrt(k)
@@ -328,7 +342,8 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
     * **CV** — :func:`cross_validate` (or ``cv_result``): ``lambda_min``, ``lambda_1se``;
     * **empirical Bayes** — the ``lam`` maximising the marginal likelihood ``p(y | lam)``
       (:data:`EMPIRICAL_BAYES`: Gaussian prior in closed form, Laplace by Monte-Carlo EM;
-      ``eb_kwargs`` go there), for the gaussian family; skipped otherwise;
+      ``eb_kwargs`` go there, with ``random_seed`` unless they say otherwise), for the
+      gaussian family; skipped otherwise;
     * **hyperprior** — ``lam`` is given a prior (``scale_prior``, default ``HalfCauchy``
       on the scale with median the model's scale, when the prior accepts one) and the
       joint posterior is sampled: its median and central 90% interval of ``lam``
@@ -354,7 +369,10 @@ def lambda_choices(model: Model, cv=5, *, n_lambdas: int = 100, cv_result: CVRes
             and model.family.name == "gaussian":
         from mapreg.posterior import empirical_bayes as eb
 
-        res = getattr(eb, EMPIRICAL_BAYES[model.prior.name])(model, **eb_kwargs)
+        estimate = getattr(eb, EMPIRICAL_BAYES[model.prior.name])
+        if "random_seed" in inspect.signature(estimate).parameters:  # Monte-Carlo EM
+            eb_kwargs.setdefault("random_seed", random_seed)  # the same seed, the same lam
+        res = estimate(model, **eb_kwargs)
         rows.append(("empirical-bayes", float(res.lam), np.nan, np.nan,
                      "maximises the marginal likelihood p(y | lam)"))
     hyper_lam = None

@@ -104,7 +104,8 @@ def find_map(model, *, tol: float | None = None, max_iter: int | None = None, st
         from mapreg.backends.jax_solver import solve_jax
 
         out = solve_jax(model.X, model.y, model.family, term, fit_intercept=model.fit_intercept,
-                        tol=tol, max_iter=max_iter, input_dtypes=model._input_dtypes)
+                        tol=tol, max_iter=max_iter, input_dtypes=model._input_dtypes,
+                        start=start)
     else:
         tol_abs = absolute_tolerance(model.X, model.y, model.family, model.fit_intercept, tol)
         out = solve(model.X, model.y, model.family, term, objective,

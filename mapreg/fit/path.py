@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mapreg.backends import check_backend
 from mapreg.fit.map import find_map
 from mapreg.fit.penalized import penalized_fit
 from mapreg.model import Model
@@ -154,7 +155,7 @@ def _result(model, scales, terms, rows, screening=None) -> PathResult:
 def path(model: Model, scales: Sequence[float] | None = None, *,
          lambdas: Sequence[float] | None = None, n_lambdas: int = 100,
          lambda_min_ratio: float | None = None, tol: float = 1e-11,
-         max_iter: int = 200, screen: bool = True) -> PathResult:
+         max_iter: int = 200, backend: str = "numpy", screen: bool = True) -> PathResult:
     """The MAP of ``model`` along a grid of penalty weights ``lambdas`` or of prior ``scales``.
 
     The grid is given one of three ways:
@@ -172,14 +173,19 @@ def path(model: Model, scales: Sequence[float] | None = None, *,
     work); for a non-convex prior each local mode is reached from ``w = 0`` (as
     :func:`mapreg.find_map` does by default).
 
-    With ``screen`` (default) a prior whose penalty is ``a |w| + c w**2`` (Laplace,
-    elastic net, Gaussian) on in-memory data takes :func:`mapreg.solvers.pathwise.
-    solve_path`: the data summaries (Gram matrix or centred columns) are made once, the
-    sequential strong rule discards coefficients that will stay zero and a KKT check
-    over all coefficients puts back any it got wrong, so every fit is the unscreened
-    minimiser with its certificate over every coefficient (``screening`` in the result
-    says what the rule did). ``screen=False``: :func:`mapreg.find_map` at each scale.
-    ``tol`` is relative, as for :func:`mapreg.find_map`.
+    ``backend="jax"`` moves ``X`` to JAX's device (a GPU when there is one) once and runs
+    every fit there (:func:`mapreg.backends.jax_solver.jax_path`: Laplace, Gaussian and
+    elastic-net priors, in float64), each certified by the same KKT tolerance.
+
+    On the numpy backend with ``screen`` (default), a prior whose penalty is
+    ``a |w| + c w**2`` (Laplace, elastic net, Gaussian) on in-memory data takes
+    :func:`mapreg.solvers.pathwise.solve_path`: the data summaries (Gram matrix or
+    centred columns) are made once, the sequential strong rule discards coefficients that
+    will stay zero and a KKT check over all coefficients puts back any it got wrong, so
+    every fit is the unscreened minimiser with its certificate over every coefficient
+    (``screening`` in the result says what the rule did). ``screen=False``:
+    :func:`mapreg.find_map` at each scale. ``tol`` is relative, as for
+    :func:`mapreg.find_map`.
 
     Raises
     ------
@@ -197,11 +203,27 @@ def path(model: Model, scales: Sequence[float] | None = None, *,
         scales = lambda_scales(model.prior, lambdas)
     else:
         scales = lambda_scales(model.prior, default_lambdas(model, n_lambdas, lambda_min_ratio))
+    if check_backend(backend) == "jax":
+        return _jax_path(model, scales, tol, max_iter)
     terms = _screenable(model, scales) if screen else None
     if terms is not None:
         return _screened_path(model, scales, terms, tol, max_iter)
     return _fit_along(model, scales, lambda s, start: find_map(
         at_scale(model, s), tol=tol, max_iter=max_iter, start=start))
+
+
+def _jax_path(model: Model, scales: np.ndarray, tol: float, max_iter: int) -> PathResult:
+    """:func:`path` on JAX's device: the data moved once, the fits warm-started there."""
+    if model.is_dask:
+        raise NotImplementedError("path(backend='jax') needs the data in one device's "
+                                  "memory; fit a dask-backed model with backend='numpy'")
+    from mapreg.backends.jax_solver import jax_path
+
+    terms = [model.prior.with_scale(float(s)).penalty() for s in scales]
+    fits = iter(jax_path(model.X, model.y, model.family, terms,
+                         fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter,
+                         input_dtypes=model._input_dtypes, warm=bool(model.prior.convex)))
+    return _fit_along(model, scales, lambda s, start: next(fits))
 
 
 def _screenable(model: Model, scales) -> list | None:
@@ -458,6 +480,30 @@ def prior_spread(prior: Prior, mass: float = 0.682689492137086) -> float:
     return float(width) if math.isfinite(width) and width > 0 else prior.scale
 
 
+def _null_model_derivatives(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """``X' dL/deta`` and ``sum_i L''_i x_ij**2`` at the intercept-only fit (``w = 0``);
+    for dask-backed data from one map-reduce (:meth:`DaskData.evaluate`, cached)."""
+    fam = model.family
+    if model.is_dask:
+        model.check_data()
+        data = model._dask
+        c0 = fam.initial_intercept(np.array([data.stats().y_mean])) if model.fit_intercept \
+            else 0.0
+        p = model.n_features
+        if fam.is_quadratic:  # gaussian: from the statistics, no further pass
+            from mapreg.backends.gram import gaussian_curvature
+
+            st, h = data.stats(), gaussian_curvature(fam)
+            xtx = np.diag(st.Sxx) + st.n * st.x_mean**2
+            return h * st.residual_gradient(np.zeros(p), c0)[0], h * xtx
+        _, grad, hess = data.evaluate(np.zeros(p), c0)
+        return grad[:p], np.diag(hess)[:p]
+    X, y = model.X, model.y
+    c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
+    eta0 = np.full(len(y), c0)
+    return X.T @ fam.dloss(eta0, y), fam.d2loss(eta0, y) @ X**2
+
+
 def default_scales(model: Model, num: int = 30, *,
                    covering: Sequence[float] | None = None) -> np.ndarray:
     """A log-spaced grid of prior scales covering the interesting part of the path.
@@ -471,18 +517,17 @@ def default_scales(model: Model, num: int = 30, *,
     weight, any other prior at the same spread (:func:`prior_spread` equal to ``sigma``).
     ``covering`` widens the grid (same number of points) to include those scales.
     """
-    prior, fam, X, y = model.prior, model.family, model.X, model.y
+    prior = model.prior
     _check_model(model)
-    c0 = fam.initial_intercept(y) if model.fit_intercept else 0.0
-    eta0 = np.full(len(y), c0)
+    grad0, curv0 = _null_model_derivatives(model)
     weights = prior.penalty().quadratic_weights()
     if weights is not None and weights[0] > 0.0:
-        lam_max = float(np.max(np.abs(X.T @ fam.dloss(eta0, y))))
+        lam_max = float(np.max(np.abs(grad0)))
         if lam_max <= 0.0:
             raise ValueError("the loss gradient is zero at the null model: no lasso path")
         target, which = lam_max * np.geomspace(1.0, 1e-3, num), 0
     else:
-        h = float(np.mean(fam.d2loss(eta0, y) @ X**2))
+        h = float(np.mean(curv0))
         target, which = h * np.geomspace(1e2, 1e-2, num), 1
     if weights is not None:  # a |w| + c w**2: move the weight that is there
         law = _power_law(lambda s: prior.with_scale(s).penalty().quadratic_weights()[which],

@@ -32,10 +32,12 @@ function                   shows
                            the proximal step's exact zeros
 :func:`lambda_choices`     the CV curve with lam by CV-min, CV-1SE, empirical
                            Bayes and a hyperprior posterior marked on it
+:func:`prior_comparison`   PSIS-LOO elpd ± se of each prior, the difference from
+                           the best ± dse (:func:`mapreg.compare_priors`' table)
 =========================  ====================================================
 """
 
-from mapreg.plots.choices import lambda_choices
+from mapreg.plots.choices import lambda_choices, prior_comparison
 from mapreg.plots.geometry import _geometry_data, constraint_geometry  # noqa: F401 (tests)
 from mapreg.plots.paths import map_path, posterior_median_path
 from mapreg.plots.posterior import posterior_vs_mode
@@ -48,6 +50,7 @@ __all__ = [
     "map_path",
     "posterior_median_path",
     "posterior_vs_mode",
+    "prior_comparison",
     "prior_vs_penalty",
     "shrinkage_force",
     "training_trajectories",

@@ -5,7 +5,10 @@ Every sampler says for itself which models it targets exactly
 :func:`~mapreg.posterior.gibbs.gibbs_refusal`; NUTS takes any model). The automatic
 choice is exact, else Gibbs where a cost model says it is faster than NUTS, else nutpie
 (pymc without it); its reason, with the estimated costs, is kept in the result's
-``attrs["sampler_reason"]``.
+``attrs["sampler_reason"]``. On dask-backed data (:attr:`mapreg.Model.is_dask`) only
+the samplers that read ``Z'Z`` and ``Z'y`` apply — exact and the gaussian Gibbs sampler —
+and ``"auto"`` takes them in that order; NUTS is refused
+(:func:`mapreg.backends.dask_stats.mcmc_refusal`).
 
 The cost model (:func:`nuts_seconds`, :func:`mapreg.posterior.gibbs.gibbs_plan`) counts
 flops. A Gibbs sweep costs ``min(p**3/3, 2 n**2 p)`` (Rue / Bhattacharya et al.), plus
@@ -49,6 +52,10 @@ def refusal(model, sampler: str) -> str | None:
         return exact_refusal(model)
     if sampler == "gibbs":
         return gibbs_refusal(model)
+    if getattr(model, "is_dask", False):
+        from mapreg.backends.dask_stats import mcmc_refusal
+
+        return mcmc_refusal(model)
     return None  # NUTS: any family, any prior with a to_pymc, any hyperprior
 
 
@@ -77,6 +84,8 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000) -> Choice:
     if not_exact is None:
         return Choice("exact", "the closed-form posterior gives i.i.d. draws (no chain)")
     not_gibbs = gibbs_refusal(model)
+    if getattr(model, "is_dask", False):
+        return _dask_choice(model, not_exact, not_gibbs)
     n, p = model.n_samples, model.n_features
     if not_gibbs is None:
         plan = gibbs_plan(model)
@@ -98,6 +107,18 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000) -> Choice:
                               "nutpie is not installed")
     return Choice("nutpie", f"not exact: {not_exact}; not gibbs: {not_gibbs}; nutpie is "
                             "PyMC's fastest NUTS")
+
+
+def _dask_choice(model, not_exact: str, not_gibbs: str | None) -> Choice:
+    """Dask-backed data: Gibbs from ``Z'Z``, ``Z'y`` when it applies; no NUTS (rows)."""
+    if not_gibbs is None:
+        return Choice("gibbs", f"not exact: {not_exact}; the data are dask-backed, so the "
+                               "Gibbs sampler runs from the one-pass statistics X'X, X'y "
+                               "(NUTS would read every row at every step)")
+    from mapreg.backends.dask_stats import mcmc_refusal
+
+    raise ValueError(f"sample_posterior: no sampler for this model: not exact: {not_exact}; "
+                     f"not gibbs: {not_gibbs}; no NUTS: {mcmc_refusal(model)}")
 
 
 def choose_sampler(model) -> str:

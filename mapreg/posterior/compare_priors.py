@@ -70,7 +70,8 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
     -------
     pandas.DataFrame (, dict of DataTree)
         ``arviz_stats.compare``'s table (rank, elpd_diff, dse, ..., elpd, se, weight)
-        indexed by prior name, plus ``prior`` (its repr), ``sampler``,
+        indexed by prior name, unrounded (``round_to="none"``: ``elpd`` is
+        ``arviz_stats.loo(idata).elpd`` to the last digit), plus ``prior`` (its repr), ``sampler``,
         ``max_pareto_k``, ``n_high_pareto_k`` (observations with ``k > good_k``) and
         ``sampling_warnings`` (the number of convergence warnings). ``df.attrs``:
         ``good_k`` per prior and ``warnings`` (the messages emitted).
@@ -99,7 +100,8 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
         idatas[name] = idata
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Pareto.*|.*k_psis.*")
-        table = compare(results, method=method)
+        # raw numbers: arviz's default rounds elpd to two significant digits (-2400)
+        table = compare(results, method=method, round_to="none")
     for col in ("prior", "sampler", "max_pareto_k", "n_high_pareto_k", "sampling_warnings"):
         table[col] = [extra[name][col] for name in table.index]
     messages = [

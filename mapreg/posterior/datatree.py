@@ -39,7 +39,7 @@ import xarray as xr
 from mapreg.fit.map import find_map
 from mapreg.model import Model
 from mapreg.posterior.draws import HYPER_NAMES, Draws
-from mapreg.posterior.sufficient import sufficient_stats
+from mapreg.posterior.sufficient import model_sufficient_stats
 
 
 def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
@@ -56,13 +56,15 @@ def build_tree(model, d: Draws, sampler: str) -> xr.DataTree:
     if stats is None:
         stats = xr.Dataset({"lp": (("chain", "draw"), _conditional_lp(model, d))},
                            coords={"chain": coords["chain"], "draw": coords["draw"]})
-    observed = xr.Dataset({"y": (("obs",), model.y)}, coords={"obs": np.arange(model.n_samples)})
-    return xr.DataTree.from_dict({
+    groups = {
         "posterior": xr.Dataset(pvars, coords=coords, attrs={"sampler": sampler}),
         "sample_stats": stats,
-        "observed_data": observed,
-        "map": _map_dataset(model, d),
-    })
+    }
+    if not getattr(model, "is_dask", False):  # dask-backed: no per-row group (sample.py)
+        groups["observed_data"] = xr.Dataset({"y": (("obs",), model.y)},
+                                             coords={"obs": np.arange(model.n_samples)})
+    groups["map"] = _map_dataset(model, d)
+    return xr.DataTree.from_dict(groups)
 
 
 def _by_rows(model, coef, b0, per_draw) -> np.ndarray:
@@ -90,8 +92,8 @@ def _conditional_lp(model, d: Draws) -> np.ndarray:
     if model.family.name != "gaussian":
         loglik = _by_rows(model, coef, b0, lambda eta: np.sum(model.family.loglik(eta, y), -1))
     else:
-        if k <= n:
-            st = sufficient_stats(model.X, y, model.fit_intercept)
+        if k <= n or getattr(model, "is_dask", False):
+            st = model_sufficient_stats(model)  # dask-backed: from the one-pass statistics
             theta = np.concatenate([coef, b0[..., None]], axis=-1) if model.fit_intercept \
                 else coef
             rss = st.rss(theta)

@@ -30,6 +30,10 @@ Laplace prior (Monte-Carlo EM, Park & Casella 2008, sec. 3.1)
     fixed point and M-step ``lam <- p / sum_j E[|w_j| | y, lam_old]``; it leaves
     out less information (no latent ``tau``), so it converges several times
     faster. Both are offered (``update="direct"`` is the default).
+
+Both run on dask-backed models (gaussian family): the evidence from the one-pass statistics
+``Z'Z``, ``Z'y``, ``y'y`` (:func:`mapreg.posterior.sufficient.gram`), the E-step's Gibbs
+draws from the same statistics.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from scipy.optimize import minimize
 
 from mapreg._validation import check_scale
 from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.sufficient import gram
 from mapreg.priors import Gaussian
 
 
@@ -55,16 +60,24 @@ def log_evidence_gaussian(X, y, prior_sigma: float, noise_sigma: float,
     y = np.asarray(y, dtype=float)
     n, p = X.shape
     Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
-    k = Z.shape[1]
+    return log_evidence_from_gram(Z.T @ Z, Z.T @ y, float(y @ y), n, p, prior_sigma,
+                                  noise_sigma)
+
+
+def log_evidence_from_gram(ZtZ, Zty, yty: float, n: int, p: int, prior_sigma: float,
+                           noise_sigma: float) -> float:
+    """:func:`log_evidence_gaussian` from ``Z'Z``, ``Z'y``, ``y'y`` and ``n`` alone (the
+    first ``p`` columns of ``Z`` carry the prior; an intercept column, if any, is last)."""
+    k = ZtZ.shape[0]
     s2, v = noise_sigma**2, prior_sigma**2
-    A = Z.T @ Z / s2
+    A = ZtZ / s2
     A[np.arange(p), np.arange(p)] += 1.0 / v
     L = np.linalg.cholesky(A)
-    u = np.linalg.solve(L, Z.T @ y / s2)  # m'A m = |L^{-1} Z'y/s^2|^2
+    u = np.linalg.solve(L, Zty / s2)  # m'A m = |L^{-1} Z'y/s^2|^2
     logdet_A = 2.0 * np.sum(np.log(np.diag(L)))
     return float(-0.5 * n * math.log(2 * math.pi * s2) - 0.5 * p * math.log(2 * math.pi * v)
                  + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet_A
-                 - 0.5 * (y @ y / s2 - u @ u))
+                 - 0.5 * (yty / s2 - u @ u))
 
 
 class EmpiricalBayesResult(NamedTuple):
@@ -110,11 +123,13 @@ def empirical_bayes_gaussian(model, estimate_noise: bool = False) -> EmpiricalBa
         raise ValueError("empirical_bayes_gaussian needs the gaussian family with a known "
                          "noise_sigma (its value or the starting point)")
     x0 = [math.log(model.prior.scale)] + ([math.log(model.noise_sigma)] if estimate_noise else [])
+    # the evidence reads Z'Z, Z'y, y'y only: formed once (dask-backed: the one-pass statistics)
+    ZtZ, Zty, yty, n = gram(model)
 
     def neg(logs):
         s = math.exp(logs[1]) if estimate_noise else model.noise_sigma
-        return -log_evidence_gaussian(model.X, model.y, math.exp(logs[0]), s,
-                                      model.fit_intercept)
+        return -log_evidence_from_gram(ZtZ, Zty, yty, n, model.n_features, math.exp(logs[0]),
+                                       s)
 
     res = minimize(neg, x0, method="L-BFGS-B", options={"ftol": 1e-14, "gtol": 1e-9})
     sigma = math.exp(res.x[0])

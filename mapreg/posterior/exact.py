@@ -11,7 +11,9 @@ integrated exactly (no vague-prior approximation); ``A`` stays positive
 definite because its intercept entry is ``n / s**2 > 0`` and the Schur
 complement is ``X_c'X_c / s**2 + I / sigma**2`` (``X_c``: column-centred ``X``).
 The mean ``m`` is the ridge / MAP solution; draws are ``m + L^{-T} e`` with
-``A = L L'`` and ``e ~ N(0, I)``: i.i.d., no Markov chain.
+``A = L L'`` and ``e ~ N(0, I)``: i.i.d., no Markov chain. Only ``Z'Z`` and ``Z'y`` enter
+(:func:`mapreg.posterior.sufficient.gram`): a dask-backed model gives them from its one
+pass over the data, so the posterior costs ``O(k**3)`` whatever ``n``.
 
 Which models: the gaussian family with fixed scales (no hyperpriors) and a prior that
 lists ``"exact"`` in its ``samplers`` — a prior that does so *is* ``N(0, scale**2)``
@@ -26,6 +28,7 @@ import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
 from mapreg.posterior.draws import Draws
+from mapreg.posterior.sufficient import gram
 
 
 class GaussianPosterior(NamedTuple):
@@ -70,14 +73,13 @@ def gaussian_posterior(model) -> GaussianPosterior:
     if reason is not None:
         raise ValueError(f"the exact posterior does not apply to {model!r}: {reason}")
     s2 = model.noise_sigma**2
-    X, y = model.X, model.y
-    n, p = X.shape
-    Z = np.column_stack([X, np.ones(n)]) if model.fit_intercept else X
-    A = Z.T @ Z / s2
+    p = model.n_features
+    ZtZ, Zty, _, _ = gram(model)  # dask-backed data: from the one-pass statistics
+    A = ZtZ / s2
     # (1/sigma)/sigma: sigma**2 overflows for sigma > 1e154 (then the prior is flat)
     A[np.arange(p), np.arange(p)] += (1.0 / model.prior.scale) / model.prior.scale
     L = np.linalg.cholesky(A)
-    mean = cho_solve((L, True), Z.T @ y / s2)
+    mean = cho_solve((L, True), Zty / s2)
     cov = cho_solve((L, True), np.eye(A.shape[0]))
     return GaussianPosterior(mean, cov, L, model.fit_intercept)
 

@@ -29,7 +29,7 @@ import numpy as np
 from mapreg.posterior import gibbs_kernel as _k
 from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.gaussian_draw import BCM, RUE, bcm_flops, rue_flops
-from mapreg.posterior.sufficient import sufficient_stats
+from mapreg.posterior.sufficient import gram, model_sufficient_stats
 
 # Sweeps per kept horseshoe (and regularised-horseshoe) draw. A sweep costs microseconds
 # at small p, but the local scales lam_j and the coefficients move each other slowly (a
@@ -102,6 +102,9 @@ def gibbs_refusal(model) -> str | None:
     if model.family.name not in GIBBS_FAMILIES:
         return (f"it needs the {' or '.join(GIBBS_FAMILIES)} family, not "
                 f"{model.family.name!r}")
+    if getattr(model, "is_dask", False) and model.family.name != "gaussian":
+        return ("on dask-backed data it needs the gaussian family (read through X'X, X'y); "
+                "the Pólya-Gamma sweep draws a weight per row")
     if "gibbs" not in prior.samplers:
         return (f"{what} has no conjugate Gibbs sampler (its samplers: "
                 f"{', '.join(sorted(prior.samplers))})")
@@ -183,6 +186,8 @@ def gibbs_plan(model) -> GibbsPlan:
     weighted = GIBBS_FAMILIES[model.family.name] == _k.BERNOULLI
     rue, bcm = rue_flops(n, k, weighted), bcm_flops(n, p)
     method, flops = (RUE, rue) if rue <= bcm else (BCM, bcm)
+    if getattr(model, "is_dask", False):  # only Z'Z, Z'y exist: Rue's path
+        method, flops = RUE, rue
     thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if flops <= _CHEAP_SWEEP_FLOPS else 1
     sweep = flops / FLOPS_PER_S + p * S_PER_COEF
     if weighted:
@@ -224,9 +229,10 @@ def _scale_setup(model) -> tuple[int, tuple[float, float], str | None]:
 
 def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
     """The kernel's settings and data for ``model`` sampled as ``plan`` says."""
-    X = np.ascontiguousarray(model.X, dtype=float)
-    y = np.asarray(model.y, dtype=float)
-    n, p = X.shape
+    dask = getattr(model, "is_dask", False)  # Rue, gaussian: the statistics are enough
+    X = np.zeros((1, 1)) if dask else np.ascontiguousarray(model.X, dtype=float)
+    y = np.zeros(1) if dask else np.asarray(model.y, dtype=float)
+    n, p = model.n_samples, model.n_features
     k = p + int(model.fit_intercept)
     family = GIBBS_FAMILIES[model.family.name]
     scale_mode, scale_params, scale_name = _scale_setup(model)
@@ -241,10 +247,11 @@ def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
         else:
             Zty = np.zeros(k)
     elif plan.method == RUE:
-        st = sufficient_stats(X, y, model.fit_intercept)
+        st = model_sufficient_stats(model)
         ZtZ, Zty, t0, g0, r0 = st.ZtZ, st.Zty, st.t0, st.g0, st.r0
         dof = max(n - k, 1)
-        noise_init = math.sqrt(max(r0 / dof, 1e-12 * (float(y @ y) / n)))
+        yty = gram(model)[2] if dask else float(y @ y)
+        noise_init = math.sqrt(max(r0 / dof, 1e-12 * (yty / n)))
     else:
         if model.fit_intercept:
             ybar = float(y.mean())

@@ -27,6 +27,12 @@ intercept adds nothing.
   (:func:`mapreg.compare_mode_posterior` shows it on real draws), while the support's
   marginals ignore the pull of the kink on their neighbours. The evidence is then not
   approximated (``log_evidence`` is NaN).
+
+Dask-backed models (:attr:`mapreg.Model.is_dask`): ``H`` comes from the one-pass
+statistics (gaussian) or from one map-reduce of ``[X, 1]' diag(L'') [X, 1]`` at the MAP
+(bernoulli, poisson); :meth:`LaplaceApproximation.sample` then stores no per-row group
+(``attrs["row_groups"]``) and, off the gaussian family, no ``lp`` (NaN: it would take a
+pass per draw).
 """
 
 from __future__ import annotations
@@ -143,12 +149,21 @@ class LaplaceApproximation:
         p = model.n_features
         coef = theta[..., :p]
         b0 = theta[..., p] if model.fit_intercept else np.zeros((chains, draws))
-        lp = (pointwise_log_likelihood(model, coef, b0).sum(axis=-1)
-              + np.sum(model.prior.logpdf(coef), axis=-1))
-        stats = xr.Dataset({"lp": (("chain", "draw"), lp)},
-                           coords={"chain": np.arange(chains), "draw": np.arange(draws)})
-        tree = add_log_likelihood(build_tree(model, Draws(coef, b0, stats=stats), "laplace"),
-                                  model, log_likelihood)
+        if model.is_dask:  # no rows: lp from the statistics (gaussian) or unknown
+            stats = None if model.family.name == "gaussian" else xr.Dataset(
+                {"lp": (("chain", "draw"), np.full((chains, draws), np.nan))},
+                coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+            tree = build_tree(model, Draws(coef, b0, stats=stats), "laplace")
+            from mapreg.posterior.sample import DASK_ROW_GROUPS_NOTE
+
+            tree.attrs["row_groups"] = DASK_ROW_GROUPS_NOTE
+        else:
+            lp = (pointwise_log_likelihood(model, coef, b0).sum(axis=-1)
+                  + np.sum(model.prior.logpdf(coef), axis=-1))
+            stats = xr.Dataset({"lp": (("chain", "draw"), lp)},
+                               coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+            tree = add_log_likelihood(build_tree(model, Draws(coef, b0, stats=stats),
+                                                 "laplace"), model, log_likelihood)
         tree.attrs.update({
             "sampler": "laplace", "prior": repr(model.prior), "family": model.family.name,
             "fit_intercept": int(model.fit_intercept), "draws": int(draws),
@@ -160,6 +175,31 @@ class LaplaceApproximation:
             "warnings": [],
         })
         return tree
+
+
+def _likelihood_hessian(model: Model, coef, intercept, idx) -> np.ndarray:
+    """``Z_S' diag(L''(eta)) Z_S`` on the columns ``idx`` (and the intercept's, last).
+
+    Dask-backed data never give their rows: the gaussian family's ``Z'Z / s**2`` comes from
+    the one-pass statistics, the other families' ``[X, 1]' diag(L'') [X, 1]`` from one
+    map-reduce at the MAP (:meth:`mapreg.backends.dask_stats.DaskData.evaluate`, the pass
+    that certified it, cached).
+    """
+    if model.is_dask:
+        free = np.append(idx, model.n_features) if model.fit_intercept else idx
+        if model.family.name == "gaussian":
+            from mapreg.posterior.sufficient import gram
+
+            full = gram(model)[0] / model.noise_sigma**2
+            return full[np.ix_(free, free)].copy()
+        full = model._dask.evaluate(np.asarray(coef, dtype=float), float(intercept))[2]
+        return full[np.ix_(free, free)].copy()
+    eta = model.linear_predictor(coef, intercept)
+    Z = model.X[:, idx]
+    if model.fit_intercept:
+        Z = np.column_stack([Z, np.ones(model.n_samples)])
+    curv = model.family.d2loss(eta, model.y)
+    return (Z * curv[:, None]).T @ Z
 
 
 def laplace_approximation(model: Model, *, tol: float = 1e-11,
@@ -181,12 +221,7 @@ def laplace_approximation(model: Model, *, tol: float = 1e-11,
     coef = np.asarray(fit.coef, dtype=float)
     support = np.ones(p, bool) if penalty.smooth else coef != 0.0
     idx = np.flatnonzero(support)
-    eta = model.linear_predictor(coef, fit.intercept)
-    Z = model.X[:, idx]
-    if model.fit_intercept:
-        Z = np.column_stack([Z, np.ones(model.n_samples)])
-    curv = model.family.d2loss(eta, model.y)
-    H = (Z * curv[:, None]).T @ Z
+    H = _likelihood_hessian(model, coef, fit.intercept, idx)
     H[np.arange(idx.size), np.arange(idx.size)] += penalty_hessian(penalty, coef[idx])
     m = H.shape[0]
     k = p + int(model.fit_intercept)

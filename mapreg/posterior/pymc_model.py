@@ -84,20 +84,35 @@ def observed_model(model):
     return pm_model
 
 
-def pymc_model(model, sufficient_stats: bool = True):
+def uses_sufficient_stats(model) -> bool:
+    """Whether NUTS evaluates the Gaussian likelihood through ``Z'Z`` rather than the rows.
+
+    A gradient through the statistics costs ``O(k**2)`` (``k = p + 1`` with an intercept),
+    through the rows ``O(n k)``: the statistics win when ``k <= n``. At ``p > n`` (a
+    genomics-shaped design) the rows are cheaper, and ``Z'Z`` — ``p x p`` — is not built.
+    """
+    k = model.n_features + bool(model.fit_intercept)
+    return model.family.name == "gaussian" and k <= model.n_samples
+
+
+def pymc_model(model, sufficient_stats: bool | None = None):
     """The PyMC model NUTS samples.
 
-    For the Gaussian family (and ``sufficient_stats=True``) the likelihood is a
-    ``pm.Potential`` equal to ``sum_i log N(y_i | eta_i, s**2)``::
+    For the Gaussian family with ``sufficient_stats`` (default: :func:`uses_sufficient_stats`,
+    i.e. when ``p (+1) <= n``) the likelihood is a ``pm.Potential`` equal to
+    ``sum_i log N(y_i | eta_i, s**2)``::
 
         -n log s - (n/2) log(2 pi) - RSS(theta) / (2 s**2),
 
     with ``RSS`` from :mod:`mapreg.posterior.sufficient`, so its log density equals that
-    of :func:`observed_model` at every point. Other families use :func:`observed_model`.
+    of :func:`observed_model` at every point. Other families, and the Gaussian one at
+    ``p > n``, use :func:`observed_model`.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
+    if sufficient_stats is None:
+        sufficient_stats = uses_sufficient_stats(model)
     if model.family.name != "gaussian" or not sufficient_stats:
         return observed_model(model)
     st = _sufficient.sufficient_stats(model.X, model.y, model.fit_intercept)

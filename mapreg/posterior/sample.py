@@ -33,7 +33,7 @@ def _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs) -> Non
         raise ValueError(f"sample_posterior needs a mapreg.Model, got {type(model).__name__}")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    if getattr(model, "is_dask", False):
+    if getattr(model, "is_dask", False) and sampler in NUTS_SAMPLERS:
         from mapreg.backends.dask_stats import mcmc_refusal
 
         raise ValueError(f"sample_posterior: no MCMC on this model: {mcmc_refusal(model)}")
@@ -42,6 +42,24 @@ def _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs) -> Non
             raise ValueError(f"{name} must be an integer >= {low}, got {val!r}")
     if sampler_kwargs and sampler not in NUTS_SAMPLERS and sampler != "auto":
         raise TypeError(f"unexpected arguments for sampler {sampler!r}: {sorted(sampler_kwargs)}")
+
+
+#: What a result on dask-backed data leaves out, and why (its ``attrs["row_groups"]``).
+DASK_ROW_GROUPS_NOTE = (
+    "omitted: observed_data and log_likelihood (one value per row, and per row and draw) "
+    "are not stored for dask-backed data; the draws come from the one-pass statistics "
+    "X'X, X'y. For arviz.loo, sample Model(X.compute(), y.compute(), ...) in memory")
+
+
+def _check_dask_log_likelihood(option) -> None:
+    """``log_likelihood=True`` cannot be honoured on dask data (``"auto"``/False: skipped)."""
+    if option is None or (isinstance(option, str) and option == "auto") or option is False:
+        return
+    if option is True:
+        raise ValueError("log_likelihood=True needs the rows (n values per draw): the model's "
+                         "data are dask-backed; use log_likelihood='auto' (skipped, noted in "
+                         "attrs['row_groups']) or sample Model(X.compute(), y.compute(), ...)")
+    wants_log_likelihood(option, 1, 1, 1)  # the bad-value message
 
 
 def _resolve(model: Model, sampler: str, draws: int, tune: int, sampler_kwargs: dict) -> Choice:
@@ -106,6 +124,10 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         Store the pointwise ``log_likelihood`` group (``y``, dims chain x draw x obs) that
         ``arviz.loo`` / ``arviz.compare`` read: ``"auto"`` when it holds at most
         :data:`mapreg.posterior.loglik.MAX_LOG_LIKELIHOOD_VALUES` values (10**7).
+        A dask-backed model (:attr:`mapreg.Model.is_dask`) samples with ``"exact"`` or
+        ``"gibbs"`` from its one-pass statistics ``X'X``, ``X'y`` (gaussian family; NUTS is
+        refused) and stores neither ``observed_data`` nor ``log_likelihood``, which hold a
+        value per row: ``attrs["row_groups"]`` says so (``log_likelihood=True`` is refused).
     **sampler_kwargs
         Passed to ``pymc.sample`` for the NUTS samplers (e.g. ``target_accept``).
         For a ``Horseshoe`` / ``RegularizedHorseshoe`` prior ``target_accept``
@@ -124,7 +146,11 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     """
     _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs)
     choice = _resolve(model, sampler, draws, tune, sampler_kwargs)
-    wants_log_likelihood(log_likelihood, chains, draws, model.n_samples)  # bad value: now
+    dask = getattr(model, "is_dask", False)
+    if dask:
+        _check_dask_log_likelihood(log_likelihood)
+    else:
+        wants_log_likelihood(log_likelihood, chains, draws, model.n_samples)  # bad value: now
     seed = None if random_seed is None else int(random_seed)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -132,7 +158,11 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     t_start = time.perf_counter()
     d = _run(model, choice.sampler, draws, tune, chains, seed, progressbar, sampler_kwargs)
     sampling_time = time.perf_counter() - t_start
-    tree = add_log_likelihood(build_tree(model, d, choice.sampler), model, log_likelihood)
+    tree = build_tree(model, d, choice.sampler)
+    if dask:
+        tree.attrs["row_groups"] = DASK_ROW_GROUPS_NOTE
+    else:
+        tree = add_log_likelihood(tree, model, log_likelihood)
     if choice.sampler == "exact":
         # i.i.d. draws by construction: the effective sample size is the number of draws,
         # there is no chain to converge (R-hat undefined), nothing to warn about
