@@ -252,3 +252,16 @@ def test_glm_screened_path_with_more_features_than_samples(family):
     for k in (3, 9):  # and the certificate, recomputed here
         assert _kkt(X, y, family, fast.coef[k], fast.intercept[k], fast.lambdas[k], 0.0) \
             <= 1e-9 * np.abs(X.T @ (y - y.mean())).max()
+
+
+def test_ridge_path_with_more_features_than_samples_is_closed_form():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(30, 60)) + 1.0
+    y = X[:, :3] @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=30)
+    res = path(Model(X, y, prior=Gaussian(1.0), noise_sigma=1.5), n_lambdas=12)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for k, lam in enumerate(res.lambdas):  # the primal normal equations, solved here
+        w = np.linalg.solve(Xc.T @ Xc / 2.25 + 2 * lam * np.eye(60), Xc.T @ yc / 2.25)
+        np.testing.assert_allclose(res.coef[k], w, rtol=1e-8, atol=1e-10)
+        assert res.intercept[k] == pytest.approx(y.mean() - X.mean(0) @ w, abs=1e-9)
+    assert res.converged.all()
