@@ -37,12 +37,15 @@ class FitResult:
         exact one-coordinate step on the local model would change a zero or a sign.
     solver : str
         Which path ran (:mod:`mapreg.solvers.dispatch`): ``"cholesky"``,
-        ``"cholesky+cd"``, ``"cd-gram"``, ``"cd-residual"`` (Gaussian family;
-        ``+support-solve`` when the exact solve on the support finished it),
+        ``"cholesky+cd"``, ``"cd-gram"``, ``"cd-gram-ws"`` (working sets of growing
+        size on Gram blocks), ``"cd-residual"`` (Gaussian family; ``+support-solve``
+        when the exact solve on the support finished it),
         ``"prox-newton-gram"``, ``"prox-newton-residual"``,
         ``"prox-newton-dual"`` (other families), ``"bridge-prox-newton-cd+newton"``,
         ``"mm-weighted-ridge(k)+newton"`` (``k`` majorise-minimise steps),
-        ``"prox-newton-smooth"``.
+        ``"prox-newton-smooth"``. Along a screened path
+        (:mod:`mapreg.solvers.pathwise`): ``"path-cd-gram"``, ``"path-cd-residual"``,
+        ``"path-ridge-eigh"`` (``+cd``), ``"path-prox-newton"``.
     """
 
     coef: np.ndarray
