@@ -26,6 +26,11 @@ from mapreg.posterior import gibbs_kernel as _k
 
 #: The wall time a block of sweeps aims at (seconds): what Ctrl-C waits for, at most ~2x.
 BLOCK_SECONDS = 0.2
+#: ``n**2 p`` from which a Gaussian chain on Bhattacharya's path has numpy form ``B B'``
+#: between kernel calls, one sweep per call (numpy's ``syrk``: half the flops of the
+#: kernel's ``gemm``; :func:`mapreg.posterior.gibbs_kernel._external`). Below it a sweep
+#: takes well under a millisecond and the Python round trip (~20 us) would show.
+EXTERNAL_PRODUCT_MIN = 4e6
 
 
 class _Stopped(Exception):
@@ -52,17 +57,44 @@ def _scratch(data, rng_theta: np.ndarray):
     }
 
 
+def external_product(data) -> bool:
+    """Whether a chain forms ``B B'`` in numpy between kernel calls (see above)."""
+    n, p = data.X.shape
+    return (data.ipar[_k.I_FAMILY] == _k.GAUSSIAN and data.ipar[_k.I_METHOD] != _k.RUE
+            and n * n * p >= EXTERNAL_PRODUCT_MIN)
+
+
+def _block(data, rng, s, G, start, stop, out):
+    _k.gibbs_block(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.t0, data.g0, data.X,
+                   data.y, data.resp, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"],
+                   s["A"], s["bvec"], s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], G,
+                   start, stop, *out)
+
+
+def _external_chain(data, rng, s, total, out, stop, progress, c):
+    """One sweep per kernel call, ``G = B B'`` by numpy in between (releases the GIL)."""
+    B = s["B"]
+    G = np.empty((B.shape[0], B.shape[0]))
+    _k.design_next(data.ipar, data.X, s["xbar"], s["lam2"], s["d"], s["sc"], B)
+    for sweep in range(total):
+        if stop.is_set():
+            raise _Stopped
+        np.matmul(B, B.T, out=G)  # numpy sees the symmetric product: BLAS syrk
+        _block(data, rng, s, G, sweep, sweep + 1, out)
+        progress[c] = sweep + 1
+
+
 def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
+    if external_product(data):
+        return _external_chain(data, rng, s, total, out, stop, progress, c)
     sweep, block = 0, 1
+    none = np.empty((0, 0))
     while sweep < total:
         if stop.is_set():
             raise _Stopped
         nb = min(block, total - sweep)
         t = time.perf_counter()
-        _k.gibbs_block(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.t0, data.g0, data.X,
-                       data.y, data.resp, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"],
-                       s["A"], s["bvec"], s["z"], s["xbar"], s["B"], s["sw"], s["alpha"],
-                       sweep, sweep + nb, *out)
+        _block(data, rng, s, none, sweep, sweep + nb, out)
         dt = time.perf_counter() - t
         sweep += nb
         progress[c] = sweep
