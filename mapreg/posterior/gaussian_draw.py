@@ -139,6 +139,10 @@ def rue_flops(n: int, k: int, weighted: bool) -> float:
     return k**3 / 3.0 + 4.0 * k * k + (2.0 * n * k * k + 2.0 * n * k if weighted else 0.0)
 
 
-def bcm_flops(n: int, p: int) -> float:
-    """Floating-point operations of one :func:`bcm_draw` (the ``B B'`` product dominates)."""
-    return 2.0 * n * n * p + n**3 / 3.0 + 8.0 * n * p
+def bcm_flops(n: int, p: int, symmetric: bool = False) -> float:
+    """Floating-point operations of one :func:`bcm_draw` (the ``B B'`` product dominates).
+
+    ``symmetric``: the product by BLAS ``syrk`` (``n**2 p``, half of ``gemm``'s), as the
+    Gaussian chains at large ``n**2 p`` form it (:mod:`mapreg.posterior.gibbs_run`).
+    """
+    return (1.0 if symmetric else 2.0) * n * n * p + n**3 / 3.0 + 8.0 * n * p
