@@ -109,11 +109,15 @@ def test_summaries_is_the_three(name, x):
     np.testing.assert_allclose(t, ess_tail(x), rtol=1e-14, equal_nan=True)
 
 
-def test_ranks_with_ties():
+def test_scores_with_ties():
+    from scipy.special import ndtri
     from scipy.stats import rankdata
 
-    from mapreg.posterior.diagnostics import _ranks
+    from mapreg.posterior.diagnostics import _scores
 
     x = np.random.default_rng(5).integers(0, 6, size=(7, 40)).astype(float)
-    x[0] = np.arange(40.0)  # one row without ties
-    np.testing.assert_array_equal(_ranks(x), rankdata(x, method="average", axis=1))
+    x[0] = np.arange(40.0)[::-1]  # one row without ties
+    z, ordered = _scores(x)
+    np.testing.assert_array_equal(ordered, np.sort(x, axis=1))
+    ranks = rankdata(x, method="average", axis=1)
+    np.testing.assert_allclose(z, ndtri((ranks - 0.375) / 40.25), rtol=1e-15, atol=0)

@@ -53,42 +53,44 @@ def _split(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[:, :, :half], a[:, :, a.shape[2] - half:]], axis=1)
 
 
-def _ranks(flat: np.ndarray) -> np.ndarray:
-    """Average ranks (1 .. S) along the rows of ``flat`` (k, S), as scipy's ``rankdata``.
+def _scores(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-based normal scores along the rows of ``flat`` (k, S), and the sorted rows.
 
-    One ``argsort`` per row (``rankdata(method="average")`` is about twice as slow); a run
-    of tied values (rejected Metropolis steps, or the two values equidistant from the
-    median in a folded chain) gets the mean of its positions.
+    ``z = Phi^{-1}((r - 3/8) / (S + 1/4))`` with ``r`` the average rank of a value among the
+    ``S`` of its row (Blom's offset, as in Vehtari et al. eq. 14; ``r`` as scipy's
+    ``rankdata(method="average")``). One ``argsort`` per row; rows without ties take the
+    scores from one table of ``S``; in a row with ties (rejected Metropolis steps, or the two
+    values equidistant from the median in a folded chain) a run of tied values gets the
+    mean of its positions as its rank.
     """
     k, size = flat.shape
     order = np.argsort(flat, axis=1)
     ordered = np.take_along_axis(flat, order, axis=1)
-    pos = np.broadcast_to(np.arange(1.0, size + 1), (k, size))
+    pos = np.arange(1.0, size + 1)
+    table = special.ndtri((pos - 0.375) / (size + 0.25))
+    scores = np.broadcast_to(table, (k, size))
     differs = np.diff(ordered, axis=1) != 0
     tied = ~differs.all(axis=1)
     if tied.any():
         d = differs[tied]
         ones = np.ones((d.shape[0], 1), dtype=bool)
-        p = pos[: d.shape[0]]
+        p = np.broadcast_to(pos, d.shape[:1] + pos.shape)
         first = np.maximum.accumulate(np.where(np.hstack([ones, d]), p, 0.0), axis=1)
         last = np.minimum.accumulate(np.where(np.hstack([d, ones]), p, np.inf)[:, ::-1],
                                      axis=1)[:, ::-1]
-        pos = pos.copy()
-        pos[tied] = 0.5 * (first + last)
-    ranks = np.empty_like(flat)
-    np.put_along_axis(ranks, order, pos, axis=1)
-    return ranks
+        scores = scores.copy()
+        scores[tied] = special.ndtri((0.5 * (first + last) - 0.375) / (size + 0.25))
+    z = np.empty_like(flat)
+    np.put_along_axis(z, order, scores, axis=1)
+    return z, ordered
 
 
-def _z_scale(a: np.ndarray) -> np.ndarray:
-    """Rank-normalise each coordinate over all its chains and draws.
-
-    ``z = Phi^{-1}((r - 3/8) / (S + 1/4))`` with ``r`` the average rank among the ``S``
-    values of the coordinate (Blom's offset, as in Vehtari et al. eq. 14).
-    """
+def _z_scale(a: np.ndarray, with_sorted: bool = False):
+    """Rank-normalise each coordinate of ``a`` (k, chains, n) over all its chains and draws
+    (:func:`_scores`); ``with_sorted``: also each coordinate's sorted values (k, chains n)."""
     k, m, n = a.shape
-    r = _ranks(a.reshape(k, m * n))
-    return special.ndtri((r - 0.375) / (m * n + 0.25)).reshape(k, m, n)
+    z, ordered = _scores(a.reshape(k, m * n))
+    return (z.reshape(k, m, n), ordered) if with_sorted else z.reshape(k, m, n)
 
 
 def _rhat_block(a: np.ndarray) -> np.ndarray:
@@ -181,14 +183,17 @@ def _per_block(x, fn, min_chains) -> np.ndarray:
     return np.concatenate(out).reshape(rest)
 
 
-def _folded_rhat(s: np.ndarray) -> np.ndarray:
-    """R-hat of the rank-normalised folded split chains ``|s - median(s)|``."""
-    med = np.median(s.reshape(s.shape[0], -1), axis=1)[:, None, None]
+def _folded_rhat(s: np.ndarray, ordered=None) -> np.ndarray:
+    """R-hat of the rank-normalised folded split chains ``|s - median(s)|`` (``ordered``:
+    the sorted values of ``s`` per coordinate, if known: the median without a partition)."""
+    flat = s.reshape(s.shape[0], -1) if ordered is None else ordered
+    med = np.median(flat, axis=1, overwrite_input=False)[:, None, None]
     return _rhat_block(_z_scale(np.abs(s - med)))
 
 
-def _tail_block(a: np.ndarray, probs) -> np.ndarray:
-    flat = a.reshape(a.shape[0], -1)
+def _tail_block(a: np.ndarray, probs, ordered=None) -> np.ndarray:
+    """Tail ESS of ``a`` (k, chains, draws); ``ordered``: its sorted values, if known."""
+    flat = a.reshape(a.shape[0], -1) if ordered is None else ordered
     res = []
     for q in probs:
         qv = np.quantile(flat, q, axis=1)[:, None, None]
@@ -238,11 +243,13 @@ def summaries(x, probs=TAIL_PROBS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if ok.any():
             b = a[ok]
             s = _split(b)
-            z = _z_scale(s)
+            z, ordered = _z_scale(s, with_sorted=True)
             res[1][ok] = _ess_block(z)
-            res[2][ok] = _tail_block(b, probs)
+            # with an even number of draws the split chains hold every draw: their sorted
+            # values give the quantiles of the tail ESS as well
+            res[2][ok] = _tail_block(b, probs, ordered if a.shape[2] % 2 == 0 else None)
             if a.shape[1] >= 2:  # R-hat needs two chains (split R-hat of one: NaN, as ArviZ)
-                res[0][ok] = np.maximum(_rhat_block(z), _folded_rhat(s))
+                res[0][ok] = np.maximum(_rhat_block(z), _folded_rhat(s, ordered))
         for o, r in zip(out, res, strict=True):
             o.append(r)
     return tuple(np.concatenate(o).reshape(rest) for o in out)
