@@ -292,8 +292,8 @@ def _external(Gext, n):
     """Whether the sweep's ``n x n`` product ``B B'`` was computed outside (by numpy).
 
     numpy's ``B @ B.T`` recognises the symmetric product and calls BLAS ``syrk`` (half the
-    flops of the ``gemm`` numba's ``np.dot`` calls; measured 10 ms against 17-30 ms at
-    200 x 10,000): where that product dominates the sweep, the chain runner computes it
+    flops of the ``gemm`` numba's ``np.dot`` calls; the whole sweep at 200 x 10,000: 14 ms
+    against 21 ms): where that product dominates the sweep, the chain runner computes it
     between kernel calls (:func:`design_next`). ``Gext`` is ``n x n`` then, else ``0 x 0``.
     """
     return Gext.shape[0] == n and Gext.shape[1] == n

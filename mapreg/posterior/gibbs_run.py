@@ -7,6 +7,14 @@ it; a Pólya-Gamma chain returns after every sweep anyway (the ``polyagamma`` pa
 the weights). Blocks grow until one takes about :data:`BLOCK_SECONDS`, so the overhead of
 the round trips stays negligible and the chain stays responsive.
 
+A Gaussian chain on Bhattacharya's path (p > n) whose ``n**2 p`` is at least
+:data:`EXTERNAL_PRODUCT_MIN` runs one sweep per kernel call instead, and numpy forms the
+sweep's ``n x n`` product ``B B'`` in between: numpy recognises ``B @ B.T`` and calls BLAS
+``syrk`` (half the flops of the ``gemm`` behind numba's ``np.dot``): a sweep at n = 200
+is 1.4-1.5x faster for p = 1,000 to 20,000 (e.g. 20.7 -> 14.1 ms for the lasso at
+p = 10,000, one thread, runs alternated in one process; benchmarks/README.md). The draws
+are the fused kernel's up to rounding (same random stream).
+
 Meanwhile the main thread only waits, in steps of a tenth of a second: it moves the tqdm
 bar (on stderr) and is where Python delivers Ctrl-C. On ``KeyboardInterrupt`` (or any other
 exception) it tells every chain to stop after its current block, waits for them, and
