@@ -14,10 +14,11 @@ R-hat and ESS are computed here (:func:`rhat_rank`, :func:`ess_bulk`, :func:`ess
 vectorised over all coordinates at once in numpy: ArviZ's estimators, which follow the
 same definitions (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, "Rank-normalization,
 folding, and localization: an improved R-hat", Bayesian Analysis 16(2)), loop over the
-coordinates in Python (4-7 s per 1,000 coefficients of 4 x 1,000 draws on the project's
-shared 2-core machine; these 1-2 s; benchmarks/README.md). The tests check them against ``arviz_stats`` to
-1e-10. One deliberate difference: the tail ESS here is at the 5% and 95% quantiles, as in
-Vehtari et al. and Stan (:data:`TAIL_PROBS`); ``arviz_stats`` defaults to 11% and 89%.
+coordinates in Python (3-7 s per 1,000 coefficients of 4 x 1,000 draws on one core of the
+project's shared machine; these 1-2 s; benchmarks/README.md). The tests check them against
+``arviz_stats`` to 1e-10. One deliberate difference: the tail ESS here is at the 5% and
+95% quantiles, as in Vehtari et al. and Stan (:data:`TAIL_PROBS`); ``arviz_stats``
+defaults to 11% and 89%.
 """
 
 from __future__ import annotations
