@@ -9,6 +9,16 @@ hyperparameters ``noise_sigma`` / ``prior_scale`` / ``tau`` when sampled):
 * no NUTS transitions stopped by the maximum tree depth (reported, less severe).
 
 Each problem becomes a :class:`SamplingWarning` whose text says what to do.
+
+R-hat and ESS are computed here (:func:`rhat_rank`, :func:`ess_bulk`, :func:`ess_tail`),
+vectorised over all coordinates at once in numpy: ArviZ's estimators, which follow the
+same definitions (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, "Rank-normalization,
+folding, and localization: an improved R-hat", Bayesian Analysis 16(2)), loop over the
+coordinates in Python (3-7 s per 1,000 coefficients of 4 x 1,000 draws on one core of the
+project's shared machine; these 1-2 s; benchmarks/README.md). The tests check them against
+``arviz_stats`` to 1e-10. One deliberate difference: the tail ESS here is at the 5% and
+95% quantiles, as in Vehtari et al. and Stan (:data:`TAIL_PROBS`); ``arviz_stats``
+defaults to 11% and 89%.
 """
 
 from __future__ import annotations
@@ -17,11 +27,235 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy import fft, special
 
 from mapreg.exceptions import SamplingWarning
 
-# Features per call of ArviZ's diagnostics (memory: a block's draws, copied a few times).
-_DIAGNOSTIC_BLOCK = 1000
+# Coordinates per block of the vectorised estimators: the block's draws are copied a few
+# times (ranks, normal scores, an FFT of twice the length), ~60 bytes x draws per coordinate
+_BLOCK = 512
+#: The quantiles whose indicator chains give the tail ESS (Vehtari et al. 2021, Sec. 4.3;
+#: ``arviz_stats`` defaults to its ``ci_prob``, 0.11 and 0.89).
+TAIL_PROBS = (0.05, 0.95)
+
+
+def _blocks(x: np.ndarray):
+    """``(chains, draws, ...)`` as ``(coords, chains, draws)`` blocks, with the output shape."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim < 2:
+        raise ValueError(f"draws need dims (chain, draw, ...), got shape {x.shape}")
+    rest = x.shape[2:]
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    k = flat.shape[2]
+    return [np.moveaxis(flat[:, :, i:i + _BLOCK], 2, 0) for i in range(0, k, _BLOCK)], rest
+
+
+def _split(a: np.ndarray) -> np.ndarray:
+    """Each chain's first and last ``draws // 2`` draws as two chains: ``(k, 2 m, draws // 2)``."""
+    half = a.shape[2] // 2
+    return np.concatenate([a[:, :, :half], a[:, :, a.shape[2] - half:]], axis=1)
+
+
+def _scores(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-based normal scores along the rows of ``flat`` (k, S), and the sorted rows.
+
+    ``z = Phi^{-1}((r - 3/8) / (S + 1/4))`` with ``r`` the average rank of a value among the
+    ``S`` of its row (Blom's offset, as in Vehtari et al. eq. 14; ``r`` as scipy's
+    ``rankdata(method="average")``). One ``argsort`` per row; rows without ties take the
+    scores from one table of ``S``; in a row with ties (rejected Metropolis steps, or the two
+    values equidistant from the median in a folded chain) a run of tied values gets the
+    mean of its positions as its rank.
+    """
+    k, size = flat.shape
+    order = np.argsort(flat, axis=1)
+    ordered = np.take_along_axis(flat, order, axis=1)
+    pos = np.arange(1.0, size + 1)
+    table = special.ndtri((pos - 0.375) / (size + 0.25))
+    scores = np.broadcast_to(table, (k, size))
+    differs = np.diff(ordered, axis=1) != 0
+    tied = ~differs.all(axis=1)
+    if tied.any():
+        d = differs[tied]
+        ones = np.ones((d.shape[0], 1), dtype=bool)
+        p = np.broadcast_to(pos, d.shape[:1] + pos.shape)
+        first = np.maximum.accumulate(np.where(np.hstack([ones, d]), p, 0.0), axis=1)
+        last = np.minimum.accumulate(np.where(np.hstack([d, ones]), p, np.inf)[:, ::-1],
+                                     axis=1)[:, ::-1]
+        scores = scores.copy()
+        scores[tied] = special.ndtri((0.5 * (first + last) - 0.375) / (size + 0.25))
+    z = np.empty_like(flat)
+    np.put_along_axis(z, order, scores, axis=1)
+    return z, ordered
+
+
+def _z_scale(a: np.ndarray, with_sorted: bool = False):
+    """Rank-normalise each coordinate of ``a`` (k, chains, n) over all its chains and draws
+    (:func:`_scores`); ``with_sorted``: also each coordinate's sorted values (k, chains n)."""
+    k, m, n = a.shape
+    z, ordered = _scores(a.reshape(k, m * n))
+    return (z.reshape(k, m, n), ordered) if with_sorted else z.reshape(k, m, n)
+
+
+def _rhat_block(a: np.ndarray) -> np.ndarray:
+    """Classic R-hat ``sqrt((B/W + n - 1) / n)`` of ``(k, chains, n)``; B = n var(chain means)."""
+    n = a.shape[2]
+    between = n * np.var(a.mean(axis=2), axis=1, ddof=1)
+    within = np.mean(np.var(a, axis=2, ddof=1), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant chains: NaN, as ArviZ
+        return np.sqrt((between / within + n - 1) / n)
+
+
+def _ess_block(a: np.ndarray) -> np.ndarray:
+    """ESS of ``(k, chains, n)`` chains: autocorrelations by FFT, Geyer's monotone sequence.
+
+    With ``C_t`` the chains' mean autocovariance at lag ``t`` (biased, divided by n),
+    ``W = C_0 n/(n-1)``, ``var+ = W (n-1)/n + var(chain means)`` and
+    ``rho_t = 1 - (W - C_t) / var+``, the pair sums ``P_j = rho_2j + rho_2j+1`` are
+    truncated at the first ``j >= 1`` with ``P_j <= 0`` (Geyer's initial positive
+    sequence) and made non-increasing (initial monotone sequence);
+    ``tau = -1 + 2 sum_{j<K} P_j + rho_2K`` (the last even term kept when positive, as
+    ArviZ and Stan do), at least ``1 / log10(m n)``, and ``ESS = m n / tau``.
+    A coordinate whose chains are constant has ESS ``m n``.
+    """
+    m, n = a.shape[1:]
+    centred = a - a.mean(axis=2, keepdims=True)
+    f = fft.rfft(centred, n=fft.next_fast_len(2 * n), axis=2)
+    acov = fft.irfft(f * np.conj(f), axis=2)[:, :, :n] / n
+    mean_acov = acov.mean(axis=1)                       # (k, n)
+    w = mean_acov[:, 0] * n / (n - 1.0)
+    var_plus = w * (n - 1.0) / n
+    if m > 1:
+        var_plus = var_plus + np.var(a.mean(axis=2), axis=1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = 1.0 - (w[:, None] - mean_acov) / var_plus[:, None]
+    rho[:, 0] = 1.0
+    tau = _geyer_tau(rho, n)
+    total = m * n
+    ess = total / np.maximum(tau, 1.0 / np.log10(total))
+    ess[np.isnan(tau)] = np.nan
+    span = a.max(axis=(1, 2)) - a.min(axis=(1, 2))
+    ess[span < np.finfo(float).resolution] = total
+    return ess
+
+
+def _geyer_tau(rho: np.ndarray, n: int) -> np.ndarray:
+    """``tau`` of :func:`_ess_block` from the autocorrelations ``rho`` (k, n) of each row.
+
+    Pairs ``j = 1 .. (n - 3) // 2`` are examined (ArviZ's loop bound ``2 j - 1 < n - 3``);
+    when none is non-positive the sum stops at the last one, whose even term is kept.
+    """
+    k = rho.shape[0]
+    jmax = max((n - 3) // 2, 0)
+    pairs = rho[:, 0:2 * jmax + 2:2] + rho[:, 1:2 * jmax + 2:2]   # P_0 .. P_jmax
+    nonpos = pairs <= 0
+    nonpos[:, 0] = False
+    # K: first j >= 1 with P_j <= 0, else jmax; no pair at all examined when P_0 <= 0
+    stop = np.where(nonpos.any(axis=1), np.argmax(nonpos, axis=1), jmax)
+    stop[~(pairs[:, 0] > 0)] = 0
+    mono = np.minimum.accumulate(pairs, axis=1)
+    j = np.arange(pairs.shape[1])
+    body = np.sum(np.where(j[None, :] < stop[:, None], mono, 0.0), axis=1)
+    rows = np.arange(k)
+    even = rho[rows, 2 * stop]
+    last_pair = pairs[rows, stop]
+    # the even term of the stopping pair: kept if the pair was stored (sum >= 0) or positive
+    keep = (stop == 0) | (last_pair >= 0) | (even > 0)
+    tau = -1.0 + 2.0 * body + np.where(keep, even, 0.0)
+    # a NaN anywhere in the used autocorrelations (zero variance) makes the ESS NaN
+    tau[np.isnan(rho[:, :2 * jmax + 2]).any(axis=1) | np.isnan(even)] = np.nan
+    return tau
+
+
+def _valid(a: np.ndarray, min_chains: int) -> np.ndarray:
+    """Coordinates ArviZ computes: no NaN, at least ``min_chains`` chains and 4 draws."""
+    ok = ~np.isnan(a).any(axis=(1, 2))
+    if a.shape[1] < min_chains or a.shape[2] < 4:
+        ok[:] = False
+    return ok
+
+
+def _per_block(x, fn, min_chains) -> np.ndarray:
+    blocks, rest = _blocks(x)
+    out = []
+    for a in blocks:
+        ok = _valid(a, min_chains)
+        res = np.full(a.shape[0], np.nan)
+        if ok.any():
+            res[ok] = fn(a[ok])
+        out.append(res)
+    return np.concatenate(out).reshape(rest)
+
+
+def _folded_rhat(s: np.ndarray, ordered=None) -> np.ndarray:
+    """R-hat of the rank-normalised folded split chains ``|s - median(s)|`` (``ordered``:
+    the sorted values of ``s`` per coordinate, if known: the median without a partition)."""
+    flat = s.reshape(s.shape[0], -1) if ordered is None else ordered
+    med = np.median(flat, axis=1, overwrite_input=False)[:, None, None]
+    return _rhat_block(_z_scale(np.abs(s - med)))
+
+
+def _tail_block(a: np.ndarray, probs, ordered=None) -> np.ndarray:
+    """Tail ESS of ``a`` (k, chains, draws); ``ordered``: its sorted values, if known."""
+    flat = a.reshape(a.shape[0], -1) if ordered is None else ordered
+    res = []
+    for q in probs:
+        qv = np.quantile(flat, q, axis=1)[:, None, None]
+        res.append(_ess_block(_split((a <= qv).astype(float))))
+    return np.minimum.reduce(res)
+
+
+def rhat_rank(x) -> np.ndarray:
+    """Rank-normalised split R-hat of each coordinate of ``x`` (chain, draw, ...).
+
+    ``max(R(z(split x)), R(z(|split x - median|)))``: the classic R-hat (:func:`_rhat_block`)
+    of the rank-normalised split chains and of their folded version (Vehtari et al. 2021,
+    eqs. 4-5 and Sec. 4.2). NaN with fewer than 2 chains or 4 draws, or any NaN draw.
+    """
+    def fn(a):
+        s = _split(a)
+        return np.maximum(_rhat_block(_z_scale(s)), _folded_rhat(s))
+    return _per_block(x, fn, 2)
+
+
+def ess_bulk(x) -> np.ndarray:
+    """Bulk ESS of each coordinate of ``x`` (chain, draw, ...): ESS of the rank-normalised
+    split chains (:func:`_ess_block`). NaN with fewer than 4 draws or any NaN draw."""
+    return _per_block(x, lambda a: _ess_block(_z_scale(_split(a))), 1)
+
+
+def ess_tail(x, probs=TAIL_PROBS) -> np.ndarray:
+    """Tail ESS of each coordinate of ``x`` (chain, draw, ...).
+
+    ``min`` over ``q`` in ``probs`` of the ESS of the split indicator chains
+    ``1{x <= Q_q}``, ``Q_q`` the coordinate's ``q``-quantile over all draws (numpy's
+    linear interpolation).
+    """
+    return _per_block(x, lambda a: _tail_block(a, probs), 1)
+
+
+def summaries(x, probs=TAIL_PROBS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rhat_rank(x), ess_bulk(x), ess_tail(x, probs))`` in one pass over ``x``.
+
+    The rank-normalised split chains are computed once for R-hat and the bulk ESS.
+    """
+    blocks, rest = _blocks(x)
+    out = ([], [], [])
+    for a in blocks:
+        res = [np.full(a.shape[0], np.nan) for _ in range(3)]
+        ok = _valid(a, 1)
+        if ok.any():
+            b = a[ok]
+            s = _split(b)
+            z, ordered = _z_scale(s, with_sorted=True)
+            res[1][ok] = _ess_block(z)
+            # with an even number of draws the split chains hold every draw: their sorted
+            # values give the quantiles of the tail ESS as well
+            res[2][ok] = _tail_block(b, probs, ordered if a.shape[2] % 2 == 0 else None)
+            if a.shape[1] >= 2:  # R-hat needs two chains (split R-hat of one: NaN, as ArviZ)
+                res[0][ok] = np.maximum(_rhat_block(z), _folded_rhat(s, ordered))
+        for o, r in zip(out, res, strict=True):
+            o.append(r)
+    return tuple(np.concatenate(o).reshape(rest) for o in out)
 
 
 class Diagnostics(NamedTuple):
@@ -35,22 +269,20 @@ class Diagnostics(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def _worst(ds, reduce, var_names):
-    """``(value, variable label)`` of the worst entry over the variables of a Dataset."""
-    best_val, best_name = None, ""
-    for name in var_names:
-        da = ds[name]
-        vals = np.asarray(da.values, dtype=float).ravel()
-        if vals.size == 0 or np.all(np.isnan(vals)):
-            continue
-        i = int(np.nanargmax(vals) if reduce == "max" else np.nanargmin(vals))
-        label = name
-        if da.ndim:
-            dim = da.dims[0]
-            label = f"{name}[{da[dim].values.ravel()[i]}]"
-        if best_val is None or (vals[i] > best_val if reduce == "max" else vals[i] < best_val):
-            best_val, best_name = float(vals[i]), label
-    return (np.nan if best_val is None else best_val), best_name
+def _worst(values: np.ndarray, da, reduce: str):
+    """``(value, label)`` of the largest (``"max"``) or smallest entry of ``values``."""
+    vals = np.asarray(values, dtype=float).ravel()
+    if vals.size == 0 or np.all(np.isnan(vals)):
+        return np.nan, ""
+    i = int(np.nanargmax(vals) if reduce == "max" else np.nanargmin(vals))
+    extra = [d for d in da.dims if d not in ("chain", "draw")]
+    label = da.name
+    if extra:
+        # the coordinate labels of the flat index i over the extra dims (C order)
+        idx = np.unravel_index(i, tuple(da.sizes[d] for d in extra))
+        names = (str(da[d].values[j]) for d, j in zip(extra, idx, strict=True))
+        label += "[" + ", ".join(names) + "]"
+    return float(vals[i]), label
 
 
 def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
@@ -73,8 +305,6 @@ def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
     warn : bool
         Emit each problem as a :class:`SamplingWarning` (it is always returned).
     """
-    import arviz_stats as azs
-
     post = idata["posterior"].to_dataset()
     messages = []
     n_chains = post.sizes["chain"]
@@ -86,32 +316,22 @@ def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
                                    or (value > best if reduce == "max" else value < best)):
             worst[key] = (value, where)
 
-    # a block of features at a time: ArviZ copies (and rank-normalises) what it is given, so
-    # at p = 10,000 the whole coef would cost several times the draws' own memory
     for name in var_names:
-        da = post[name]
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
-        size = da.sizes[extra[0]] if extra else 1
-        for start in range(0, size, _DIAGNOSTIC_BLOCK):
-            piece = (post[[name]].isel({extra[0]: slice(start, start + _DIAGNOSTIC_BLOCK)})
-                     if extra else post[[name]])
-            if n_chains > 1:
-                update("rhat", *_worst(azs.rhat(piece, var_names=[name]), "max", [name]),
-                       "max")
-            update("bulk", *_worst(azs.ess(piece, var_names=[name], method="bulk"), "min",
-                                   [name]), "min")
-            update("tail", *_worst(azs.ess(piece, var_names=[name], method="tail"), "min",
-                                   [name]), "min")
-    (max_rhat, where_rhat), (ess_bulk, where_bulk), (ess_tail, where_tail) = (
+        da = post[name].transpose("chain", "draw", ...)
+        rhat, bulk, tail = summaries(np.asarray(da.values, dtype=float))
+        update("rhat", *_worst(rhat, da, "max"), "max")
+        update("bulk", *_worst(bulk, da, "min"), "min")
+        update("tail", *_worst(tail, da, "min"), "min")
+    (max_rhat, where_rhat), (min_bulk, where_bulk), (min_tail, where_tail) = (
         worst["rhat"], worst["bulk"], worst["tail"])
     n_div = n_depth = 0
     if "sample_stats" in idata.children:
-        stats = idata["sample_stats"]
-        if "diverging" in stats:
-            n_div = int(np.asarray(stats["diverging"].values).sum())
+        sstats = idata["sample_stats"]
+        if "diverging" in sstats:
+            n_div = int(np.asarray(sstats["diverging"].values).sum())
         for name in ("reached_max_treedepth", "maxdepth_reached"):
-            if name in stats:
-                n_depth = int(np.asarray(stats[name].values).sum())
+            if name in sstats:
+                n_depth = int(np.asarray(sstats[name].values).sum())
     n_total = n_chains * post.sizes["draw"]
     ess_min = ess_min_per_chain * n_chains
 
@@ -128,15 +348,15 @@ def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
             f"disagree. Run longer (more tune than {tune} and more draws), check for several "
             "modes, and do not use these draws yet."
         )
-    if np.isfinite(ess_bulk) and ess_bulk < ess_min:
+    if np.isfinite(min_bulk) and min_bulk < ess_min:
         messages.append(
-            f"bulk ESS is only {ess_bulk:.0f} (< {ess_min:.0f}) for {where_bulk}: posterior "
+            f"bulk ESS is only {min_bulk:.0f} (< {ess_min:.0f}) for {where_bulk}: posterior "
             "means and medians carry large Monte-Carlo error. Draw more (raise draws) or "
             "use a better-mixing sampler (sampler='auto' picks the fastest valid one)."
         )
-    if np.isfinite(ess_tail) and ess_tail < ess_min:
+    if np.isfinite(min_tail) and min_tail < ess_min:
         messages.append(
-            f"tail ESS is only {ess_tail:.0f} (< {ess_min:.0f}) for {where_tail}: interval "
+            f"tail ESS is only {min_tail:.0f} (< {ess_min:.0f}) for {where_tail}: interval "
             "ends (5%/95% quantiles) are unreliable. Raise draws."
         )
     if n_depth:
@@ -147,4 +367,4 @@ def check_diagnostics(idata, var_names, *, sampler: str, chains: int, tune: int,
     if warn:
         for msg in messages:
             warnings.warn(msg, SamplingWarning, stacklevel=stacklevel)
-    return Diagnostics(max_rhat, ess_bulk, ess_tail, n_div, n_depth, tuple(messages))
+    return Diagnostics(max_rhat, min_bulk, min_tail, n_div, n_depth, tuple(messages))

@@ -93,13 +93,18 @@ def bcm_draw(rng, X, sw, xbar, alpha, d, B, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def bcm_finish(rng, B, M, alpha, sd, out):
-    """The rest of :func:`bcm_draw`: ``B = Phi D^{1/2}``, ``M = B B' + I``, ``sd = d^{1/2}``."""
+def bcm_finish(rng, B, M, alpha, sd, out, bscale=1.0):
+    """The rest of :func:`bcm_draw`: ``Phi D^{1/2} = bscale B``, ``M = Phi D Phi' + I``,
+    ``sd = d^{1/2}``.
+
+    ``bscale`` lets a caller that holds ``B`` up to a scalar (the horseshoe's collapsed
+    global-scale step: ``Phi Lambda^{1/2}``, with ``tau`` drawn after) skip an ``n x p`` pass.
+    """
     n, p = B.shape
     e = np.empty(p)
     for j in range(p):
         e[j] = rng.standard_normal()
-    r = alpha - np.dot(B, e)
+    r = alpha - bscale * np.dot(B, e)
     for i in range(n):
         r[i] -= rng.standard_normal()
     L = np.linalg.cholesky(M)
@@ -117,7 +122,7 @@ def bcm_finish(rng, B, M, alpha, sd, out):
         w[i] = acc / L[i, i]
     btw = np.dot(B.T, w)
     for j in range(p):
-        out[j] = sd[j] * (e[j] + btw[j])
+        out[j] = sd[j] * (e[j] + bscale * btw[j])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -134,6 +139,10 @@ def rue_flops(n: int, k: int, weighted: bool) -> float:
     return k**3 / 3.0 + 4.0 * k * k + (2.0 * n * k * k + 2.0 * n * k if weighted else 0.0)
 
 
-def bcm_flops(n: int, p: int) -> float:
-    """Floating-point operations of one :func:`bcm_draw` (the ``B B'`` product dominates)."""
-    return 2.0 * n * n * p + n**3 / 3.0 + 8.0 * n * p
+def bcm_flops(n: int, p: int, symmetric: bool = False) -> float:
+    """Floating-point operations of one :func:`bcm_draw` (the ``B B'`` product dominates).
+
+    ``symmetric``: the product by BLAS ``syrk`` (``n**2 p``, half of ``gemm``'s), as the
+    Gaussian chains at large ``n**2 p`` form it (:mod:`mapreg.posterior.gibbs_run`).
+    """
+    return (1.0 if symmetric else 2.0) * n * n * p + n**3 / 3.0 + 8.0 * n * p

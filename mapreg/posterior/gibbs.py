@@ -29,6 +29,7 @@ import numpy as np
 from mapreg.posterior import gibbs_kernel as _k
 from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.gaussian_draw import BCM, RUE, bcm_flops, rue_flops
+from mapreg.posterior.gibbs_run import EXTERNAL_PRODUCT_MIN
 from mapreg.posterior.sufficient import gram, model_sufficient_stats
 
 # Sweeps per kept horseshoe (and regularised-horseshoe) draw. A sweep costs microseconds
@@ -184,7 +185,8 @@ def gibbs_plan(model) -> GibbsPlan:
     n, p = model.n_samples, model.n_features
     k = p + int(model.fit_intercept)
     weighted = GIBBS_FAMILIES[model.family.name] == _k.BERNOULLI
-    rue, bcm = rue_flops(n, k, weighted), bcm_flops(n, p)
+    rue = rue_flops(n, k, weighted)
+    bcm = bcm_flops(n, p, symmetric=not weighted and n * n * p >= EXTERNAL_PRODUCT_MIN)
     method, flops = (RUE, rue) if rue <= bcm else (BCM, bcm)
     if getattr(model, "is_dask", False):  # only Z'Z, Z'y exist: Rue's path
         method, flops = RUE, rue
