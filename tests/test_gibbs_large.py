@@ -109,8 +109,12 @@ def test_p_gt_n_bayesian_lasso_gibbs_agrees_with_nuts():
         warnings.simplefilter("ignore", SamplingWarning)
         gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
                                  random_seed=4, progressbar=False)
+        # The reference must itself be sound: at the default target_accept (0.8) this
+        # Laplace x half-Cauchy posterior at p > n diverged in 9-92 of 2,000 transitions
+        # depending on the seed, and a run with 92 was off by 15 MCSE in one tail.
         nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
-                                random_seed=4, progressbar=False)
+                                random_seed=4, progressbar=False, target_accept=0.95)
+    assert int(nuts["sample_stats"]["diverging"].sum()) <= 10
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
     for var in ("coef", "intercept", "noise_sigma"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
