@@ -8,10 +8,11 @@ the MAP group and the log-likelihood group inside the timed call); the figure pl
 ``wall seconds / (min bulk ESS over coefficients and intercept / 1,000)``.
 
 Budget (about 10 minutes on 2 cores): auto runs 2 chains x (500 + 500) at every p; nutpie
-2 chains x (300 + 300) and only up to p = 1,000 (at p = 1,000 a NUTS draw already takes
-~0.15 s: 4 x 2,000 iterations would be ~10 minutes per point, 20 minutes at p = 2,000 and
-growing ~p**2). Beyond its last measured p the nutpie line is *extrapolated* (dotted, slope
-of its last two measured points) and labelled as such. ESS from 600-1,000 draws per chain
+2 chains x (300 + 300) and only up to p = 3,000 (NUTS at p > n reads the rows, O(np) per
+gradient, with trajectories that lengthen as p grows: 12 s at p = 1,000 and 51 s at
+p = 3,000 for 600 iterations per chain; p = 10,000 would take several minutes more).
+Beyond its last measured p the nutpie line is *extrapolated* (dotted, slope of its last
+two measured points) and labelled as such. ESS from 600-1,000 draws per chain
 is rough (a factor ~1.3 either way); the slopes are what the figure shows.
 
 Usage::
@@ -34,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 P_AUTO = (100, 300, 1000, 3000, 10_000, 20_000)
-P_NUTS = (100, 300, 1000)
+P_NUTS = (100, 300, 1000, 3000)
 N = 200
 RUNS = {"auto": (2, 500, 500), "nutpie": (2, 300, 300)}  # chains, tune, draws
 

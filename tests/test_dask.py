@@ -287,6 +287,31 @@ def test_distributed_client_gives_the_same_fits():
     _same(find_map(Model(X, yb, prior=Laplace(b=0.1), family="bernoulli")), res_b, 1e-8)
 
 
+@pytest.mark.xdist_group("cluster")
+def test_two_worker_processes_200k_rows_give_the_in_memory_fits():
+    """The issue's setting: a LocalCluster of 2 worker processes, 200,000 x 20 in
+    25,000-row chunks made on the workers; gaussian and bernoulli equal numpy to 1e-8."""
+    distributed = pytest.importorskip("distributed")
+    n, p = 200_000, 20
+    Xd = da.random.default_rng(5).standard_normal((n, p), chunks=(25_000, p))
+    w = np.zeros(p)
+    w[:5] = [0.8, -0.6, 0.4, 0.3, -0.2]
+    eta = Xd @ w
+    yd = eta + da.random.default_rng(6).standard_normal(n, chunks=25_000)
+    u = da.random.default_rng(7).uniform(size=n, chunks=25_000)
+    yb = (u < 1.0 / (1.0 + da.exp(-eta))).astype(float)
+    dask_stats.clear_cache()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        res_g = find_map(Model(Xd, yd, prior=Laplace(b=1e-4), noise_sigma=1.0))
+        res_b = find_map(Model(Xd, yb, prior=Laplace(b=1e-3), family="bernoulli"))
+        X, y, labels = (a.compute() for a in (Xd, yd, yb))
+    assert 0 < np.count_nonzero(res_g.coef) < p and 0 < np.count_nonzero(res_b.coef) < p
+    _same(find_map(Model(X, y, prior=Laplace(b=1e-4), noise_sigma=1.0)), res_g, 1e-8)
+    _same(find_map(Model(X, labels, prior=Laplace(b=1e-3), family="bernoulli")), res_b, 1e-8)
+
+
 def test_mcmc_on_dask_data_is_refused_naming_the_alternatives():
     import dask.array as da
 

@@ -15,8 +15,9 @@ flops. A Gibbs sweep costs ``min(p**3/3, 2 n**2 p)`` (Rue / Bhattacharya et al.)
 ``2 n p**2`` to form ``Z'Omega Z`` for a Pólya-Gamma sweep. A NUTS draw costs about
 ``L = 4 sqrt(k)`` gradients (measured with nutpie: 12.5 on diabetes, k = 11; 33 on the
 breast-cancer logistic model, k = 31; 130 at n = 200, p = 500; about 200 at p = 1,000 to
-2,000), each ``4 k**2`` flops on the Gaussian sufficient statistics or ``4 n k`` on the
-rows, plus a few microseconds, and NUTS compiles its model first (a few seconds).
+2,000), each ``4 k**2`` flops on the Gaussian sufficient statistics (where ``k <= n``) or
+``4 n k`` on the rows (other families, and the Gaussian one at ``p > n``), plus a few
+microseconds, and NUTS compiles its model first (a few seconds).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def nuts_seconds(model, iterations: int) -> tuple[float, float]:
     """The cost model's NUTS time for ``iterations`` draws of one chain, and its gradients/draw."""
     n, k = model.n_samples, model.n_features + int(model.fit_intercept)
     grads = min(1023.0, NUTS_GRADS_PER_SQRT_K * math.sqrt(k))
-    flops = 4.0 * k * k if model.family.name == "gaussian" else 4.0 * n * k
+    # The Gaussian likelihood goes through Z'Z only where that is cheaper than the rows
+    # (mapreg.posterior.pymc_model.uses_sufficient_stats: k <= n).
+    flops = 4.0 * k * min(k, n) if model.family.name == "gaussian" else 4.0 * n * k
     return NUTS_COMPILE_S + iterations * grads * (flops / NUTS_FLOPS_PER_S + NUTS_S_PER_GRAD), \
         grads
 
