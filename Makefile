@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_solvers.py
 	$(PY) benchmarks/bench_samplers.py
 	$(PY) benchmarks/bench_path.py
+	$(PY) benchmarks/bench_scaling.py
+	$(PY) benchmarks/bench_dask.py
+	$(PY) benchmarks/bench_gpu.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache mapreg.egg-info
