@@ -7,6 +7,7 @@ into sampling and times its exit.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,13 +40,24 @@ def compiled():
     sample_gibbs(mapreg.Model(X, y, mapreg.Laplace(0.3), noise_sigma=1.0), 2, 2, 1, 0)
 
 
+#: tqdm's bar once sweeps are counted ("12.3sweep/s", "1.2ksweep/s"; "?sweep/s" before).
+SWEEPING = re.compile(r"\d(?:\.\d+)?k?sweep/s")
+
+
 def _interrupt(proc, started: str, wait_s: float = 2.0):
-    """Wait for ``started`` on stderr, send SIGINT ``wait_s`` later; (seconds to exit, stderr)."""
+    """Wait for ``started`` and then for the bar to count sweeps on stderr, send SIGINT
+    ``wait_s`` later; (seconds to exit, stderr).
+
+    Waiting for counted sweeps (not only for ``started``) keeps numba's compilation out of
+    the measurement: a cold or clobbered kernel cache (another pytest worker writing the
+    same cache index) makes the subprocess compile for ~30 s, and a signal waits for
+    LLVM to return — a property of numba, not of mapreg's interrupt handling.
+    """
     seen = ""
-    deadline = time.monotonic() + 120
-    while started not in seen:
+    deadline = time.monotonic() + 180
+    while not (started in seen and SWEEPING.search(seen.split(started, 1)[1])):
         assert time.monotonic() < deadline and proc.poll() is None, seen
-        seen += proc.stderr.readline()
+        seen += proc.stderr.read(1)
     time.sleep(wait_s)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
