@@ -240,3 +240,33 @@ def test_compare_priors_surfaces_high_pareto_k():
     assert set(table.index) == {"gaussian", "laplace"}
     assert np.all(table["n_high_pareto_k"] > 0) and np.all(table["max_pareto_k"] > 0.7)
     assert len(table.attrs["warnings"]) == 2
+
+
+def test_compare_priors_takes_posteriors_already_sampled(diabetes):
+    """A posterior you have (any sampler; NUTS here) joins the table as it is: its elpd is
+    arviz's loo of exactly those draws, and the others are sampled as usual."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enet = mapreg.sample_posterior(Model(diabetes.X, diabetes.y, mapreg.ElasticNet(2.0, 5.0),
+                                      noise_sigma=NOISE), draws=200, tune=200, chains=2,
+                                sampler="nutpie", random_seed=1, progressbar=False)
+        table = mapreg.compare_priors(diabetes.X, diabetes.y, {"lasso": Laplace(2.0)},
+                                      noise_sigma=NOISE, draws=300, tune=300, chains=2,
+                                      random_seed=0, posteriors={"enet (nutpie)": enet})
+    assert set(table.index) == {"lasso", "enet (nutpie)"}
+    assert table.loc["enet (nutpie)", "sampler"] == "nutpie"
+    assert table.loc["enet (nutpie)", "prior"] == repr(mapreg.ElasticNet(2.0, 5.0))
+    ref = az.loo(enet, pointwise=True)
+    assert table.loc["enet (nutpie)", "elpd"] == pytest.approx(float(ref.elpd), rel=1e-12)
+    # bad inputs name the problem
+    no_ll = enet.copy()
+    del no_ll["log_likelihood"]
+    with pytest.raises(ValueError, match="no log_likelihood group"):
+        mapreg.compare_priors(diabetes.X, diabetes.y, {"lasso": Laplace(2.0)},
+                              noise_sigma=NOISE, posteriors={"enet": no_ll})
+    with pytest.raises(ValueError, match="observations, y has"):
+        mapreg.compare_priors(diabetes.X[:100], diabetes.y[:100], {"lasso": Laplace(2.0)},
+                              noise_sigma=NOISE, posteriors={"enet": enet})
+    with pytest.raises(ValueError, match="names in both"):
+        mapreg.compare_priors(diabetes.X, diabetes.y, {"enet": Laplace(2.0)},
+                              noise_sigma=NOISE, posteriors={"enet": enet})

@@ -193,7 +193,7 @@ def model_report(out, model, *, equivalence, idata, title: str, data_info: dict,
         from mapreg.app.report_choices import choice_parts
 
         more, more_figures, summary["choices"] = choice_parts(
-            model, settings.get("seed") or 0, log)
+            model, settings.get("seed") or 0, log, idata=idata)
         sections, figures = [*sections, *more], [*figures, *more_figures]
     return write_report(out, title=title, subtitle=subtitle(model, data_info),
                         sections=sections, figures=figures, summary=summary, idata=idata,

@@ -110,28 +110,44 @@ def _lambda_figure(choices):
     return plots.lambda_choices(choices)
 
 
-def _candidates(model, seed):
-    """The report's prior and :data:`REPORT_PRIORS` at their scales; those left out, why."""
+def _has_loglik(idata) -> bool:
+    return idata is not None and "log_likelihood" in getattr(idata, "children", {})
+
+
+def _candidates(model, seed, idata=None):
+    """The report's prior and :data:`REPORT_PRIORS` at their scales; those left out, why.
+
+    With the report's own posterior (``idata`` holding a ``log_likelihood`` group) the
+    report's prior is compared through those draws — whatever sampler made them, NUTS
+    included — instead of a fresh fast run; it is then the last of ``kept``.
+    """
     from mapreg.app.choices import Chosen, choose_priors, with_prior
 
     own = Chosen(f"{model.prior.name} (this report)", model.prior, "this report's scale")
     others = choose_priors(model, [(n, None) for n in REPORT_PRIORS], choose="cv-min",
                            folds=FOLDS, n_lambdas=N_LAMBDAS, random_seed=seed)
+    reuse = _has_loglik(idata)
     kept, left = [], {}
-    for c in (own, *others):
+    for c in (*(() if reuse else (own,)), *others):
         if _fast(with_prior(model, c.prior)):
             kept.append(c)
         else:
             left[c.label] = "its posterior needs NUTS here (no exact or Gibbs sampler)"
-    return kept, left
+    return ([*kept, own] if reuse else kept), left
 
 
-def prior_part(model, seed):
-    """``(section, figures, summary)`` of "Which prior?" (Pareto-k notes in its text)."""
+def prior_part(model, seed, idata=None):
+    """``(section, figures, summary)`` of "Which prior?" (Pareto-k notes in its text).
+
+    ``idata``: the report's own posterior; with a ``log_likelihood`` group it stands for
+    the report's prior (its draws, its sampler) instead of a fresh fast run.
+    """
     from mapreg.posterior.compare_priors import compare_priors
 
     title = "Which prior?"
-    kept, left = _candidates(model, seed)
+    kept, left = _candidates(model, seed, idata)
+    own = kept[-1] if _has_loglik(idata) else None
+    sampled = [c for c in kept if c is not own]
     left_text = "".join(f" Left out: {html.escape(k)} ({html.escape(v)})."
                         for k, v in left.items())
     if len(kept) < 2:
@@ -139,11 +155,12 @@ def prior_part(model, seed):
         return Section(title, why), [], {"skipped": why, "left_out": left}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the Pareto-k messages come back in table.attrs
-        table = compare_priors(model.X, model.y, {c.label: c.prior for c in kept},
+        table = compare_priors(model.X, model.y, {c.label: c.prior for c in sampled},
                                family=model.family.name, noise_sigma=model.noise_sigma,
                                fit_intercept=model.fit_intercept,
                                feature_names=model.feature_names, draws=COMPARE_DRAWS,
-                               tune=COMPARE_TUNE, chains=COMPARE_CHAINS, random_seed=seed)
+                               tune=COMPARE_TUNE, chains=COMPARE_CHAINS, random_seed=seed,
+                               posteriors={own.label: idata} if own is not None else None)
     how = {c.label: (c, c.how) for c in kept}
     # fixed decimals: elpd in the thousands keeps its hundredths (num() keeps 4 digits)
     rows = [(f"{name}: {how[name][0].text}", r["rank"], *(f"{r[k]:.2f}" for k in
@@ -156,7 +173,9 @@ def prior_part(model, seed):
             f"{table.attrs['method']} weights; higher elpd_loo is better, dse is the "
             "standard error of the difference from the best). Priors without a scale of "
             "their own sit at the 5-fold CV minimum of λ, the horseshoe at Piironen & "
-            "Vehtari's τ₀ = σ/√n." + left_text + " ")
+            "Vehtari's τ₀ = σ/√n." + left_text
+            + (" The report's own prior is scored on the report's posterior draws (its "
+               "sampler, its chains)." if own is not None else "") + " ")
     text += ("".join(f"<br><b>⚠ Pareto k: {html.escape(m)}</b>" for m in pareto) if pareto
              else "Pareto k: every observation below good_k under every prior (PSIS-LOO is "
                   "reliable here).")
@@ -187,12 +206,14 @@ def _guarded(title, part, *args):
         return Section(title, f"Could not be computed: {html.escape(msg)}"), [], {"failed": msg}
 
 
-def choice_parts(model, seed, log=None):
-    """Both sections: ``(sections, figures, summary)`` for the report."""
+def choice_parts(model, seed, log=None, idata=None):
+    """Both sections: ``(sections, figures, summary)`` for the report (``idata``: its
+    posterior, reused for its own prior in "Which prior?")."""
     log = log or (lambda msg: None)
     log(f"which lambda? {FOLDS}-fold cross-validation, empirical Bayes, a hyperprior")
     lam_section, lam_figs, lam_summary = _guarded("Which λ?", lambda_part, model, seed)
     log(f"which prior? PSIS-LOO across {', '.join(REPORT_PRIORS)} and this report's prior")
-    prior_section, prior_figs, prior_summary = _guarded("Which prior?", prior_part, model, seed)
+    prior_section, prior_figs, prior_summary = _guarded("Which prior?", prior_part, model, seed,
+                                                        idata)
     return ([lam_section, prior_section], [*lam_figs, *prior_figs],
             {"which_lambda": lam_summary, "which_prior": prior_summary})

@@ -24,7 +24,9 @@ from mapreg.priors import Prior
 __all__ = ["compare_priors"]
 
 
-def _named(priors) -> dict[str, Prior]:
+def _named(priors, n_given: int = 0) -> dict[str, Prior]:
+    if priors is None:
+        priors = {}
     if isinstance(priors, Mapping):
         named = {str(k): v for k, v in priors.items()}
     elif isinstance(priors, Sequence) and not isinstance(priors, str):
@@ -35,8 +37,9 @@ def _named(priors) -> dict[str, Prior]:
     else:
         raise ValueError("priors must be a dict {name: Prior} or a list of priors, got "
                          f"{priors!r}")
-    if len(named) < 2:
-        raise ValueError(f"compare_priors needs at least two priors, got {len(named)}")
+    if len(named) + n_given < 2:
+        raise ValueError("compare_priors needs at least two priors (sampled here or given in "
+                         f"posteriors), got {len(named) + n_given}")
     for name, prior in named.items():
         if not isinstance(prior, Prior):
             raise ValueError(f"priors[{name!r}] must be a mapreg prior, got {prior!r}")
@@ -47,7 +50,8 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
                    *, fit_intercept: bool = True, noise_prior=None, feature_names=None,
                    draws: int = 1000, tune: int = 1000, chains: int = 4,
                    sampler: str | Mapping[str, str] = "auto", random_seed=None,
-                   method: str = "stacking", progressbar: bool = False, return_idata: bool = False):
+                   method: str = "stacking", progressbar: bool = False, return_idata: bool = False,
+                   posteriors: Mapping | None = None):
     """The ``arviz.compare`` table of the posteriors of ``X, y`` under each prior.
 
     Parameters
@@ -65,6 +69,10 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
         ``arviz_stats.compare``'s weighting (``"stacking"``, ``"BB-pseudo-BMA"``, ...).
     return_idata : bool
         Also return the dict of sampled DataTrees (each with its ``log_likelihood``).
+    posteriors : dict of str to DataTree, optional
+        Posteriors already sampled on the same ``y`` (e.g. one NUTS run you have), each with
+        a ``log_likelihood`` group, compared as they are (no resampling); their names must
+        not repeat those of ``priors``.
 
     Returns
     -------
@@ -78,21 +86,31 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
     """
     from arviz_stats import compare, loo
 
-    named = _named(priors)
+    given = _given(posteriors, len(np.atleast_1d(y)))
+    named = _named(priors, len(given))
+    clash = sorted(set(named) & set(given))
+    if clash:
+        raise ValueError(f"names in both priors and posteriors: {clash}")
     seeds = np.random.SeedSequence(random_seed).generate_state(len(named))
     results, idatas, extra, good = {}, {}, {}, {}
-    for (name, prior), seed in zip(named.items(), seeds, strict=True):
-        model = Model(X, y, prior=prior, family=family, noise_sigma=noise_sigma,
-                      fit_intercept=fit_intercept, feature_names=feature_names,
-                      noise_prior=noise_prior)
-        which = sampler.get(name, "auto") if isinstance(sampler, Mapping) else sampler
-        idata = _sample(model, draws, tune, chains, which, int(seed), progressbar)
+    runs = [(name, prior, int(seed)) for (name, prior), seed in
+            zip(named.items(), seeds, strict=True)]
+    for name, prior, seed in [*runs, *((name, None, None) for name in given)]:
+        if prior is None:
+            idata = given[name]
+        else:
+            model = Model(X, y, prior=prior, family=family, noise_sigma=noise_sigma,
+                          fit_intercept=fit_intercept, feature_names=feature_names,
+                          noise_prior=noise_prior)
+            which = sampler.get(name, "auto") if isinstance(sampler, Mapping) else sampler
+            idata = _sample(model, draws, tune, chains, which, seed, progressbar)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Pareto.*")  # surfaced below instead
             res = loo(idata, pointwise=True)
         k = np.asarray(res.pareto_k.values, dtype=float)
         good[name] = float(res.good_k)
-        extra[name] = {"prior": repr(prior), "sampler": str(idata.attrs.get("sampler", "")),
+        shown = repr(prior) if prior is not None else str(idata.attrs.get("prior", "given"))
+        extra[name] = {"prior": shown, "sampler": str(idata.attrs.get("sampler", "")),
                        "max_pareto_k": float(np.max(k)),
                        "n_high_pareto_k": int(np.sum(k > res.good_k)),
                        "sampling_warnings": len(idata.attrs.get("warnings", []))}
@@ -114,6 +132,26 @@ def compare_priors(X, y, priors, family: str = "gaussian", noise_sigma: float | 
         warnings.warn(message, SamplingWarning, stacklevel=2)
     table.attrs.update({"good_k": good, "warnings": messages, "method": method})
     return (table, idatas) if return_idata else table
+
+
+def _given(posteriors, n_obs: int) -> dict:
+    """``posteriors`` checked: each a DataTree with a pointwise log-likelihood of ``n_obs``."""
+    if posteriors is None:
+        return {}
+    if not isinstance(posteriors, Mapping):
+        raise ValueError(f"posteriors must be a dict {{name: DataTree}}, got {posteriors!r}")
+    for name, idata in posteriors.items():
+        children = getattr(idata, "children", {})
+        if "log_likelihood" not in children:
+            raise ValueError(f"posteriors[{name!r}] has no log_likelihood group: sample it "
+                             "with mapreg.sample_posterior(..., log_likelihood=True)")
+        ll = children["log_likelihood"].to_dataset()
+        sizes = {int(np.prod([da.sizes[d] for d in da.dims if d not in ("chain", "draw")]))
+                 for da in ll.data_vars.values()}
+        if sizes != {n_obs}:
+            raise ValueError(f"posteriors[{name!r}] has log-likelihoods for {sorted(sizes)} "
+                             f"observations, y has {n_obs}: not the same data")
+    return {str(k): v for k, v in posteriors.items()}
 
 
 def _sample(model, draws, tune, chains, sampler, seed, progressbar):
