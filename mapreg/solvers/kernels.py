@@ -56,6 +56,19 @@ def _violation(w_j, g_j, l1_j, l2_j):
     return max(abs(g) - l1_j, 0.0)
 
 
+@numba.njit(cache=True, inline="always")
+def _collect_active(coords, m, w, l1, active):
+    """Write into ``active`` the coordinates of ``coords[:m]`` that can move: non-zero, or
+    without an L1 part (never exactly zero); return how many."""
+    n_active = 0
+    for t in range(m):
+        j = coords[t]
+        if w[j] != 0.0 or l1[j] == 0.0:
+            active[n_active] = j
+            n_active += 1
+    return n_active
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _gram_sweep(Q, G, w, l1, l2, coords, count):
     """One pass over ``coords[:count]``; returns the largest KKT violation seen."""
@@ -102,12 +115,7 @@ def cd_gram_on(Q, G, w, l1, l2, coords, tol, max_sweeps):
         sweeps += 1
         if worst <= tol:
             break
-        n_active = 0
-        for t in range(m):
-            j = coords[t]
-            if w[j] != 0.0 or l1[j] == 0.0:
-                active[n_active] = j
-                n_active += 1
+        n_active = _collect_active(coords, m, w, l1, active)
         while sweeps < max_sweeps:
             worst = _gram_sweep(Q, G, w, l1, l2, active, n_active)
             sweeps += 1
@@ -187,12 +195,7 @@ def cd_residual_on(X, h, s, w, c, fit_intercept, l1, l2, a, coords, tol, max_swe
             full = True  # the active set has converged: check every coordinate
         else:
             if full:
-                n_active = 0
-                for t in range(m):
-                    j = coords[t]
-                    if w[j] != 0.0 or l1[j] == 0.0:
-                        active[n_active] = j
-                        n_active += 1
+                n_active = _collect_active(coords, m, w, l1, active)
                 full = n_active == m
     return sweeps
 
