@@ -220,10 +220,10 @@ def _jax_path(model: Model, scales: np.ndarray, tol: float, max_iter: int) -> Pa
     from mapreg.backends.jax_solver import jax_path
 
     terms = [model.prior.with_scale(float(s)).penalty() for s in scales]
-    fits = iter(jax_path(model.X, model.y, model.family, terms,
-                         fit_intercept=model.fit_intercept, tol=tol, max_iter=max_iter,
-                         input_dtypes=model._input_dtypes, warm=bool(model.prior.convex)))
-    return _fit_along(model, scales, lambda s, start: next(fits))
+    fits = jax_path(model.X, model.y, model.family, terms, fit_intercept=model.fit_intercept,
+                    tol=tol, max_iter=max_iter, input_dtypes=model._input_dtypes,
+                    warm=bool(model.prior.convex))
+    return _result(model, scales, terms, fits)
 
 
 def _screenable(model: Model, scales) -> list | None:
