@@ -250,14 +250,15 @@ def test_gaussian_prior_hyperpriors_gibbs_agrees_with_nuts():
 
 
 def test_sampler_tables_agree_with_the_priors_class_data():
-    """The Gibbs kernel's name table holds exactly the registered priors that declare
+    """The Gibbs kernels' name tables hold exactly the registered priors that declare
     "gibbs"; the NUTS settings table names registered priors."""
+    from mapreg.posterior.coordinate import COORDINATE_PRIORS
     from mapreg.posterior.gibbs import GIBBS_PRIORS
     from mapreg.posterior.nuts import TARGET_ACCEPT
     from mapreg.priors import PRIORS
 
     declared = {name for name, cls in PRIORS.items() if "gibbs" in cls.samplers}
-    assert declared == set(GIBBS_PRIORS)
+    assert declared == set(GIBBS_PRIORS) | set(COORDINATE_PRIORS)
     assert set(TARGET_ACCEPT) <= set(PRIORS)
     for name, row in GIBBS_PRIORS.items():
         assert row.scale_hyperpriors <= {hp.on for hp in PRIORS[name].scale_hyperpriors}

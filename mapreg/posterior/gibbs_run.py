@@ -92,24 +92,30 @@ def _external_chain(data, rng, s, total, out, stop, progress, c):
         progress[c] = sweep + 1
 
 
-def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
-    if external_product(data):
-        return _external_chain(data, rng, s, total, out, stop, progress, c)
-    sweep, block = 0, 1
-    none = np.empty((0, 0))
+def run_blocks(block, total: int, stop, progress, c: int) -> None:
+    """Call ``block(start, stop)`` over sweeps ``0 .. total`` in blocks of about
+    :data:`BLOCK_SECONDS`, checking ``stop`` between blocks and counting ``progress[c]``."""
+    sweep, size = 0, 1
     while sweep < total:
         if stop.is_set():
             raise _Stopped
-        nb = min(block, total - sweep)
+        nb = min(size, total - sweep)
         t = time.perf_counter()
-        _block(data, rng, s, none, sweep, sweep + nb, out)
+        block(sweep, sweep + nb)
         dt = time.perf_counter() - t
         sweep += nb
         progress[c] = sweep
         if dt < 0.5 * BLOCK_SECONDS:
-            block *= 2
-        elif dt > 2 * BLOCK_SECONDS and block > 1:
-            block //= 2
+            size *= 2
+        elif dt > 2 * BLOCK_SECONDS and size > 1:
+            size //= 2
+
+
+def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
+    if external_product(data):
+        return _external_chain(data, rng, s, total, out, stop, progress, c)
+    none = np.empty((0, 0))
+    run_blocks(lambda a, b: _block(data, rng, s, none, a, b, out), total, stop, progress, c)
 
 
 def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c):
@@ -138,12 +144,10 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
     noise = np.empty((chains, draws))
     scale = np.empty((chains, draws))
     total = (tune + draws) * thin
-    stop = threading.Event()
-    progress = [0] * chains
     gaussian = data.ipar[_k.I_FAMILY] == _k.GAUSSIAN
     run = _gaussian_chain if gaussian else _polya_gamma_chain
 
-    def one(c):
+    def one(c, stop, progress):
         rng = np.random.default_rng(seeds[c])
         start = (data.t0.copy() if gaussian and data.ipar[_k.I_METHOD] == _k.RUE
                  else np.zeros(data.k))
@@ -152,14 +156,28 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
                       s["theta"], s["d"], s["lam2"], s["nu"], s["sc"])
         run(data, rng, s, total, (coef[c], icpt[c], noise[c], scale[c]), stop, progress, c)
 
+    run_threads(chains, total, n_threads, progressbar, "Gibbs", one)
+    return coef, icpt, noise, scale
+
+
+def run_threads(chains: int, total: int, n_threads: int, progressbar: bool, desc: str,
+                chain) -> None:
+    """Run ``chain(c, stop, progress)`` for ``c < chains`` in ``n_threads`` threads.
+
+    ``total`` sweeps per chain drive the tqdm bar (``progress[c]``: sweeps done by chain
+    ``c``). On any exception, Ctrl-C included, ``stop`` is set, every chain ends after its
+    current block, and the exception is re-raised here (module docstring).
+    """
+    stop = threading.Event()
+    progress = [0] * chains
     bar = None
     if progressbar:
         from tqdm import tqdm  # plain text on stderr (tqdm.auto would need ipywidgets)
 
         bar = tqdm(total=chains * total, file=sys.stderr, unit="sweep", delay=0.5,
-                   mininterval=0.25, desc=f"Gibbs, {chains} chain{'s' * (chains > 1)}")
+                   mininterval=0.25, desc=f"{desc}, {chains} chain{'s' * (chains > 1)}")
     pool = ThreadPoolExecutor(max_workers=max(1, min(n_threads, chains)))
-    futures = [pool.submit(one, c) for c in range(chains)]
+    futures = [pool.submit(chain, c, stop, progress) for c in range(chains)]
     try:
         pending = futures
         while pending:
@@ -176,4 +194,3 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
         pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    return coef, icpt, noise, scale

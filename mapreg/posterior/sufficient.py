@@ -32,7 +32,9 @@ class SufficientStats(NamedTuple):
     def rss(self, theta: np.ndarray) -> np.ndarray:
         """``RSS(theta)`` over the last axis of ``theta`` (any leading axes), clipped at 0."""
         delta = theta - self.t0
-        quad = np.einsum("...i,ij,...j->...", delta, self.ZtZ, delta)
+        # a BLAS product, then a row-wise dot: einsum's three-operand path does not use
+        # BLAS (4 x 1,000 draws at k = 200: 0.18 s against ~0.02 s)
+        quad = np.sum((delta @ self.ZtZ) * delta, axis=-1)
         return np.maximum(self.r0 - 2.0 * delta @ self.g0 + quad, 0.0)
 
 

@@ -168,6 +168,7 @@ class ElasticNet(Prior):
     name = "elasticnet"
     scale_param = "b"
     scale_symbol = "b"
+    samplers = frozenset({"gibbs", "nuts"})
     options = (Option("scale2", "sigma", "sigma of the Gaussian factor, > 0"),)
 
     def __post_init__(self):
