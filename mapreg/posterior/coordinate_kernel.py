@@ -67,11 +67,12 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 def log_ndtr(x):
     """``log Phi(x)``, the standard normal log CDF, to ~1e-12 relative for every ``x``.
 
-    ``erfc`` directly down to ``x = -30``; below, the asymptotic series
+    ``log1p(-Phi(-x))`` for ``x > 0`` (no loss where ``Phi`` is near 1), ``erfc`` directly
+    down to ``x = -30``; below, the asymptotic series
     ``Phi(x) = phi(x) / |x| (1 - x**-2 + 3 x**-4 - 15 x**-6 + 105 x**-8 - ...)``
     (next term ``945 x**-10`` < 2e-12 there).
     """
-    if x > 5.0:
+    if x > 0.0:
         return math.log1p(-0.5 * math.erfc(x / _SQRT2))
     if x > -30.0:
         return math.log(0.5 * math.erfc(-x / _SQRT2))
