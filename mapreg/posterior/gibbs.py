@@ -244,7 +244,10 @@ def gibbs_plan(model) -> GibbsPlan:
                               * BLOCK_SWEEPS_PER_ESS[model.prior.name] < per_ess):
         return block
     n, p = model.n_samples, model.n_features
-    return GibbsPlan(COORDINATE, 4.0 * n * p if cp.rows else 2.0 * p * p, 1, per_ess)
+    flops = 4.0 * n * p if cp.rows else 2.0 * p * p
+    # cheap sweeps: thin to about one effective draw per kept draw (as the horseshoe does)
+    thin = min(10, max(1, round(cp.sweeps_per_ess))) if flops <= _CHEAP_SWEEP_FLOPS else 1
+    return GibbsPlan(COORDINATE, flops, thin, per_ess)
 
 
 def block_plan(model) -> GibbsPlan:
@@ -374,7 +377,7 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
         raise ValueError(f"the Gibbs sampler does not apply: {reason}")
     plan = gibbs_plan(model)
     if plan.method == COORDINATE:
-        return sample_coordinate(model, draws, tune, chains, seed, progressbar)
+        return sample_coordinate(model, draws, tune, chains, seed, progressbar, plan.thin)
     data = chain_data(model, plan, draws, tune)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(chains)]
     with threadpool_limits(limits=1):
