@@ -304,26 +304,26 @@ def test_which_prior_names_unreliable_loo_and_draws_it_red():
 
 
 def test_which_prior_scores_the_reports_own_nuts_posterior():
-    """A prior only NUTS samples (elastic net) was left out; with the report's posterior in
+    """A prior only NUTS samples (Student-t) was left out; with the report's posterior in
     hand it is scored on those draws: its elpd is arviz's loo of exactly them."""
     import warnings
 
     import arviz_stats as azs
 
-    from mapreg import ElasticNet, sample_posterior
+    from mapreg import StudentT, sample_posterior
     from mapreg.app.report_choices import prior_part
     from mapreg.datasets import load_diabetes
     from mapreg.model import Model
 
     d = load_diabetes()
-    model = Model(d.X, d.y, prior=ElasticNet(2.0, 5.0), noise_sigma=53.0)
+    model = Model(d.X, d.y, prior=StudentT(3.0, 5.0), noise_sigma=53.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = sample_posterior(model, draws=200, tune=200, chains=2, sampler="nutpie",
                                  random_seed=2, progressbar=False)
         without = prior_part(model, seed=0)[2]
         section, _, summary = prior_part(model, seed=0, idata=idata)
-    own = "elasticnet (this report)"
+    own = "student-t (this report)"
     assert own in without["left_out"] and own not in summary["left_out"]
     row = {r["name"]: r for r in summary["table"]}[own]
     assert row["sampler"] == "nutpie"
