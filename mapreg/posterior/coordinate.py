@@ -13,7 +13,8 @@ move each other slowly. :func:`coordinate_plan` estimates this from the posterio
 Gaussian surrogate (:func:`slowest_mixing`) and :func:`mapreg.posterior.gibbs.gibbs_plan`
 weighs it against the block sampler.
 
-Models: the gaussian family; ``Laplace(b)`` and ``ElasticNet(b, sigma)`` with fixed scales;
+Models: the gaussian family; ``ElasticNet(b, sigma)`` with fixed scales; ``Laplace(b)``
+fixed or with a ``GammaLambdaSq`` / half-Cauchy scale prior (the full Bayesian lasso);
 ``Gaussian(sigma)`` fixed or with an inverse-gamma (variance) / half-Cauchy (sd) scale
 prior; the noise fixed or with either noise hyperprior; with or without an intercept;
 in memory or dask-backed (then from the one-pass statistics).
@@ -36,8 +37,9 @@ COORDINATE_PRIORS = {
     "gaussian": lambda pr: (0.0, 1.0 / pr.sigma**2),
     "elasticnet": lambda pr: (1.0 / pr.b, 1.0 / pr.sigma**2),
 }
-#: Gaussian prior scale hyperpriors it updates conjugately (``Hyperprior.on``).
-GAUSSIAN_SCALE_KINDS = frozenset({"sd", "var"})
+#: The scale hyperpriors it updates (``Hyperprior.on``), by prior: the Gaussian's
+#: conjugately, the Laplace's ``b`` by slice sampling.
+SCALE_KINDS = {"gaussian": frozenset({"sd", "var"}), "laplace": frozenset({"lam_sq", "sd"})}
 
 # Cost model (one core): flops of a sweep at the rate of a plain numba loop, plus the
 # per-coefficient draw (a log Phi pair and a truncated normal, ~0.1 us).
@@ -59,7 +61,7 @@ def coordinate_refusal(model) -> str | None:
         return (f"the {type(prior).__name__} prior has no two-piece Gaussian conditional "
                 f"(it samples {', '.join(COORDINATE_PRIORS)})")
     sp = model.scale_prior
-    if sp is not None and (prior.name != "gaussian" or sp.on not in GAUSSIAN_SCALE_KINDS):
+    if sp is not None and sp.on not in SCALE_KINDS.get(prior.name, ()):
         return (f"the {type(prior).__name__} prior's scale_prior {sp!r} has no conjugate "
                 "update in the coordinate sampler")
     return None
@@ -220,9 +222,10 @@ def _chain_data(model, draws: int, tune: int, thin: int) -> _Data:
     scale_mode, scale_par = FIXED, (0.0, 0.0)
     if model.scale_prior is not None:
         scale_mode, scale_par = _hyper_mode(model.scale_prior)
+    scale_of = _c.SCALE_OF_LAPLACE if model.prior.name == "laplace" else _c.SCALE_OF_GAUSSIAN
     ipar[[_c.I_DATA, _c.I_INTERCEPT, _c.I_NOISE_MODE, _c.I_SCALE_MODE, _c.I_TUNE, _c.I_N,
-          _c.I_THIN]] = (data_kind, int(model.fit_intercept), noise_mode, scale_mode, tune, n,
-                         thin)
+          _c.I_THIN, _c.I_SCALE_OF]] = (data_kind, int(model.fit_intercept), noise_mode,
+                                        scale_mode, tune, n, thin, scale_of)
     fpar[[_c.F_ALPHA, _c.F_GAMMA, _c.F_NOISE_A, _c.F_NOISE_B, _c.F_SCALE_A, _c.F_SCALE_B,
           _c.F_YBAR, _c.F_R0]] = (alpha, gamma, *noise_par, *scale_par, ybar, r0)
     return _Data(ipar, fpar, XT, np.ascontiguousarray(yc), colsq, np.ascontiguousarray(G),

@@ -40,7 +40,9 @@ Two ways through the data, the same draws up to rounding:
 The running ``r`` / ``h`` are recomputed from scratch every :data:`REFRESH` sweeps (at fixed
 sweep numbers, so the draws do not depend on how sweeps are cut into kernel calls).
 Noise (inverse gamma / half-Cauchy) and the Gaussian prior's scale (same kinds) are the
-conjugate steps of :mod:`mapreg.posterior.gibbs_kernel`.
+conjugate steps of :mod:`mapreg.posterior.gibbs_kernel`; the Laplace scale ``b`` under a
+``GammaLambdaSq`` or half-Cauchy hyperprior is slice-sampled on ``log b``
+(:func:`laplace_scale_logpdf`, log-concave there).
 """
 
 from __future__ import annotations
@@ -49,13 +51,20 @@ import math
 
 import numba
 
-from mapreg.posterior.gibbs_kernel import FIXED, _gaussian_step, _noise_step
+from mapreg.posterior.gibbs_kernel import (
+    FIXED,
+    GAMMA_LAM_SQ,
+    _gaussian_step,
+    _noise_step,
+)
 
 ROWS, GRAM = 0, 1
-I_DATA, I_INTERCEPT, I_NOISE_MODE, I_SCALE_MODE, I_TUNE, I_N, I_THIN = range(7)
+# whose scale a scale hyperprior sets: the Gaussian prior's sigma or the Laplace prior's b
+SCALE_OF_GAUSSIAN, SCALE_OF_LAPLACE = 0, 1
+I_DATA, I_INTERCEPT, I_NOISE_MODE, I_SCALE_MODE, I_TUNE, I_N, I_THIN, I_SCALE_OF = range(8)
 F_ALPHA, F_GAMMA, F_NOISE_A, F_NOISE_B, F_SCALE_A, F_SCALE_B, F_YBAR, F_R0 = range(8)
 S_SIG2, S_AUX_NOISE, S_SCALE, S_AUX_SCALE = range(4)
-N_IPAR, N_FPAR, N_STATE = 7, 8, 4
+N_IPAR, N_FPAR, N_STATE = 8, 8, 4
 #: Sweeps between exact recomputations of the running residual (or ``h``).
 REFRESH = 64
 
@@ -190,9 +199,57 @@ def _rss(ipar, fpar, g0, t0, w, r, h):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _gamma(ipar, fpar, sc):
-    if ipar[I_SCALE_MODE] != FIXED:
+    if ipar[I_SCALE_MODE] != FIXED and ipar[I_SCALE_OF] == SCALE_OF_GAUSSIAN:
         return 1.0 / (sc[S_SCALE] * sc[S_SCALE])
     return fpar[F_GAMMA]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _alpha(ipar, fpar, sc):
+    if ipar[I_SCALE_MODE] != FIXED and ipar[I_SCALE_OF] == SCALE_OF_LAPLACE:
+        return 1.0 / sc[S_SCALE]
+    return fpar[F_ALPHA]
+
+
+@numba.njit(cache=True, nogil=True)
+def laplace_scale_logpdf(x, mode, a, b, p, s1):
+    """``log p(log b | w)`` up to a constant, for the Laplace scale ``b`` (Jacobian included).
+
+    ``p(w | b) = (2 b)**-p exp(-s1 / b)``, ``s1 = sum |w_j|``. ``GAMMA_LAM_SQ``:
+    ``lam**2 = b**-2 ~ Gamma(a, rate b)`` (``GammaLambdaSq(r=a, delta=b)``), so
+    ``-(p + 2a) x - s1 e**-x - b e**-2x``; ``HALFCAUCHY``: ``b ~ HalfCauchy(beta=b)``, so
+    ``-(p - 1) x - s1 e**-x - log(1 + e**2x / beta**2)``. Both are concave in ``x``.
+    """
+    e = math.exp(-x)
+    if mode == GAMMA_LAM_SQ:
+        return -(p + 2.0 * a) * x - s1 * e - b * e * e
+    return -(p - 1.0) * x - s1 * e - math.log1p(math.exp(2.0 * x) / (b * b))
+
+
+@numba.njit(cache=True, nogil=True)
+def _laplace_scale_step(rng, ipar, fpar, w, b_old):
+    """A slice-sampling update (Neal 2003: step out by 1, shrink) of ``log b`` given ``w``."""
+    p = w.shape[0]
+    s1 = 0.0
+    for j in range(p):
+        s1 += abs(w[j])
+    mode, a, b = ipar[I_SCALE_MODE], fpar[F_SCALE_A], fpar[F_SCALE_B]
+    x0 = math.log(b_old)
+    level = laplace_scale_logpdf(x0, mode, a, b, p, s1) + math.log(1.0 - rng.random())
+    lo = x0 - rng.random()
+    hi = lo + 1.0
+    while laplace_scale_logpdf(lo, mode, a, b, p, s1) > level:
+        lo -= 1.0
+    while laplace_scale_logpdf(hi, mode, a, b, p, s1) > level:
+        hi += 1.0
+    while True:
+        x = lo + (hi - lo) * rng.random()
+        if laplace_scale_logpdf(x, mode, a, b, p, s1) > level:
+            return math.exp(x)
+        if x < x0:
+            lo = x
+        else:
+            hi = x
 
 
 @numba.njit(cache=True, nogil=True)
@@ -208,11 +265,11 @@ def coordinate_block(rng, ipar, fpar, XT, yc, colsq, G, g0, t0, xbar, w, r, h, s
     n = ipar[I_N]
     dof = n - 1 if ipar[I_INTERCEPT] != 0 else n
     thin = ipar[I_THIN]
-    alpha = fpar[F_ALPHA]
     for sweep in range(start, stop):
         if sweep % REFRESH == 0:
             refresh(ipar, XT, yc, G, t0, w, r, h)
         gamma = _gamma(ipar, fpar, sc)
+        alpha = _alpha(ipar, fpar, sc)
         inv_s2 = 1.0 / sc[S_SIG2]
         if ipar[I_DATA] == ROWS:
             _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma)
@@ -223,7 +280,9 @@ def coordinate_block(rng, ipar, fpar, XT, yc, colsq, G, g0, t0, xbar, w, r, h, s
             sc[S_SIG2], sc[S_AUX_NOISE] = _noise_step(rng, ipar[I_NOISE_MODE], fpar[F_NOISE_A],
                                                       fpar[F_NOISE_B], dof, rss,
                                                       sc[S_AUX_NOISE])
-        if ipar[I_SCALE_MODE] != FIXED:
+        if ipar[I_SCALE_MODE] != FIXED and ipar[I_SCALE_OF] == SCALE_OF_LAPLACE:
+            sc[S_SCALE] = _laplace_scale_step(rng, ipar, fpar, w, sc[S_SCALE])
+        elif ipar[I_SCALE_MODE] != FIXED:
             sc[S_SCALE], sc[S_AUX_SCALE] = _gaussian_step(
                 rng, w, dscr, sc[S_SCALE], sc[S_AUX_SCALE], ipar[I_SCALE_MODE],
                 fpar[F_SCALE_A], fpar[F_SCALE_B])
