@@ -189,9 +189,12 @@ def _centred_gram(model):
     xbar, ybar = (X.mean(axis=0), float(y.mean())) if model.fit_intercept else \
         (np.zeros(X.shape[1]), 0.0)
     Xc, yc = X - xbar, y - ybar
-    t0 = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    G = Xc.T @ Xc
+    # t0 is only the point the RSS is expanded about (g0, from the rows, absorbs its
+    # error): the p x p normal equations are enough, no n x p factorisation
+    t0 = np.linalg.lstsq(G, Xc.T @ yc, rcond=None)[0]
     r = yc - Xc @ t0
-    return Xc.T @ Xc, Xc.T @ r, t0, float(r @ r), xbar, ybar
+    return G, Xc.T @ r, t0, float(r @ r), xbar, ybar
 
 
 def _chain_data(model, draws: int, tune: int, thin: int) -> _Data:
