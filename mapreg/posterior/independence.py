@@ -1,0 +1,441 @@
+r"""Independence Metropolis-Hastings from a heavy-tailed Gaussian approximation, PSIS-gated.
+
+The proposal does not depend on the chain's state: a multivariate Student-t
+
+.. math::
+
+    q(\theta) = t_\nu(\theta \mid m, c^2 H^{-1})
+
+with ``nu`` (:data:`NU`) degrees of freedom, scale inflation ``c`` (:data:`INFLATION`),
+``theta = (w, [w0])``, ``Z = [X, 1]`` and, by prior:
+
+* **smooth priors** (Gaussian, Student-t, ...): ``m`` the certified MAP
+  (:func:`mapreg.find_map`) and ``H = Z' diag(L''(eta*)) Z + diag(max(pen''(w*), 0), 0)``
+  on **all** coordinates (``L''`` the family's ``d2loss``, ``pen''``
+  :func:`~mapreg.posterior.laplace.penalty_hessian`; a concave penalty's negative curvature
+  is clipped at 0: a wider proposal, the safe side);
+* **priors with an L1 part** (Laplace, elastic net: ``pen = a |w| + c2 w**2``): the MAP's
+  exact zeros sit on the kink, where the prior has no curvature, and the Laplace
+  approximation there is useless as a proposal (breast cancer, Laplace(1): proposal sds up
+  to 25x the posterior's, ``k_hat`` 6.5; adding a fixed curvature such as ``1/Var`` at the
+  zeros still left ``k_hat`` 1.5-3). ``(m, H)`` come instead from a mean-field variational
+  fit of the scale mixture ``w_j | tau_j ~ N(0, tau_j)``, ``tau_j ~ Exp(a**2/2)``:
+  ``E[1/tau_j] = a / sqrt(m_j**2 + (H^{-1})_jj)`` iterated with Newton steps on
+  ``loss(Z theta) + sum_j (E[1/tau_j] / 2 + c2) w_j**2`` (diabetes, Laplace(2): acceptance
+  0.02 from the MAP's Hessian, 0.43 from this fit). Its variances are too small by ~0.7 in
+  sd (measured against NUTS), which the inflation ``c`` covers.
+
+A move from ``theta`` to a proposal ``theta'`` is accepted with probability
+``min(1, w(theta') / w(theta))``, ``w = p(theta | y) / q(theta)`` (unnormalised: the log
+posterior is ``loglik + sum_j log p(w_j)``, the flat intercept adds 0). When ``w`` is
+bounded by ``W`` the chain is uniformly ergodic and each step forgets its state with
+probability at least ``1/W`` (Mengersen & Tweedie 1996); heavy-tailed weights make it stick.
+:func:`independence_plan` reads that off ``M`` (:data:`PLAN_PROPOSALS`) proposals: the
+Pareto-smoothed importance-sampling shape ``k_hat`` (``arviz_stats``' PSIS; Vehtari,
+Simpson, Gelman, Yao & Gabry 2024, "Pareto smoothed importance sampling", JMLR 25) against
+their sample-size-dependent threshold ``min(1 - 1/log10(M), 0.7)`` (0.7 at ``M = 4,000``),
+above which the ratios' variance is effectively infinite; and, because ``k_hat <= 0.7`` alone
+did not predict mixing (breast-cancer lasso: ``k_hat`` 0.63, 9 effective draws of 4,000),
+the estimated probability that a kept draw repeats the previous one (at most
+:data:`REPEAT_MAX`). A plan failing either is "unreliable": :func:`sample_independence`
+still runs and warns.
+
+Cost: one log-density evaluation per step, for a block of proposals at once (``X @ W'``,
+``2 n k`` flops per proposal, plus the family's log-likelihood on ``n`` values), and an
+``O(1)`` sequential accept / reject per step. A kept draw is every
+:attr:`IndependencePlan.thin`-th step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.special import gammaln
+
+from mapreg.exceptions import SamplingWarning
+from mapreg.model import Model
+from mapreg.posterior.draws import Draws
+
+__all__ = ["IndependencePlan", "independence_plan", "independence_refusal",
+           "sample_independence"]
+
+# The proposal's tails and width, by measurement (nu in 5, 10, 30 x c in 1.2, 1.4 on the
+# diabetes lasso, the breast-cancer logistic model with Gaussian(1) / Laplace(1) priors and a
+# poisson lasso): nu = 5, c = 1.2 gave the lowest k_hat on the hard cases and an ESS per
+# second within ~30% of the best setting on each (benchmarks/bench_independence.py).
+#: Degrees of freedom of the Student-t proposal.
+NU = 5.0
+#: Factor on the proposal's scale (``S = INFLATION**2 H^{-1}``).
+INFLATION = 1.2
+#: Proposals drawn by :func:`independence_plan` to estimate ``k_hat`` and the acceptance.
+PLAN_PROPOSALS = 4000
+#: The largest allowed probability that a kept draw repeats the previous kept one.
+STICK = 0.05
+#: The most steps per kept draw (beyond it the proposal is too poor to be worth it).
+MAX_THIN = 20
+#: The largest estimated probability that a kept draw repeats the previous one for a
+#: reliable plan (at 0.16-0.26 the breast-cancer Gaussian(1) model kept ~1,000-1,200
+#: effective draws of 4,000; at ~0.5 its Laplace(1) version kept 9-45).
+REPEAT_MAX = 0.3
+#: PSIS' largest reliable ``k_hat`` (Vehtari et al. 2024: ``min(1 - 1/log10(S), 0.7)``).
+K_HAT_MAX = 0.7
+# Mean-field iterations of the L1 part's variational fit (it converges in tens).
+_VB_ITERS = 200
+#: Bytes of linear predictor held at once (a block of proposals is ``n x block``).
+_BLOCK_BYTES = 16 * 2**20
+# The cost model of one proposal (seconds): 2 n k flops of X @ W' at FLOPS_PER_S, plus
+# the family's elementwise log-likelihood at S_PER_ROW per row (bernoulli's logaddexp,
+# poisson's exp; measured on the project machine, benchmarks/bench_independence.py).
+FLOPS_PER_S = 4e9
+S_PER_ROW = 1.5e-8
+S_PER_STEP = 1e-6
+
+
+class IndependencePlan(NamedTuple):
+    """What :func:`independence_plan` found.
+
+    Attributes
+    ----------
+    k_hat : float
+        PSIS Pareto shape of the importance ratios ``p(theta | y) / q(theta)`` of
+        :data:`PLAN_PROPOSALS` proposals.
+    reliable : bool
+        ``k_hat <= min(1 - 1/log10(M), K_HAT_MAX)`` and ``repeat <= REPEAT_MAX``.
+    accept_estimate : float
+        The stationary acceptance rate ``E_p E_q min(1, w(theta') / w(theta))``, estimated
+        with the Pareto-smoothed weights.
+    ess_fraction : float
+        The importance-sampling effective sample size per proposal,
+        ``1 / (M sum_i W_i**2)`` (``W`` the normalised smoothed weights).
+    thin : int
+        Steps per kept draw: the least ``t`` with ``sum_i W_i r_i**t <= STICK``
+        (``r_i`` the rejection probability at proposal ``i``), at most :data:`MAX_THIN`.
+    repeat : float
+        ``sum_i W_i r_i**thin``: the estimated probability that a kept draw repeats the
+        previous one.
+    seconds_per_draw : float
+        The cost model's seconds per kept draw (``thin`` proposals; module docstring).
+    plan_seconds : float
+        What the plan took (MAP, Hessian and the ``M`` evaluations).
+    reason : str
+        One line: the figures, and why the gate fails when it does.
+    """
+
+    k_hat: float
+    reliable: bool
+    accept_estimate: float
+    ess_fraction: float
+    thin: int
+    repeat: float
+    seconds_per_draw: float
+    plan_seconds: float
+    reason: str
+
+
+def independence_refusal(model) -> str | None:
+    """Why the independence sampler does not apply to ``model``; ``None`` when it does.
+
+    It needs a fixed-scale posterior with a MAP on in-memory rows: no hyperprior (the scales
+    would be sampled too), no dask data (each step reads every row), a prior with a mode.
+    """
+    if not isinstance(model, Model):
+        return f"it needs a mapreg.Model, got {type(model).__name__}"
+    if getattr(model, "is_dask", False):
+        return ("the data are dask-backed: every proposal reads every row (sample "
+                "Model(X.compute(), y.compute(), ...) in memory)")
+    if model.noise_prior is not None or model.scale_prior is not None:
+        return ("the model has hyperpriors (noise_prior / scale_prior): the proposal is "
+                "built at the MAP of fixed scales")
+    if model.family.name == "gaussian" and model.noise_sigma is None:
+        return "the gaussian family's noise is unknown: it needs a fixed noise_sigma"
+    if not model.prior.has_mode:
+        return (f"the {type(model.prior).__name__} prior has no posterior mode to centre "
+                "the proposal at")
+    return None
+
+
+class _Proposal(NamedTuple):
+    """``t_nu(mean, c**2 H^{-1})`` with ``H = R R'``; draws ``mean + c R^{-T} z / s``."""
+
+    mean: np.ndarray
+    chol: np.ndarray  # R, lower
+    inflation: float
+    nu: float
+
+    def draw(self, z: np.ndarray, chi2: np.ndarray):
+        """Proposals from normals ``z`` (m, k) and chi-squares (m,), and their ``log q``."""
+        s = np.sqrt(chi2 / self.nu)
+        theta = self.mean + self.inflation * solve_triangular(self.chol, z.T, lower=True,
+                                                              trans="T").T / s[:, None]
+        k = self.mean.size
+        # (theta - mean)' S^{-1} (theta - mean) = |z|**2 / s**2
+        quad = np.einsum("ij,ij->i", z, z) / s**2
+        log_det = k * math.log(self.inflation) - float(np.sum(np.log(np.diag(self.chol))))
+        const = (gammaln(0.5 * (self.nu + k)) - gammaln(0.5 * self.nu)
+                 - 0.5 * k * math.log(self.nu * math.pi) - log_det)
+        return theta, const - 0.5 * (self.nu + k) * np.log1p(quad / self.nu)
+
+
+def _design(model: Model) -> np.ndarray:
+    return (np.column_stack([model.X, np.ones(model.n_samples)]) if model.fit_intercept
+            else np.asarray(model.X, dtype=float))
+
+
+def _newton(model: Model, Z, theta, d, steps: int = 3):
+    """A few damped Newton steps on ``loss(Z theta) + sum_j d_j theta_j**2 / 2``; the Hessian."""
+    y, fam = model.y, model.family
+
+    def obj(t):
+        return fam.loss(Z @ t, y) + 0.5 * float(d @ t**2)
+
+    for _ in range(steps):
+        eta = Z @ theta
+        H = (Z * fam.d2loss(eta, y)[:, None]).T @ Z
+        H[np.diag_indices_from(H)] += d
+        step = np.linalg.solve(H, Z.T @ fam.dloss(eta, y) + d * theta)
+        f0, t = obj(theta), 1.0
+        while t > 1e-4 and not obj(theta - t * step) <= f0:
+            t *= 0.5
+        theta = theta - t * step
+    eta = Z @ theta
+    H = (Z * fam.d2loss(eta, y)[:, None]).T @ Z
+    H[np.diag_indices_from(H)] += d
+    return theta, H
+
+
+def _variational(model: Model, theta, H, a: float, c2: float):
+    """Mean-field VB on the L1 part's scale mixture ``a|w| = -log int N(w | 0, tau) ...``.
+
+    ``w_j | tau_j ~ N(0, tau_j)``, ``tau_j ~ Exp(a**2 / 2)`` gives ``exp(-a |w_j|)``; with
+    ``q(theta)`` Gaussian, ``q(tau_j)`` is generalised inverse Gaussian and
+    ``E[1/tau_j] = a / sqrt(E[w_j**2])`` (the fixed point iterated here, the likelihood by
+    Newton at the current mean). Returns ``(mean, precision)``.
+    """
+    Z, p = _design(model), model.n_features
+    k = theta.size
+    d = np.zeros(k)
+    for _ in range(_VB_ITERS):
+        cov_diag = np.diag(np.linalg.inv(H))[:p]
+        d_new = np.zeros(k)
+        d_new[:p] = a / np.sqrt(theta[:p] ** 2 + cov_diag) + 2.0 * c2
+        done = np.allclose(d_new, d, rtol=1e-6, atol=0.0)
+        d = d_new
+        theta, H = _newton(model, Z, theta, d)
+        if done:
+            break
+    return theta, H
+
+
+def _proposal(model: Model, nu: float, inflation: float) -> _Proposal:
+    from mapreg.fit.map import find_map
+    from mapreg.posterior.laplace import _likelihood_hessian, penalty_hessian
+
+    fit = find_map(model)
+    p = model.n_features
+    coef = np.asarray(fit.coef, dtype=float)
+    H = _likelihood_hessian(model, coef, fit.intercept, np.arange(p))
+    penalty = model.prior.penalty()
+    nz = coef != 0.0 if not penalty.smooth else np.ones(p, bool)
+    curv = np.zeros(p)
+    try:
+        curv[nz] = penalty_hessian(penalty, coef[nz])
+    except ValueError:  # no stated curvature: the likelihood's alone (a wider proposal)
+        pass
+    H[np.arange(p), np.arange(p)] += np.maximum(curv, 0.0)
+    mean = np.append(coef, fit.intercept) if model.fit_intercept else coef
+    weights = penalty.quadratic_weights()
+    try:
+        if weights is not None and weights[0] > 0.0:
+            mean, H = _variational(model, mean, H, *weights)
+        chol = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        raise ValueError("independence sampler: the Hessian of -log posterior at the MAP "
+                         "(prior curvature at exact zeros left out) is not positive "
+                         "definite, so there is no proposal scale (e.g. p > n with a "
+                         "kinked prior); use NUTS") from None
+    return _Proposal(mean, chol, float(inflation), float(nu))
+
+
+def _block_size(model: Model) -> int:
+    return max(1, _BLOCK_BYTES // (8 * model.n_samples))
+
+
+def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
+    """``log p(y | theta) + sum_j log p(w_j)`` for each row of ``theta`` (m, k), in blocks.
+
+    The unnormalised log posterior (the flat intercept adds 0), normalising constants of
+    the likelihood and prior included, float64.
+    """
+    p, out = model.n_features, np.empty(theta.shape[0])
+    y = np.asarray(model.y, dtype=float)[:, None]
+    step = _block_size(model)
+    for i in range(0, theta.shape[0], step):
+        t = theta[i:i + step]
+        eta = model.X @ t[:, :p].T
+        if model.fit_intercept:
+            eta += t[:, p]
+        out[i:i + step] = (np.sum(model.family.loglik(eta, y), axis=0)
+                           + np.sum(model.prior.logpdf(t[:, :p]), axis=1))
+    return out
+
+
+def _streams(seq: np.random.SeedSequence):
+    """Normals, chi-squares and uniforms from separate generators: each is consumed in
+    order, so the draws do not depend on how the steps are cut into blocks."""
+    gz, gc, gu = (np.random.default_rng(s) for s in seq.spawn(3))
+    return gz, gc, gu
+
+
+def _weights(prop: _Proposal, model: Model, m: int, streams):
+    gz, gc, _ = streams
+    theta, log_q = prop.draw(gz.standard_normal((m, prop.mean.size)),
+                             gc.chisquare(prop.nu, m))
+    return theta, log_posterior(model, theta) - log_q
+
+
+def _sticking(lw: np.ndarray, log_ratio: np.ndarray, max_t: int) -> tuple[float, np.ndarray]:
+    """Acceptance ``E_p E_q min(1, w'/w)`` and ``P(stay t steps) = E_p r**t``, t = 1..max_t.
+
+    ``r_i = 1 - mean_j min(1, w_j / w_i)`` from the raw ratios (sorted: ``O(M log M)``),
+    averaged over the chain's stationary law with the smoothed weights ``exp(lw)``.
+    """
+    order = np.argsort(log_ratio)
+    lr = log_ratio[order]
+    m = lr.size
+    # mean_j min(1, w_j/w_i): w_j >= w_i count 1 each (ties to the upper side), else
+    # w_j/w_i, summed in logs: log sum_{j<i} w_j - log w_i <= log i, no overflow
+    log_below = np.concatenate([[-np.inf], np.logaddexp.accumulate(lr)[:-1]])
+    with np.errstate(invalid="ignore"):  # -inf - -inf where ratios are 0
+        below = np.nan_to_num(np.exp(log_below - lr))
+    acc = ((m - np.arange(m)) + below) / m
+    r = np.clip(1.0 - acc, 0.0, 1.0)
+    w = np.exp(lw[order])
+    stick = np.array([np.sum(w * r**t) for t in range(1, max_t + 1)])
+    return float(np.sum(w * (1.0 - r))), stick
+
+
+def _cost(model: Model, steps: float) -> float:
+    n, k = model.n_samples, model.n_features + int(model.fit_intercept)
+    return steps * (2.0 * n * k / FLOPS_PER_S + n * S_PER_ROW + S_PER_STEP)
+
+
+def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float = INFLATION,
+                      proposals: int = PLAN_PROPOSALS) -> IndependencePlan:
+    """How well the heavy-tailed Laplace proposal covers ``model``'s posterior, and the cost.
+
+    Raises ``ValueError`` when :func:`independence_refusal` refuses the model.
+    """
+    reason = independence_refusal(model)
+    if reason is not None:
+        raise ValueError(f"independence sampler does not apply: {reason}")
+    t0 = time.perf_counter()
+    return _plan(model, _proposal(model, nu, inflation), seed, proposals, t0)
+
+
+def _plan(model: Model, prop: _Proposal, seed, proposals: int, t0: float) -> IndependencePlan:
+    from arviz_stats.base import array_stats
+
+    streams = _streams(np.random.SeedSequence([int(seed), 0x1D]))
+    _, log_ratio = _weights(prop, model, int(proposals), streams)
+    if not np.all(np.isfinite(log_ratio)):
+        log_ratio = np.where(np.isfinite(log_ratio), log_ratio, -np.inf)
+    lw, k_hat = array_stats.psislw(-log_ratio)  # psislw smooths -ary (loo's convention)
+    lw, k_hat = np.asarray(lw, dtype=float), float(k_hat)
+    ess_fraction = float(1.0 / (proposals * np.sum(np.exp(2.0 * lw))))
+    accept, stick = _sticking(lw, log_ratio, MAX_THIN)
+    thin = int(np.argmax(stick <= STICK) + 1) if np.any(stick <= STICK) else MAX_THIN
+    k_max = min(1.0 - 1.0 / math.log10(proposals), K_HAT_MAX)
+    repeat = float(stick[thin - 1])
+    reliable = bool(k_hat <= k_max and repeat <= REPEAT_MAX)
+    text = (f"k_hat {k_hat:.2f} (PSIS, {proposals} proposals), acceptance ~{accept:.2f}, "
+            f"IS ESS {ess_fraction:.0%} of proposals, {thin} step{'s' * (thin > 1)} per draw")
+    if k_hat > k_max:
+        text += (f"; k_hat > {k_max:.2f}: the importance ratios are too heavy-tailed for the "
+                 "Student-t proposal (the chain would stick); use NUTS")
+    elif repeat > REPEAT_MAX:
+        text += (f"; a kept draw repeats the previous one with probability {repeat:.2f} "
+                 f"(> {REPEAT_MAX}) even at {thin} steps: the chain would stick; use NUTS")
+    return IndependencePlan(k_hat, reliable, accept, ess_fraction, thin, repeat,
+                            _cost(model, thin), time.perf_counter() - t0, text)
+
+
+def _chain(prop: _Proposal, model: Model, seq, steps: int, thin: int, block: int):
+    """One chain: ``steps`` proposals, every ``thin``-th state kept; returns (states, acc)."""
+    streams = _streams(seq)
+    gu = streams[2]
+    cur, cur_lw = _weights(prop, model, 1, streams)  # the start: a proposal
+    cur, cur_lw = cur[0], float(cur_lw[0])
+    kept = np.empty((steps // thin, prop.mean.size))
+    accepted, j = 0, 0
+    for i0 in range(0, steps, block):
+        m = min(block, steps - i0)
+        theta, lr = _weights(prop, model, m, streams)
+        log_u = np.log(gu.random(m))
+        lr_list, lu_list = lr.tolist(), log_u.tolist()
+        idx = -1  # index into this block of the current state; -1: carried over
+        for i in range(m):
+            if lu_list[i] < lr_list[i] - cur_lw:
+                idx, cur_lw = i, lr_list[i]
+                accepted += 1
+            if (i0 + i + 1) % thin == 0:
+                kept[j] = theta[idx] if idx >= 0 else cur
+                j += 1
+        if idx >= 0:
+            cur = theta[idx].copy()
+    return kept, accepted / max(steps, 1)
+
+
+def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                        seed=None, progressbar: bool = False, *, plan: IndependencePlan
+                        | None = None, nu: float = NU, inflation: float = INFLATION,
+                        block: int | None = None) -> Draws:
+    """Independence Metropolis-Hastings draws of ``model``'s posterior (module docstring).
+
+    Each chain starts from a proposal and runs ``(tune + draws) * thin`` steps, keeping
+    every ``thin``-th state after the first ``tune * thin``; ``thin`` comes from
+    :func:`independence_plan` (run here unless ``plan`` is given). Chain ``c`` draws from
+    ``np.random.SeedSequence(seed).spawn(chains)[c]``; ``block`` (proposals evaluated at
+    once, default from a 16 MiB budget for ``X @ W'``) does not change the draws.
+    ``progressbar`` is accepted for the common signature (a run takes about a second).
+    A plan with ``k_hat`` above the PSIS threshold emits a :class:`SamplingWarning`.
+
+    Returns
+    -------
+    Draws
+        ``coef`` (chains, draws, p), ``intercept`` (chains, draws) and ``attrs``
+        ``independence_acceptance`` (the realised rate over all steps), ``independence_k_hat``,
+        ``independence_thin``, ``independence_nu``, ``independence_inflation``,
+        ``independence_plan`` (the plan's line).
+    """
+    reason = independence_refusal(model)
+    if reason is not None:
+        raise ValueError(f"independence sampler does not apply: {reason}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    t0 = time.perf_counter()
+    prop = _proposal(model, nu, inflation)
+    if plan is None:
+        plan = _plan(model, prop, seed, PLAN_PROPOSALS, t0)
+    if not plan.reliable:
+        warnings.warn(f"independence sampler: {plan.reason}", SamplingWarning, stacklevel=2)
+    thin = int(plan.thin)
+    steps = (int(tune) + int(draws)) * thin
+    block = max(1, int(block) if block is not None else _block_size(model))
+    out, acc = [], []
+    for seq in np.random.SeedSequence(int(seed)).spawn(int(chains)):
+        kept, a = _chain(prop, model, seq, steps, thin, block)
+        out.append(kept[int(tune):])
+        acc.append(a)
+    theta = np.stack(out)
+    p = model.n_features
+    b0 = theta[..., p] if model.fit_intercept else np.zeros(theta.shape[:2])
+    attrs = {"independence_acceptance": float(np.mean(acc)),
+             "independence_k_hat": float(plan.k_hat), "independence_thin": thin,
+             "independence_nu": float(nu), "independence_inflation": float(inflation),
+             "independence_plan": plan.reason}
+    return Draws(np.ascontiguousarray(theta[..., :p]), np.ascontiguousarray(b0), attrs=attrs)
