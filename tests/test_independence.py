@@ -1,4 +1,4 @@
-"""Independence Metropolis-Hastings: against NUTS, Gibbs and quadrature; the gate; refusals.
+"""Independence Metropolis-Hastings: against NUTS and quadrature; the gate; refusals.
 
 References are independent of the sampler: NUTS (nutpie), and a posterior computed by
 numerical quadrature (scipy.integrate) for a one-coefficient model.
@@ -193,3 +193,22 @@ def test_same_seed_same_draws_and_blocks_do_not_matter():
     d = sample_independence(model, draws=60, tune=10, chains=2, seed=4, plan=plan)
     assert not np.array_equal(a.coef, d.coef)
     assert not np.array_equal(a.coef[0], a.coef[1])  # chains differ
+
+
+@pytest.mark.parametrize("family, intercept", [("gaussian", True), ("bernoulli", True),
+                                               ("poisson", False), ("poisson", True)])
+def test_log_posterior_matches_the_model(family, intercept):
+    """The batched log density (gram / Z'y shortcuts) against Model.neg_log_posterior."""
+    from mapreg.posterior.independence import log_posterior
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    y = {"gaussian": rng.standard_normal(60), "bernoulli": (rng.random(60) < 0.5) * 1.0,
+         "poisson": rng.poisson(2.0, 60) * 1.0}[family]
+    model = mapreg.Model(X, y, mapreg.Laplace(0.7), family=family, fit_intercept=intercept,
+                         noise_sigma=1.3 if family == "gaussian" else None)
+    theta = rng.standard_normal((9, 4 + intercept)) * 2.0
+    if family == "poisson":
+        theta[0, 0] = 400.0  # past the family's clip of the log rate
+    want = [-model.neg_log_posterior(t[:4], t[4] if intercept else 0.0) for t in theta]
+    np.testing.assert_allclose(log_posterior(model, theta), want, rtol=1e-10)

@@ -58,6 +58,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import gammaln
 
 from mapreg.exceptions import SamplingWarning
+from mapreg.families import _MAX_LOG_RATE
 from mapreg.model import Model
 from mapreg.posterior.draws import Draws
 
@@ -86,6 +87,7 @@ REPEAT_MAX = 0.3
 K_HAT_MAX = 0.7
 # Mean-field iterations of the L1 part's variational fit (it converges in tens).
 _VB_ITERS = 200
+_FAST = ("gaussian", "bernoulli", "poisson")
 #: Bytes of linear predictor held at once (a block of proposals is ``n x block``).
 _BLOCK_BYTES = 16 * 2**20
 # The cost model of one proposal (seconds): 2 n k flops of X @ W' at FLOPS_PER_S, plus
@@ -265,23 +267,67 @@ def _block_size(model: Model) -> int:
     return max(1, _BLOCK_BYTES // (8 * model.n_samples))
 
 
-def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
+class _Target:
     """``log p(y | theta) + sum_j log p(w_j)`` for each row of ``theta`` (m, k), in blocks.
 
-    The unnormalised log posterior (the flat intercept adds 0), normalising constants of
-    the likelihood and prior included, float64.
+    The unnormalised log posterior (the flat intercept adds 0; normalising constants
+    included), float64. The data-only work is done once: the gaussian family reads
+    ``Z'Z`` (``O(k**2)`` per proposal, :mod:`~mapreg.posterior.sufficient`) when ``k <= n``;
+    bernoulli and poisson use ``y' eta = (Z'y)' theta`` and a precomputed
+    ``sum_i log y_i!``, leaving ``sum_i softplus(eta_i)`` / ``sum_i exp(eta_i)`` per
+    proposal; other families call their ``loglik``.
     """
-    p, out = model.n_features, np.empty(theta.shape[0])
-    y = np.asarray(model.y, dtype=float)[:, None]
-    step = _block_size(model)
-    for i in range(0, theta.shape[0], step):
-        t = theta[i:i + step]
-        eta = model.X @ t[:, :p].T
-        if model.fit_intercept:
-            eta += t[:, p]
-        out[i:i + step] = (np.sum(model.family.loglik(eta, y), axis=0)
-                           + np.sum(model.prior.logpdf(t[:, :p]), axis=1))
-    return out
+
+    def __init__(self, model: Model):
+        from mapreg.posterior.sufficient import sufficient_stats
+
+        self.model, self.p = model, model.n_features
+        self.y = np.asarray(model.y, dtype=float)
+        self.kind = model.family.name if model.family.name in _FAST else "generic"
+        k = self.p + int(model.fit_intercept)
+        if self.kind == "gaussian" and k > model.n_samples:
+            self.kind = "generic"
+        if self.kind == "gaussian":
+            self.stats = sufficient_stats(model.X, self.y, model.fit_intercept)
+            s = model.noise_sigma
+            self.const = -model.n_samples * (math.log(s) + 0.5 * math.log(2.0 * math.pi))
+        elif self.kind != "generic":
+            self.zty = np.append(model.X.T @ self.y, self.y.sum())[:k]
+            self.const = -model.loss_constant()
+        self.step = _block_size(model)
+
+    def _loglik(self, t: np.ndarray) -> np.ndarray:
+        if self.kind == "gaussian":
+            st = self.stats
+            delta = t - st.t0
+            rss = st.r0 - 2.0 * delta @ st.g0 + np.sum((delta @ st.ZtZ) * delta, axis=1)
+            return self.const - np.maximum(rss, 0.0) / (2.0 * self.model.noise_sigma**2)
+        eta = self.model.X @ t[:, :self.p].T
+        if self.model.fit_intercept:
+            eta += t[:, self.p]
+        if self.kind == "bernoulli":
+            return t @ self.zty - np.sum(np.logaddexp(0.0, eta), axis=0)
+        if self.kind == "poisson":
+            # the family's clip of the log rate (its loglik's), for the same density
+            ll = self.const + t @ self.zty
+            if np.any(eta > _MAX_LOG_RATE):
+                ll -= np.sum(self.y[:, None] * np.maximum(eta - _MAX_LOG_RATE, 0.0), axis=0)
+                eta = np.minimum(eta, _MAX_LOG_RATE)
+            return ll - np.sum(np.exp(eta), axis=0)
+        return np.sum(self.model.family.loglik(eta, self.y[:, None]), axis=0)
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        out = np.empty(theta.shape[0])
+        for i in range(0, theta.shape[0], self.step):
+            t = theta[i:i + self.step]
+            out[i:i + self.step] = (self._loglik(t)
+                                    + np.sum(self.model.prior.logpdf(t[:, :self.p]), axis=1))
+        return out
+
+
+def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
+    """``log p(y | theta) + sum_j log p(w_j)`` per row of ``theta`` (m, k): :class:`_Target`."""
+    return _Target(model)(np.atleast_2d(np.asarray(theta, dtype=float)))
 
 
 def _streams(seq: np.random.SeedSequence):
@@ -291,11 +337,11 @@ def _streams(seq: np.random.SeedSequence):
     return gz, gc, gu
 
 
-def _weights(prop: _Proposal, model: Model, m: int, streams):
+def _weights(prop: _Proposal, target: _Target, m: int, streams):
     gz, gc, _ = streams
     theta, log_q = prop.draw(gz.standard_normal((m, prop.mean.size)),
                              gc.chisquare(prop.nu, m))
-    return theta, log_posterior(model, theta) - log_q
+    return theta, target(theta) - log_q
 
 
 def _sticking(lw: np.ndarray, log_ratio: np.ndarray, max_t: int) -> tuple[float, np.ndarray]:
@@ -334,14 +380,15 @@ def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float 
     if reason is not None:
         raise ValueError(f"independence sampler does not apply: {reason}")
     t0 = time.perf_counter()
-    return _plan(model, _proposal(model, nu, inflation), seed, proposals, t0)
+    return _plan(_Target(model), _proposal(model, nu, inflation), seed, proposals, t0)
 
 
-def _plan(model: Model, prop: _Proposal, seed, proposals: int, t0: float) -> IndependencePlan:
+def _plan(target: _Target, prop: _Proposal, seed, proposals: int,
+          t0: float) -> IndependencePlan:
     from arviz_stats.base import array_stats
 
     streams = _streams(np.random.SeedSequence([int(seed), 0x1D]))
-    _, log_ratio = _weights(prop, model, int(proposals), streams)
+    _, log_ratio = _weights(prop, target, int(proposals), streams)
     if not np.all(np.isfinite(log_ratio)):
         log_ratio = np.where(np.isfinite(log_ratio), log_ratio, -np.inf)
     lw, k_hat = array_stats.psislw(-log_ratio)  # psislw smooths -ary (loo's convention)
@@ -361,20 +408,20 @@ def _plan(model: Model, prop: _Proposal, seed, proposals: int, t0: float) -> Ind
         text += (f"; a kept draw repeats the previous one with probability {repeat:.2f} "
                  f"(> {REPEAT_MAX}) even at {thin} steps: the chain would stick; use NUTS")
     return IndependencePlan(k_hat, reliable, accept, ess_fraction, thin, repeat,
-                            _cost(model, thin), time.perf_counter() - t0, text)
+                            _cost(target.model, thin), time.perf_counter() - t0, text)
 
 
-def _chain(prop: _Proposal, model: Model, seq, steps: int, thin: int, block: int):
+def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: int):
     """One chain: ``steps`` proposals, every ``thin``-th state kept; returns (states, acc)."""
     streams = _streams(seq)
     gu = streams[2]
-    cur, cur_lw = _weights(prop, model, 1, streams)  # the start: a proposal
+    cur, cur_lw = _weights(prop, target, 1, streams)  # the start: a proposal
     cur, cur_lw = cur[0], float(cur_lw[0])
     kept = np.empty((steps // thin, prop.mean.size))
     accepted, j = 0, 0
     for i0 in range(0, steps, block):
         m = min(block, steps - i0)
-        theta, lr = _weights(prop, model, m, streams)
+        theta, lr = _weights(prop, target, m, streams)
         log_u = np.log(gu.random(m))
         lr_list, lu_list = lr.tolist(), log_u.tolist()
         idx = -1  # index into this block of the current state; -1: carried over
@@ -418,9 +465,9 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     t0 = time.perf_counter()
-    prop = _proposal(model, nu, inflation)
+    prop, target = _proposal(model, nu, inflation), _Target(model)
     if plan is None:
-        plan = _plan(model, prop, seed, PLAN_PROPOSALS, t0)
+        plan = _plan(target, prop, seed, PLAN_PROPOSALS, t0)
     if not plan.reliable:
         warnings.warn(f"independence sampler: {plan.reason}", SamplingWarning, stacklevel=2)
     thin = int(plan.thin)
@@ -428,7 +475,7 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     block = max(1, int(block) if block is not None else _block_size(model))
     out, acc = [], []
     for seq in np.random.SeedSequence(int(seed)).spawn(int(chains)):
-        kept, a = _chain(prop, model, seq, steps, thin, block)
+        kept, a = _chain(prop, target, seq, steps, thin, block)
         out.append(kept[int(tune):])
         acc.append(a)
     theta = np.stack(out)
