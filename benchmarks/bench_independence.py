@@ -58,6 +58,10 @@ def problem(name: str):
 
 
 def run_one(name: str, sampler: str, seed: int) -> dict:
+    # library imports before the clock (scipy's logsumexp, inside PSIS, touches jax when
+    # pymc has put it in sys.modules)
+    import arviz_stats.base  # noqa: F401
+    import jax  # noqa: F401
     import numpy as np
     import nutpie  # noqa: F401
     import pymc  # noqa: F401
