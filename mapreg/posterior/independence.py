@@ -33,8 +33,10 @@ Cost: one log-density evaluation per step, for a block of proposals at once (``X
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -42,7 +44,7 @@ import numpy as np
 from mapreg.exceptions import SamplingWarning
 from mapreg.families import _MAX_LOG_RATE
 from mapreg.model import Model
-from mapreg.posterior.draws import Draws
+from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.independence_proposal import Proposal as _Proposal
 from mapreg.posterior.independence_proposal import proposal as _proposal
 
@@ -306,7 +308,24 @@ def _plan(target: _Target, prop: _Proposal, seed, proposals: int,
                             _cost(target.model, thin), time.perf_counter() - t0, text)
 
 
-def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: int):
+def _run_chains(prop, target, seqs, steps: int, thin: int, block: int):
+    """The chains on :func:`~mapreg.posterior.draws.n_cores` threads (BLAS and numpy's
+    ufuncs release the GIL); Ctrl-C stops them at their next block and propagates."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=min(len(seqs), n_cores()))
+    futures = [pool.submit(_chain, prop, target, seq, steps, thin, block, stop)
+               for seq in seqs]
+    try:
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: int,
+           stop: threading.Event | None = None):
     """One chain: ``steps`` proposals, every ``thin``-th state kept; returns (states, acc)."""
     streams = _streams(seq)
     gu = streams[2]
@@ -315,6 +334,8 @@ def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: 
     kept = np.empty((steps // thin, prop.mean.size))
     accepted, j = 0, 0
     for i0 in range(0, steps, block):
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         m = min(block, steps - i0)
         theta, lr = _weights(prop, target, m, streams)
         log_u = np.log(gu.random(m))
@@ -368,12 +389,10 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     thin = int(plan.thin)
     steps = (int(tune) + int(draws)) * thin
     block = max(1, int(block) if block is not None else _block_size(model))
-    out, acc = [], []
-    for seq in np.random.SeedSequence(int(seed)).spawn(int(chains)):
-        kept, a = _chain(prop, target, seq, steps, thin, block)
-        out.append(kept[int(tune):])
-        acc.append(a)
-    theta = np.stack(out)
+    results = _run_chains(prop, target, np.random.SeedSequence(int(seed)).spawn(int(chains)),
+                          steps, thin, block)
+    theta = np.stack([kept[int(tune):] for kept, _ in results])
+    acc = [a for _, a in results]
     p = model.n_features
     b0 = theta[..., p] if model.fit_intercept else np.zeros(theta.shape[:2])
     attrs = {"independence_acceptance": float(np.mean(acc)),
