@@ -2,11 +2,12 @@
 
 Problems (4 chains x (1,000 tune + 1,000 draws) each): the breast-cancer logistic lasso of
 issue 10 (569 x 30, standardised, Laplace(1), bernoulli), the same with a Gaussian(1)
-prior, the diabetes lasso (Laplace(2), noise 53) and a synthetic poisson lasso (2,000 x 20,
-Laplace(0.5)). Each (problem, sampler) runs in a fresh Python process, library imports
-before the clock, everything else (MAP, plan, nutpie's compilation) inside it. Both
-samplers are timed to their ``Draws`` (``mapreg.posterior.nuts.sample_nuts`` /
-``sample_independence``: no DataTree, no diagnostics). Min bulk ESS over coef and intercept
+prior, the diabetes lasso (Laplace(2), noise 53), a synthetic poisson lasso (2,000 x 20,
+Laplace(0.5)) and bench_samplers.py's n >> p lasso (10,000 x 200, b = 0.05). Each
+(problem, sampler) runs in a fresh Python process, library imports before the clock,
+everything else (MAP, plan, nutpie's compilation) inside it. Both samplers are timed to
+their ``Draws`` (``mapreg.posterior.nuts.sample_nuts`` / ``sample_independence``: no
+DataTree, no diagnostics). Min bulk ESS over coef and intercept
 (``mapreg.posterior.diagnostics.ess_bulk``); the ratio is independence / nutpie in one run.
 
 Usage::
@@ -29,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROBLEMS = ("breast cancer laplace", "breast cancer gaussian", "diabetes laplace",
-            "poisson lasso 2000x20")
+            "poisson lasso 2000x20", "n>>p lasso 10000x200")
 
 
 def problem(name: str):
@@ -44,6 +45,11 @@ def problem(name: str):
         X = (X - X.mean(0)) / X.std(0)
         prior = mapreg.Laplace(1.0) if name.endswith("laplace") else mapreg.Gaussian(1.0)
         return mapreg.Model(X, y.astype(float), prior, family="bernoulli")
+    if name.startswith("n>>p"):  # bench_samplers.py's issue-10 problem
+        sys.path.insert(0, str(HERE))
+        from bench_samplers import size_problem
+
+        return size_problem(name)[0]
     if name.startswith("diabetes"):
         from mapreg.datasets import load_diabetes
 

@@ -158,12 +158,13 @@ def test_gate_flags_a_nearly_separable_problem():
     ({"scale_prior": mapreg.GammaLambdaSq(1.0, 1.0)}, "hyperprior"),
     ({"noise_prior": mapreg.HalfCauchy(1.0), "noise_sigma": None}, "hyperprior"),
     ({"prior": mapreg.Horseshoe(1.0)}, "no posterior mode"),
+    ({"X": np.ones((30, 40)) + np.eye(30, 40)}, "> n = 30 rows"),
 ])
 def test_refusals_name_the_problem(kwargs, words):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
-    args = {"prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
-    model = mapreg.Model(X, y, **args)
+    args = {"X": X, "y": y, "prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
+    model = mapreg.Model(**args)
     assert words in independence_refusal(model)
     with pytest.raises(ValueError, match=words):
         independence_plan(model)

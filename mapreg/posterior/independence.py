@@ -138,7 +138,8 @@ def independence_refusal(model) -> str | None:
     """Why the independence sampler does not apply to ``model``; ``None`` when it does.
 
     It needs a fixed-scale posterior with a MAP on in-memory rows: no hyperprior (the scales
-    would be sampled too), no dask data (each step reads every row), a prior with a mode.
+    would be sampled too), no dask data (each step reads every row), a prior with a mode,
+    and at most ``n`` coefficients (intercept included).
     """
     if not isinstance(model, Model):
         return f"it needs a mapreg.Model, got {type(model).__name__}"
@@ -153,6 +154,11 @@ def independence_refusal(model) -> str | None:
     if not model.prior.has_mode:
         return (f"the {type(model.prior).__name__} prior has no posterior mode to centre "
                 "the proposal at")
+    k = model.n_features + int(model.fit_intercept)
+    if k > model.n_samples:
+        return (f"{k} coefficients (intercept included) > n = {model.n_samples} rows: the "
+                "likelihood leaves directions to the prior alone, where a Gaussian "
+                "approximation of the posterior is poor (and its fit O(k**3) per iteration)")
     return None
 
 

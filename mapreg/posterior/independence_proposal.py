@@ -81,25 +81,33 @@ def _curvature(model: Model, Z, theta):
     return H, H @ theta - Z.T @ model.family.dloss(eta, model.y)
 
 
-def _newton(model: Model, Z, theta, d, steps: int = 3):
+def _curvature_of(model: Model, Z):
+    """``theta -> _curvature(model, Z, theta)``; computed once for a quadratic loss (gaussian)."""
+    if getattr(model.family, "is_quadratic", False):
+        H, h = _curvature(model, Z, np.zeros(Z.shape[1]))
+        return lambda theta: (H.copy(), h)
+    return lambda theta: _curvature(model, Z, theta)
+
+
+def _newton(model: Model, Z, theta, d, curvature, steps: int = 3):
     """A few damped Newton steps on ``loss(Z theta) + sum_j d_j theta_j**2 / 2``; its Hessian."""
     def obj(t):
         return model.family.loss(Z @ t, model.y) + 0.5 * float(d @ t**2)
 
     for _ in range(steps):
-        H, _ = _curvature(model, Z, theta)
+        H, _ = curvature(theta)
         H[np.diag_indices_from(H)] += d
         step = np.linalg.solve(H, Z.T @ model.family.dloss(Z @ theta, model.y) + d * theta)
         f0, t = obj(theta), 1.0
         while t > 1e-4 and not obj(theta - t * step) <= f0:
             t *= 0.5
         theta = theta - t * step
-    H, _ = _curvature(model, Z, theta)
+    H, _ = curvature(theta)
     H[np.diag_indices_from(H)] += d
     return theta, H
 
 
-def _variational(model: Model, Z, theta, H, a: float, quad: np.ndarray):
+def _variational(model: Model, Z, theta, H, a: float, quad: np.ndarray, curvature):
     """Mean-field fit of the scale mixture: ``(mean, Q, E[1/tau])`` (module docstring)."""
     p = model.n_features
     d = np.zeros(theta.size)
@@ -108,7 +116,7 @@ def _variational(model: Model, Z, theta, H, a: float, quad: np.ndarray):
         d_new[:p] += a / np.sqrt(theta[:p] ** 2 + np.diag(np.linalg.inv(H))[:p])
         done = np.allclose(d_new, d, rtol=_TOL, atol=0.0)
         d = d_new
-        theta, H = _newton(model, Z, theta, d)
+        theta, H = _newton(model, Z, theta, d, curvature)
         if done:
             break
     return theta, H, d - quad
@@ -136,13 +144,14 @@ def _laplace_tilted(mc, vc, a: float):
     return mean, second - mean**2
 
 
-def _expectation_propagation(model: Model, Z, theta, lam0, a: float, quad: np.ndarray):
+def _expectation_propagation(model: Model, theta, lam0, a: float, quad: np.ndarray,
+                             curvature):
     """EP on the ``exp(-a |w_j|)`` sites from precisions ``lam0``: ``(mean, Q)``."""
     p, k = model.n_features, theta.size
     lam, shift = np.zeros(k), np.zeros(k)
     lam[:p] = lam0[:p]
     for _ in range(_EP_ITERS):
-        HL, hL = _curvature(model, Z, theta)
+        HL, hL = curvature(theta)
         Q = HL + np.diag(lam + quad)
         cov = np.linalg.inv(Q)
         theta = cov @ (hL + shift)
@@ -160,7 +169,7 @@ def _expectation_propagation(model: Model, Z, theta, lam0, a: float, quad: np.nd
         lam[:p] = lam_next
         if done:
             break
-    HL, hL = _curvature(model, Z, theta)
+    HL, hL = curvature(theta)
     Q = HL + np.diag(lam + quad)
     return np.linalg.solve(Q, hL + shift), Q
 
@@ -189,9 +198,12 @@ def proposal(model: Model, nu: float, inflation: float) -> Proposal:
         if weights is not None and weights[0] > 0.0:
             Z, quad = design(model), np.zeros(mean.size)
             quad[:p] = 2.0 * weights[1]
-            mean, H, lam0 = _variational(model, Z, mean, H, weights[0], quad)
-            mean, H = _expectation_propagation(model, Z, mean, lam0, weights[0], quad)
+            curvature = _curvature_of(model, Z)
+            mean, H, lam0 = _variational(model, Z, mean, H, weights[0], quad, curvature)
+            mean, H = _expectation_propagation(model, mean, lam0, weights[0], quad, curvature)
         chol = np.linalg.cholesky(H)
+        if not (np.all(np.isfinite(chol)) and np.all(np.isfinite(mean))):
+            raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         raise ValueError("independence sampler: the Gaussian approximation's precision is "
                          "not positive definite (e.g. p > n with a kinked prior), so there "
