@@ -81,12 +81,15 @@ K_HAT_MAX = 0.7
 _FAST = ("gaussian", "bernoulli", "poisson")
 #: Bytes of linear predictor held at once (a block of proposals is ``n x block``).
 _BLOCK_BYTES = 16 * 2**20
-# The cost model of one proposal (seconds): 2 n k flops of X @ W' at FLOPS_PER_S, plus
-# the family's elementwise log-likelihood at S_PER_ROW per row (bernoulli's logaddexp,
-# poisson's exp; measured on the project machine, benchmarks/bench_independence.py).
-FLOPS_PER_S = 4e9
-S_PER_ROW = 1.5e-8
-S_PER_STEP = 1e-6
+# The cost model of one proposal (seconds): its draw (a triangular solve, 2 k**2 flops), the
+# likelihood (gaussian, k <= n: 2 k**2 flops on Z'Z; other families: 2 n k flops of X @ W'
+# and the elementwise softplus / exp at S_PER_ROW per row) and S_PER_STEP of bookkeeping
+# (the prior's logpdf, the accept / reject). Fitted to benchmarks/bench_independence.py on
+# the project machine (one BLAS thread): ~10 us per bernoulli step at n = 569, ~15 us per
+# poisson step at n = 2,000, ~3 us per gaussian step at k = 11.
+FLOPS_PER_S = 1e10
+S_PER_ROW = 8e-9
+S_PER_STEP = 2e-6
 
 
 class IndependencePlan(NamedTuple):
@@ -266,7 +269,9 @@ def _sticking(lw: np.ndarray, log_ratio: np.ndarray, max_t: int) -> tuple[float,
 
 def _cost(model: Model, steps: float) -> float:
     n, k = model.n_samples, model.n_features + int(model.fit_intercept)
-    return steps * (2.0 * n * k / FLOPS_PER_S + n * S_PER_ROW + S_PER_STEP)
+    if model.family.name == "gaussian":  # through Z'Z (k <= n: independence_refusal)
+        return steps * (4.0 * k * k / FLOPS_PER_S + S_PER_STEP)
+    return steps * ((2.0 * k * k + 2.0 * n * k) / FLOPS_PER_S + n * S_PER_ROW + S_PER_STEP)
 
 
 def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float = INFLATION,
