@@ -42,13 +42,15 @@ from typing import NamedTuple
 import numpy as np
 
 from mapreg.exceptions import SamplingWarning
-from mapreg.families import _MAX_LOG_RATE
 from mapreg.model import Model
 from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.independence_proposal import Proposal as _Proposal
+from mapreg.posterior.independence_proposal import Target as _Target
+from mapreg.posterior.independence_proposal import block_size as _block_size
+from mapreg.posterior.independence_proposal import log_posterior
 from mapreg.posterior.independence_proposal import proposal as _proposal
 
-__all__ = ["IndependencePlan", "independence_plan", "independence_refusal",
+__all__ = ["IndependencePlan", "independence_plan", "independence_refusal", "log_posterior",
            "sample_independence"]
 
 # The proposal's tails and width, by measurement (sample_independence, 4 x (1,000 + 1,000),
@@ -68,8 +70,9 @@ STICK = 0.05
 #: The most steps per kept draw (beyond it the proposal is too poor to be worth it).
 MAX_THIN = 20
 #: The largest estimated probability that a kept draw repeats the previous one for a
-#: reliable plan (at 0.16-0.26 the breast-cancer Gaussian(1) model kept ~1,000-1,200
-#: effective draws of 4,000; at ~0.5 its Laplace(1) version kept 9-45).
+#: reliable plan (4 x 1,000 draws, seeds 10-13: the breast-cancer Gaussian(1) model,
+#: repeat ~0.17, kept 1,063-2,306 effective draws; its Laplace(1) version, repeat 0.33-0.50
+#: over nu and c, kept 11-249).
 REPEAT_MAX = 0.3
 #: Largest ratio (over the mean) at which a large ``k_hat`` is ignored: the state with the
 #: largest sampled weight then holds the chain ~3 steps. A kink makes ``k_hat`` meaningless
@@ -78,9 +81,6 @@ REPEAT_MAX = 0.3
 MAX_WEIGHT = 3.0
 #: PSIS' largest reliable ``k_hat`` (Vehtari et al. 2024: ``min(1 - 1/log10(S), 0.7)``).
 K_HAT_MAX = 0.7
-_FAST = ("gaussian", "bernoulli", "poisson")
-#: Bytes of linear predictor held at once (a block of proposals is ``n x block``).
-_BLOCK_BYTES = 16 * 2**20
 # The cost model of one proposal (seconds): its draw (a triangular solve, 2 k**2 flops), the
 # likelihood (gaussian, k <= n: 2 k**2 flops on Z'Z; other families: 2 n k flops of X @ W'
 # and the elementwise softplus / exp at S_PER_ROW per row) and S_PER_STEP of bookkeeping
@@ -163,73 +163,6 @@ def independence_refusal(model) -> str | None:
                 "likelihood leaves directions to the prior alone, where a Gaussian "
                 "approximation of the posterior is poor (and its fit O(k**3) per iteration)")
     return None
-
-
-def _block_size(model: Model) -> int:
-    return max(1, _BLOCK_BYTES // (8 * model.n_samples))
-
-
-class _Target:
-    """``log p(y | theta) + sum_j log p(w_j)`` for each row of ``theta`` (m, k), in blocks.
-
-    The unnormalised log posterior (the flat intercept adds 0; normalising constants
-    included), float64. The data-only work is done once: the gaussian family reads
-    ``Z'Z`` (``O(k**2)`` per proposal, :mod:`~mapreg.posterior.sufficient`) when ``k <= n``;
-    bernoulli and poisson use ``y' eta = (Z'y)' theta`` and a precomputed
-    ``sum_i log y_i!``, leaving ``sum_i softplus(eta_i)`` / ``sum_i exp(eta_i)`` per
-    proposal; other families call their ``loglik``.
-    """
-
-    def __init__(self, model: Model):
-        from mapreg.posterior.sufficient import sufficient_stats
-
-        self.model, self.p = model, model.n_features
-        self.y = np.asarray(model.y, dtype=float)
-        self.kind = model.family.name if model.family.name in _FAST else "generic"
-        k = self.p + int(model.fit_intercept)
-        if self.kind == "gaussian" and k > model.n_samples:
-            self.kind = "generic"
-        if self.kind == "gaussian":
-            self.stats = sufficient_stats(model.X, self.y, model.fit_intercept)
-            s = model.noise_sigma
-            self.const = -model.n_samples * (math.log(s) + 0.5 * math.log(2.0 * math.pi))
-        elif self.kind != "generic":
-            self.zty = np.append(model.X.T @ self.y, self.y.sum())[:k]
-            self.const = -model.loss_constant()
-        self.step = _block_size(model)
-
-    def _loglik(self, t: np.ndarray) -> np.ndarray:
-        if self.kind == "gaussian":
-            st = self.stats
-            delta = t - st.t0
-            rss = st.r0 - 2.0 * delta @ st.g0 + np.sum((delta @ st.ZtZ) * delta, axis=1)
-            return self.const - np.maximum(rss, 0.0) / (2.0 * self.model.noise_sigma**2)
-        eta = self.model.X @ t[:, :self.p].T
-        if self.model.fit_intercept:
-            eta += t[:, self.p]
-        if self.kind == "bernoulli":
-            return t @ self.zty - np.sum(np.logaddexp(0.0, eta), axis=0)
-        if self.kind == "poisson":
-            # the family's clip of the log rate (its loglik's), for the same density
-            ll = self.const + t @ self.zty
-            if np.any(eta > _MAX_LOG_RATE):
-                ll -= np.sum(self.y[:, None] * np.maximum(eta - _MAX_LOG_RATE, 0.0), axis=0)
-                eta = np.minimum(eta, _MAX_LOG_RATE)
-            return ll - np.sum(np.exp(eta), axis=0)
-        return np.sum(self.model.family.loglik(eta, self.y[:, None]), axis=0)
-
-    def __call__(self, theta: np.ndarray) -> np.ndarray:
-        out = np.empty(theta.shape[0])
-        for i in range(0, theta.shape[0], self.step):
-            t = theta[i:i + self.step]
-            out[i:i + self.step] = (self._loglik(t)
-                                    + np.sum(self.model.prior.logpdf(t[:, :self.p]), axis=1))
-        return out
-
-
-def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
-    """``log p(y | theta) + sum_j log p(w_j)`` per row of ``theta`` (m, k): :class:`_Target`."""
-    return _Target(model)(np.atleast_2d(np.asarray(theta, dtype=float)))
 
 
 def _streams(seq: np.random.SeedSequence):
