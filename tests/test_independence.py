@@ -186,7 +186,7 @@ def test_same_seed_same_draws_and_blocks_do_not_matter():
     X = rng.standard_normal((50, 4))
     y = (X[:, 0] + rng.standard_normal(50) > 0).astype(float)
     model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
-    plan = independence_plan(model, seed=3)
+    plan = independence_plan(model, seed=3, iterations=2 * 70)  # as sample_independence
     a = sample_independence(model, draws=60, tune=10, chains=2, seed=3, plan=plan)
     b = sample_independence(model, draws=60, tune=10, chains=2, seed=3, plan=plan, block=7)
     c = sample_independence(model, draws=60, tune=10, chains=2, seed=3)

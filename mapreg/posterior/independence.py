@@ -74,6 +74,7 @@ PLAN_PROPOSALS = 4000
 REFINE_PROPOSALS = 32000
 REFINE_ROUNDS = 2
 REFINE_K_HAT_MAX = 1.0
+REFINE_SHARE = 0.25
 #: The largest allowed probability that a kept draw repeats the previous kept one.
 STICK = 0.05
 #: The most steps per kept draw (beyond it the proposal is too poor to be worth it).
@@ -221,15 +222,18 @@ def _cost(model: Model, steps: float) -> float:
 
 
 def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float = INFLATION,
-                      proposals: int = PLAN_PROPOSALS) -> IndependencePlan:
-    """How well the heavy-tailed Laplace proposal covers ``model``'s posterior, and the cost.
+                      proposals: int = PLAN_PROPOSALS,
+                      iterations: int = 8000) -> IndependencePlan:
+    """How well the proposal covers ``model``'s posterior, the thinning and the cost.
 
-    Raises ``ValueError`` when :func:`independence_refusal` refuses the model.
+    ``iterations``: the run planned for, ``chains * (tune + draws)`` (the proposal is
+    refined only where that costs at most :data:`REFINE_SHARE` of it). Raises
+    ``ValueError`` when :func:`independence_refusal` refuses the model.
     """
     reason = independence_refusal(model)
     if reason is not None:
         raise ValueError(f"independence sampler does not apply: {reason}")
-    return _fitted_plan(model, _Target(model), seed, nu, inflation, proposals)
+    return _fitted_plan(model, _Target(model), seed, nu, inflation, proposals, iterations)
 
 
 def _psis(prop: _Proposal, target: _Target, m: int, seq) -> tuple:
@@ -260,11 +264,17 @@ def _refined(prop: _Proposal, target: _Target, seed, rnd: int) -> _Proposal | No
 
 
 def _fitted_plan(model: Model, target: _Target, seed, nu: float, inflation: float,
-                 proposals: int = PLAN_PROPOSALS) -> IndependencePlan:
-    """The Gaussian-approximation proposal, refined while its IS ESS grows, and its plan."""
+                 proposals: int = PLAN_PROPOSALS, iterations: int = 8000) -> IndependencePlan:
+    """The Gaussian-approximation proposal, refined while its IS ESS grows, and its plan.
+
+    A refinement round is tried only where it costs at most :data:`REFINE_SHARE` of the run
+    (``iterations`` kept and warm-up draws, all chains, ``thin`` steps each).
+    """
     t0 = time.perf_counter()
     prop = _proposal(model, nu, inflation)
     plan = _plan(target, prop, seed, proposals, t0)
+    if REFINE_PROPOSALS > REFINE_SHARE * iterations * plan.thin:
+        return plan
     for rnd in range(REFINE_ROUNDS):
         new = _refined(prop, target, seed, rnd)
         new_plan = None if new is None else _plan(target, new, seed, proposals, t0)
@@ -374,7 +384,8 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     target = _Target(model)
     if plan is None:
-        plan = _fitted_plan(model, target, seed, nu, inflation)
+        plan = _fitted_plan(model, target, seed, nu, inflation,
+                            iterations=int(chains) * (int(tune) + int(draws)))
     prop = plan.proposal
     if not plan.reliable:
         warnings.warn(f"independence sampler: {plan.reason}", SamplingWarning, stacklevel=2)
