@@ -89,7 +89,7 @@ def run_one(name: str, sampler: str, seed: int) -> dict:
     min_ess = min(float(np.min(ess_bulk(d.coef))), float(np.min(ess_bulk(d.intercept))))
     row = {"problem": name, "sampler": sampler, "wall_s": wall, "min_ess_bulk": min_ess,
            "ess_per_s": min_ess / wall}
-    for key in ("acceptance", "k_hat", "thin", "plan"):
+    for key in ("acceptance", "k_hat", "thin", "reliable", "repeat", "plan"):
         if f"independence_{key}" in d.attrs:
             row[key] = d.attrs[f"independence_{key}"]
     if sampler == "independence":
@@ -115,7 +115,9 @@ def main():
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             extra = (f"  acc {row['acceptance']:.3f} k_hat {row['k_hat']:.2f} thin "
-                     f"{row['thin']} ({row['s_per_step'] * 1e6:.1f} us/step)"
+                     f"{row['thin']} repeat {row['repeat']:.2f} gate "
+                     f"{'ok' if row['reliable'] else 'UNRELIABLE'} "
+                     f"({row['s_per_step'] * 1e6:.1f} us/step)"
                      if sampler == "independence" else "")
             print(f"{name:24s} {sampler:12s} wall {row['wall_s']:6.2f} s  min ESS "
                   f"{row['min_ess_bulk']:6.0f}  ESS/s {row['ess_per_s']:8.1f}{extra}",

@@ -49,6 +49,8 @@ from mapreg.posterior.independence_proposal import Target as _Target
 from mapreg.posterior.independence_proposal import block_size as _block_size
 from mapreg.posterior.independence_proposal import log_posterior
 from mapreg.posterior.independence_proposal import proposal as _proposal
+from mapreg.posterior.independence_proposal import streams as _streams
+from mapreg.posterior.independence_proposal import weights as _weights
 
 __all__ = ["IndependencePlan", "independence_plan", "independence_refusal", "log_posterior",
            "sample_independence"]
@@ -177,20 +179,6 @@ def independence_refusal(model) -> str | None:
                 "likelihood leaves directions to the prior alone, where a Gaussian "
                 "approximation of the posterior is poor (and its fit O(k**3) per iteration)")
     return None
-
-
-def _streams(seq: np.random.SeedSequence):
-    """Normals, chi-squares and uniforms from separate generators: each is consumed in
-    order, so the draws do not depend on how the steps are cut into blocks."""
-    gz, gc, gu = (np.random.default_rng(s) for s in seq.spawn(3))
-    return gz, gc, gu
-
-
-def _weights(prop: _Proposal, target: _Target, m: int, streams):
-    gz, gc, _ = streams
-    theta, log_q = prop.draw(gz.standard_normal((m, prop.mean.size)),
-                             gc.chisquare(prop.nu, m))
-    return theta, target(theta) - log_q
 
 
 def _sticking(lw: np.ndarray, log_ratio: np.ndarray, max_t: int) -> tuple[float, np.ndarray]:
@@ -374,7 +362,8 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     Draws
         ``coef`` (chains, draws, p), ``intercept`` (chains, draws) and ``attrs``
         ``independence_acceptance`` (the realised rate over all steps), ``independence_k_hat``,
-        ``independence_thin``, ``independence_nu``, ``independence_inflation``,
+        ``independence_thin``, ``independence_reliable`` (0/1: the plan's gate),
+        ``independence_repeat``, ``independence_nu``, ``independence_inflation``,
         ``independence_plan`` (the plan's line).
     """
     reason = independence_refusal(model)
@@ -400,6 +389,8 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     b0 = theta[..., p] if model.fit_intercept else np.zeros(theta.shape[:2])
     attrs = {"independence_acceptance": float(np.mean(acc)),
              "independence_k_hat": float(plan.k_hat), "independence_thin": thin,
+             "independence_reliable": int(plan.reliable),
+             "independence_repeat": float(plan.repeat),
              "independence_nu": prop.nu, "independence_inflation": prop.inflation,
              "independence_plan": plan.reason}
     return Draws(np.ascontiguousarray(theta[..., :p]), np.ascontiguousarray(b0), attrs=attrs)

@@ -195,14 +195,14 @@ def proposal(model: Model, nu: float, inflation: float) -> Proposal:
         pass
     H[np.arange(p), np.arange(p)] += np.maximum(curv, 0.0)
     mean = np.append(coef, fit.intercept) if model.fit_intercept else coef
-    weights = penalty.quadratic_weights()
+    l1_l2 = penalty.quadratic_weights()  # (a, c2): pen = a |w| + c2 w**2
     try:
-        if weights is not None and weights[0] > 0.0:
+        if l1_l2 is not None and l1_l2[0] > 0.0:
             Z, quad = design(model), np.zeros(mean.size)
-            quad[:p] = 2.0 * weights[1]
+            quad[:p] = 2.0 * l1_l2[1]
             curvature = _curvature_of(model, Z)
-            mean, H, lam0 = _variational(model, Z, mean, H, weights[0], quad, curvature)
-            mean, H = _expectation_propagation(model, mean, lam0, weights[0], quad, curvature)
+            mean, H, lam0 = _variational(model, Z, mean, H, l1_l2[0], quad, curvature)
+            mean, H = _expectation_propagation(model, mean, lam0, l1_l2[0], quad, curvature)
         chol = np.linalg.cholesky(H)
         if not (np.all(np.isfinite(chol)) and np.all(np.isfinite(mean))):
             raise np.linalg.LinAlgError
@@ -284,3 +284,18 @@ class Target:
 def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
     """``log p(y | theta) + sum_j log p(w_j)`` per row of ``theta`` (m, k): :class:`Target`."""
     return Target(model)(np.atleast_2d(np.asarray(theta, dtype=float)))
+
+
+def streams(seq: np.random.SeedSequence):
+    """Normals, chi-squares and uniforms from separate generators: each is consumed in
+    order, so the draws do not depend on how the steps are cut into blocks."""
+    gz, gc, gu = (np.random.default_rng(s) for s in seq.spawn(3))
+    return gz, gc, gu
+
+
+def weights(prop: Proposal, target: Target, m: int, rngs):
+    """``m`` proposals from ``rngs`` (:func:`streams`) and their log ratios ``log p - log q``."""
+    gz, gc, _ = rngs
+    theta, log_q = prop.draw(gz.standard_normal((m, prop.mean.size)),
+                             gc.chisquare(prop.nu, m))
+    return theta, target(theta) - log_q
