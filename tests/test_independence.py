@@ -233,3 +233,14 @@ def test_ep_tilted_moments_against_quadrature(mc, vc, a):
     mean, var = _laplace_tilted(np.array([mc]), np.array([vc]), a)
     np.testing.assert_allclose(mean[0], m1 / z, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(var[0], m2 / z - (m1 / z) ** 2, rtol=1e-6)
+
+
+def test_elastic_net_bernoulli_matches_nuts():
+    """The EP proposal with an L2 part (elastic net), bernoulli with an intercept."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((150, 4))
+    y = (rng.random(150) < 1 / (1 + np.exp(-(0.2 + X @ [1.0, -0.5, 0.0, 0.0])))) * 1.0
+    model = mapreg.Model(X, y, mapreg.ElasticNet(b=0.5, sigma=1.0), family="bernoulli")
+    d = sample_independence(model, draws=1000, tune=100, chains=2, seed=12)
+    assert d.attrs["independence_reliable"] == 1
+    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
