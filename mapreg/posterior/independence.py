@@ -98,10 +98,11 @@ K_HAT_MAX = 0.7
 # likelihood (gaussian, k <= n: 2 k**2 flops on Z'Z; other families: 2 n k flops of X @ W'
 # and the elementwise softplus / exp at S_PER_ROW per row) and S_PER_STEP of bookkeeping
 # (the prior's logpdf, the accept / reject). Fitted to benchmarks/bench_independence.py on
-# the project machine (one BLAS thread): ~10 us per bernoulli step at n = 569, ~15 us per
-# poisson step at n = 2,000, ~3 us per gaussian step at k = 11.
-FLOPS_PER_S = 1e10
-S_PER_ROW = 8e-9
+# the project machine (one BLAS thread; sampling time, plan excluded, against the model):
+# breast cancer 1.1 s / 1.07 s (thin 20), 0.6 / 0.43 (thin 8); poisson 2,000 x 20 0.4 /
+# 0.52; n >> p 10,000 x 200 0.83 / 1.04; diabetes 0.16 / 0.10.
+FLOPS_PER_S = 2e10
+S_PER_ROW = 5e-9
 S_PER_STEP = 2e-6
 
 
