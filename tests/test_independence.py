@@ -1,0 +1,246 @@
+"""Independence Metropolis-Hastings: against NUTS and quadrature; the gate; refusals.
+
+References are independent of the sampler: NUTS (nutpie), and a posterior computed by
+numerical quadrature (scipy.integrate) for a one-coefficient model.
+Means and sds agree within 5 Monte Carlo standard errors, the MCSE from both runs' bulk ESS.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import mapreg
+from mapreg.exceptions import SamplingWarning
+from mapreg.posterior.diagnostics import ess_bulk
+from mapreg.posterior.independence import (
+    independence_plan,
+    independence_refusal,
+    sample_independence,
+)
+
+
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return (X - X.mean(0)) / X.std(0), y.astype(float)
+
+
+def _theta(coef, intercept):
+    """(chains, draws, k): coefficients then the intercept."""
+    return np.concatenate([coef, intercept[..., None]], axis=-1)
+
+
+def _reference(tree):
+    post = tree["posterior"]
+    return _theta(post["coef"].values, post["intercept"].values)
+
+
+def _assert_agree(a, b, z=5.0):
+    """Means and sds of every coordinate of two (chain, draw, k) samples within z MCSE."""
+    flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+    ess_a, ess_b = ess_bulk(a), ess_bulk(b)
+    assert np.all(ess_a > 100), ess_a
+    sd_a, sd_b = flat_a.std(0), flat_b.std(0)
+    mcse_mean = np.sqrt(sd_a**2 / ess_a + sd_b**2 / ess_b)
+    np.testing.assert_array_less(np.abs(flat_a.mean(0) - flat_b.mean(0)), z * mcse_mean)
+    # sd's MCSE ~ sd / sqrt(2 ESS) (near-Gaussian draws; kurtosis adds a little)
+    mcse_sd = np.sqrt(sd_a**2 / (2 * ess_a) + sd_b**2 / (2 * ess_b))
+    np.testing.assert_array_less(np.abs(sd_a - sd_b), z * mcse_sd)
+
+
+def _nuts(model, draws=500, seed=3):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mapreg.sample_posterior(model, draws=draws, tune=500, chains=2, sampler="nutpie",
+                                       random_seed=seed, progressbar=False,
+                                       log_likelihood=False)
+
+
+def test_breast_cancer_logistic_gaussian_prior_matches_nuts():
+    X, y = _breast_cancer()
+    model = mapreg.Model(X, y, mapreg.Gaussian(1.0), family="bernoulli")
+    plan = independence_plan(model, seed=0)
+    assert plan.reliable, plan.reason
+    d = sample_independence(model, draws=1000, tune=100, chains=2, seed=1, plan=plan)
+    assert d.coef.shape == (2, 1000, 30) and d.intercept.shape == (2, 1000)
+    assert d.attrs["independence_thin"] == plan.thin
+    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model)))
+
+
+def test_diabetes_lasso_matches_nuts():
+    from mapreg.datasets import load_diabetes
+
+    data = load_diabetes()
+    model = mapreg.Model(data.X, data.y, mapreg.Laplace(2.0), noise_sigma=53.0)
+    d = sample_independence(model, draws=1000, tune=100, chains=2, seed=2)
+    assert 0.2 < d.attrs["independence_acceptance"] < 0.9
+    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+
+
+def test_poisson_lasso_matches_nuts():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((120, 3))
+    y = rng.poisson(np.exp(0.3 + X @ np.array([0.4, -0.3, 0.0]))).astype(float)
+    model = mapreg.Model(X, y, mapreg.Laplace(0.3), family="poisson")
+    d = sample_independence(model, draws=1000, tune=100, chains=2, seed=6)
+    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+
+
+def test_one_coefficient_against_quadrature():
+    """Bernoulli, one feature, no intercept, Laplace(1): the posterior by scipy.integrate."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(40)
+    y = (rng.random(40) < 1 / (1 + np.exp(-0.8 * x))).astype(float)
+    model = mapreg.Model(x[:, None], y, mapreg.Laplace(1.0), family="bernoulli",
+                         fit_intercept=False)
+
+    def log_post(w):
+        eta = w * x
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - abs(w))
+
+    mode = max(np.linspace(-5, 5, 2001), key=log_post)
+    c = log_post(mode)
+
+    def dens(w):
+        return np.exp(log_post(w) - c)
+
+    lo, hi = mode - 12.0, mode + 12.0
+    z = integrate.quad(dens, lo, hi, points=[0.0], limit=200)[0]
+    mean = integrate.quad(lambda w: w * dens(w), lo, hi, points=[0.0], limit=200)[0] / z
+    var = integrate.quad(lambda w: (w - mean) ** 2 * dens(w), lo, hi, points=[0.0],
+                         limit=200)[0] / z
+
+    def cdf(w):
+        return np.array([integrate.quad(dens, lo, v, points=[0.0] if lo < 0 < v else None,
+                                        limit=200)[0] for v in np.atleast_1d(w)]) / z
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SamplingWarning)  # the gate passes this one
+        d = sample_independence(model, draws=2000, tune=50, chains=2, seed=8)
+    w = d.coef[..., 0]
+    assert np.all(d.intercept == 0.0)
+    ess = float(ess_bulk(w[..., None])[0])
+    assert abs(w.mean() - mean) < 5 * np.sqrt(var / ess)
+    assert abs(w.std() - np.sqrt(var)) < 5 * np.sqrt(var / (2 * ess))
+    sub = w.ravel()[::4]  # KS needs independent draws: every 4th of near-independent ones
+    assert stats.kstest(sub, cdf).pvalue > 1e-3
+
+
+def test_gate_flags_the_breast_cancer_lasso():
+    """Laplace(1) on the collinear breast-cancer features: chains would stick."""
+    X, y = _breast_cancer()
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+    plan = independence_plan(model, seed=0)
+    assert not plan.reliable
+    assert plan.repeat > 0.1 or plan.k_hat > 0.7
+    assert "use NUTS" in plan.reason
+    with pytest.warns(SamplingWarning, match="independence sampler"):
+        sample_independence(model, draws=20, tune=5, chains=1, seed=0, plan=plan)
+
+
+def test_gate_flags_a_nearly_separable_problem():
+    """p close to n, weak prior: a very non-Gaussian posterior gives a large k_hat."""
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((40, 25))
+    y = (X[:, 0] + 0.3 * rng.standard_normal(40) > 0).astype(float)
+    model = mapreg.Model(X, y, mapreg.Gaussian(5.0), family="bernoulli")
+    plan = independence_plan(model, seed=0)
+    assert not plan.reliable and plan.k_hat > 0.7, plan.reason
+    assert "k_hat" in plan.reason
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"scale_prior": mapreg.GammaLambdaSq(1.0, 1.0)}, "hyperprior"),
+    ({"noise_prior": mapreg.HalfCauchy(1.0), "noise_sigma": None}, "hyperprior"),
+    ({"prior": mapreg.Horseshoe(1.0)}, "no posterior mode"),
+    ({"X": np.ones((30, 40)) + np.eye(30, 40)}, "> n = 30 rows"),
+])
+def test_refusals_name_the_problem(kwargs, words):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    args = {"X": X, "y": y, "prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
+    model = mapreg.Model(**args)
+    assert words in independence_refusal(model)
+    with pytest.raises(ValueError, match=words):
+        independence_plan(model)
+    with pytest.raises(ValueError, match=words):
+        sample_independence(model, draws=10, tune=0, chains=1, seed=0)
+
+
+def test_refuses_dask_data():
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    model = mapreg.Model(da.from_array(X, chunks=10), da.from_array(y, chunks=10),
+                         mapreg.Laplace(1.0), noise_sigma=1.0)
+    assert "dask" in independence_refusal(model)
+
+
+def test_same_seed_same_draws_and_blocks_do_not_matter():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((50, 4))
+    y = (X[:, 0] + rng.standard_normal(50) > 0).astype(float)
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+    plan = independence_plan(model, seed=3, iterations=2 * 70)  # as sample_independence
+    a = sample_independence(model, draws=60, tune=10, chains=2, seed=3, plan=plan)
+    b = sample_independence(model, draws=60, tune=10, chains=2, seed=3, plan=plan, block=7)
+    c = sample_independence(model, draws=60, tune=10, chains=2, seed=3)
+    np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(a.intercept, b.intercept)
+    np.testing.assert_array_equal(a.coef, c.coef)
+    d = sample_independence(model, draws=60, tune=10, chains=2, seed=4, plan=plan)
+    assert not np.array_equal(a.coef, d.coef)
+    assert not np.array_equal(a.coef[0], a.coef[1])  # chains differ
+
+
+@pytest.mark.parametrize("family, intercept", [("gaussian", True), ("bernoulli", True),
+                                               ("poisson", False), ("poisson", True)])
+def test_log_posterior_matches_the_model(family, intercept):
+    """The batched log density (gram / Z'y shortcuts) against Model.neg_log_posterior."""
+    from mapreg.posterior.independence import log_posterior
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    y = {"gaussian": rng.standard_normal(60), "bernoulli": (rng.random(60) < 0.5) * 1.0,
+         "poisson": rng.poisson(2.0, 60) * 1.0}[family]
+    model = mapreg.Model(X, y, mapreg.Laplace(0.7), family=family, fit_intercept=intercept,
+                         noise_sigma=1.3 if family == "gaussian" else None)
+    theta = rng.standard_normal((9, 4 + intercept)) * 2.0
+    if family == "poisson":
+        theta[0, 0] = 400.0  # past the family's clip of the log rate
+    want = [-model.neg_log_posterior(t[:4], t[4] if intercept else 0.0) for t in theta]
+    np.testing.assert_allclose(log_posterior(model, theta), want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("mc, vc, a", [(0.3, 0.5, 1.0), (-2.0, 0.1, 3.0), (4.0, 1.0, 0.5),
+                                       (0.0, 2.0, 2.0), (-30.0, 4.0, 1.0)])
+def test_ep_tilted_moments_against_quadrature(mc, vc, a):
+    """EP's site update: moments of N(w | mc, vc) exp(-a |w|) by scipy.integrate."""
+    from mapreg.posterior.independence_proposal import _laplace_tilted
+
+    def f(w, j):
+        return w**j * stats.norm.pdf(w, mc, np.sqrt(vc)) * np.exp(-a * abs(w))
+
+    lo, hi = mc - 40 * np.sqrt(vc), mc + 40 * np.sqrt(vc)
+    pts = [0.0, mc, mc - a * vc, mc + a * vc]  # where the mass is: quad must not miss it
+    z, m1, m2 = (integrate.quad(f, lo, hi, args=(j,), points=pts, limit=400)[0]
+                 for j in range(3))
+    mean, var = _laplace_tilted(np.array([mc]), np.array([vc]), a)
+    np.testing.assert_allclose(mean[0], m1 / z, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(var[0], m2 / z - (m1 / z) ** 2, rtol=1e-6)
+
+
+def test_elastic_net_bernoulli_matches_nuts():
+    """The EP proposal with an L2 part (elastic net), bernoulli with an intercept."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((150, 4))
+    y = (rng.random(150) < 1 / (1 + np.exp(-(0.2 + X @ [1.0, -0.5, 0.0, 0.0])))) * 1.0
+    model = mapreg.Model(X, y, mapreg.ElasticNet(b=0.5, sigma=1.0), family="bernoulli")
+    d = sample_independence(model, draws=1000, tune=100, chains=2, seed=12)
+    assert d.attrs["independence_reliable"] == 1
+    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
