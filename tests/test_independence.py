@@ -244,3 +244,28 @@ def test_elastic_net_bernoulli_matches_nuts():
     d = sample_independence(model, draws=1000, tune=100, chains=2, seed=12)
     assert d.attrs["independence_reliable"] == 1
     _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+
+
+def test_sample_posterior_runs_it_and_auto_picks_it():
+    """Poisson lasso (no Gibbs sampler): auto takes the independence sampler, says why, and
+    the result carries the usual groups and diagnostics; a plan that fails its gate still
+    runs when asked for by name, warns, and the warning is kept in attrs["warnings"]."""
+    from mapreg.posterior.sample import sample_posterior
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 5))
+    y = rng.poisson(np.exp(0.3 + X @ np.array([0.5, -0.3, 0.0, 0.0, 0.2]))).astype(float)
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="poisson")
+    idata = sample_posterior(model, draws=300, tune=100, chains=2, random_seed=3,
+                             progressbar=False)
+    assert idata.attrs["sampler"] == "independence"
+    assert idata.attrs["sampler_requested"] == "auto"
+    assert "k-hat" in idata.attrs["sampler_reason"] and "NUTS" in idata.attrs["sampler_reason"]
+    assert idata.attrs["max_rhat"] < 1.05 and idata.attrs["warnings"] == []
+    assert idata["log_likelihood"]["y"].shape == (2, 300, 300)
+    X2, y2 = _breast_cancer()
+    bc = mapreg.Model(X2, y2, mapreg.Laplace(1.0), family="bernoulli")
+    with pytest.warns(SamplingWarning, match="independence sampler"):
+        res = sample_posterior(bc, draws=50, tune=20, chains=1, sampler="independence",
+                               random_seed=0, progressbar=False)
+    assert any("independence sampler" in w for w in res.attrs["warnings"])

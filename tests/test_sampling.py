@@ -142,12 +142,18 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     # a half-Cauchy on the Laplace scale: the coordinate sampler's slice step on log b
     assert choose_sampler(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0,
                                        scale_prior=HalfCauchy(1.0))) == "gibbs"
+    # no Gibbs sampler; the independence sampler's plan is reliable on this small problem
     assert choose_sampler(mapreg.Model(X, y, mapreg.StudentT(3.0, 1.0),
-                                       noise_sigma=1.0)) == "nutpie"
+                                       noise_sigma=1.0)) == "independence"
+    # ... and refused with a hyperprior (its scales would be sampled too): NUTS
+    assert choose_sampler(mapreg.Model(X, np.round(np.abs(y)), mapreg.Laplace(1.0),
+                                       family="poisson", scale_prior=HalfCauchy(1.0))) \
+        == "nutpie"
     assert choose_sampler(mapreg.Model(X, (y > 2).astype(float), mapreg.Laplace(1.0),
                                        family="bernoulli")) == "gibbs"
+    # Poisson: no Gibbs sampler; independence Metropolis-Hastings where its plan holds
     assert choose_sampler(mapreg.Model(X, np.round(np.abs(y)), mapreg.Laplace(1.0),
-                                       family="poisson")) == "nutpie"
+                                       family="poisson")) == "independence"
     idata = sample_posterior(mapreg.Model(X, y, mapreg.Laplace(1.0), noise_sigma=1.0),
                              draws=200, chains=2, random_seed=1)
     assert idata.attrs["sampler"] == "gibbs" and idata.attrs["sampler_requested"] == "auto"
@@ -156,16 +162,18 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     assert "not exact" in reason and "Laplace" in reason and "n = 40, p = 3" in reason
     assert "Rue's Cholesky" in reason and "for NUTS" in reason
     hier = mapreg.Model(X, y, mapreg.StudentT(3.0, 1.0), noise_sigma=1.0)
-    assert "not gibbs" in auto_choice(hier).reason and "StudentT" in auto_choice(hier).reason
-    assert valid_samplers(hier) == ("nutpie", "pymc", "numpyro")
-    assert valid_samplers(model) == ("nutpie", "pymc", "numpyro", "gibbs", "exact")
+    reason = auto_choice(hier).reason
+    assert "not gibbs" in reason and "StudentT" in reason and "k-hat" in reason
+    assert valid_samplers(hier) == ("nutpie", "pymc", "numpyro", "independence")
+    assert valid_samplers(model) == ("nutpie", "pymc", "numpyro", "gibbs", "exact",
+                                     "independence")
 
 
 def test_invalid_requests_are_refused(small_gaussian):
     model, _, _ = small_gaussian
     lap = mapreg.Model(model.X, model.y, mapreg.Laplace(1.0), noise_sigma=1.0)
     with pytest.raises(ValueError, match=r"'exact' does not apply .* Laplace prior .* "
-                                         r"Samplers that do: nutpie, pymc, numpyro, gibbs$"):
+                                         r"Samplers that do: nutpie, pymc, numpyro, gibbs, independence$"):
         sample_posterior(lap, sampler="exact")
     pois = mapreg.Model(model.X, np.round(np.abs(model.y)), mapreg.Laplace(1.0),
                         family="poisson")
@@ -277,7 +285,7 @@ def test_samplers_read_the_name_not_the_class(small_gaussian):
 
     model, _, _ = small_gaussian
     m = mapreg.Model(model.X, model.y, ShiftedName(1.0), noise_sigma=1.0)
-    assert valid_samplers(m) == ("nutpie", "pymc", "numpyro")
+    assert valid_samplers(m) == ("nutpie", "pymc", "numpyro", "independence")
     with pytest.raises(ValueError, match="lists 'gibbs' among its samplers, but the Gibbs"):
         sample_posterior(m, sampler="gibbs")
 

@@ -3,8 +3,9 @@
 Every sampler says for itself which models it targets exactly
 (:func:`~mapreg.posterior.exact.exact_refusal`,
 :func:`~mapreg.posterior.gibbs.gibbs_refusal`; NUTS takes any model). The automatic
-choice is exact, else Gibbs where a cost model says it is faster than NUTS, else nutpie
-(pymc without it); its reason, with the estimated costs, is kept in the result's
+choice is exact, else Gibbs where a cost model says it is faster than NUTS, else the
+independence Metropolis-Hastings sampler where its plan is reliable and cheaper, else
+nutpie (pymc without it); its reason, with the estimated costs, is kept in the result's
 ``attrs["sampler_reason"]``. On dask-backed data (:attr:`mapreg.Model.is_dask`) only
 the samplers that read ``Z'Z`` and ``Z'y`` apply — exact and the gaussian Gibbs sampler —
 and ``"auto"`` takes them in that order; NUTS is refused
@@ -27,9 +28,10 @@ from typing import NamedTuple
 
 from mapreg.posterior.exact import exact_refusal
 from mapreg.posterior.gibbs import gibbs_plan, gibbs_refusal
+from mapreg.posterior.independence import independence_plan, independence_refusal
 from mapreg.posterior.nuts import NUTS_SAMPLERS
 
-SAMPLERS = ("auto", *NUTS_SAMPLERS, "exact", "gibbs")
+SAMPLERS = ("auto", *NUTS_SAMPLERS, "exact", "gibbs", "independence")
 
 # NUTS' side of the cost model (see the module docstring): gradients per draw = 4 sqrt(k)
 # (at most 1,023, the tree-depth limit), the flop rate of a gradient's matrix-vector
@@ -41,10 +43,15 @@ NUTS_COMPILE_S = 5.0
 
 
 class Choice(NamedTuple):
-    """A sampler and the reason it was chosen."""
+    """A sampler, the reason it was chosen, and the plan it was chosen by (if any).
+
+    ``plan``: the :class:`~mapreg.posterior.independence.IndependencePlan` behind an
+    ``"independence"`` choice, so that the run reuses its proposal.
+    """
 
     sampler: str
     reason: str
+    plan: object = None
 
 
 def refusal(model, sampler: str) -> str | None:
@@ -53,6 +60,8 @@ def refusal(model, sampler: str) -> str | None:
         return exact_refusal(model)
     if sampler == "gibbs":
         return gibbs_refusal(model)
+    if sampler == "independence":
+        return independence_refusal(model)
     if getattr(model, "is_dask", False):
         from mapreg.backends.dask_stats import mcmc_refusal
 
@@ -62,7 +71,8 @@ def refusal(model, sampler: str) -> str | None:
 
 def valid_samplers(model) -> tuple[str, ...]:
     """The samplers that target this model's posterior exactly."""
-    return tuple(s for s in (*NUTS_SAMPLERS, "gibbs", "exact") if refusal(model, s) is None)
+    return tuple(s for s in (*NUTS_SAMPLERS, "gibbs", "exact", "independence")
+                 if refusal(model, s) is None)
 
 
 def nuts_seconds(model, iterations: int) -> tuple[float, float]:
@@ -76,12 +86,16 @@ def nuts_seconds(model, iterations: int) -> tuple[float, float]:
         grads
 
 
-def auto_choice(model, draws: int = 1000, tune: int = 1000) -> Choice:
-    """What ``sampler="auto"`` runs: exact, else Gibbs where cheaper than NUTS, else nutpie.
+def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> Choice:
+    """What ``sampler="auto"`` runs: exact, else Gibbs or independence Metropolis-Hastings
+    where cheaper than NUTS, else nutpie.
 
     Exact i.i.d. draws need no chain at all. Gibbs against NUTS is decided by the cost
-    model of the module docstring for one chain of ``tune + draws`` iterations; the reason
-    gives both estimates.
+    model of the module docstring for one chain of ``tune + draws`` iterations. The
+    independence sampler (:mod:`mapreg.posterior.independence`) is planned next — a
+    Gaussian approximation, a few thousand importance weights (seconds at most) — and taken
+    when its plan is reliable (Pareto k-hat and repeat probability) and its cost, the plan
+    included, is below NUTS'. The reason gives the estimates.
     """
     not_exact = exact_refusal(model)
     if not_exact is None:
@@ -90,11 +104,11 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000) -> Choice:
     if getattr(model, "is_dask", False):
         return _dask_choice(model, not_exact, not_gibbs)
     n, p = model.n_samples, model.n_features
+    its = draws + tune
+    nuts_s, grads = nuts_seconds(model, its)
     if not_gibbs is None:
         plan = gibbs_plan(model)
-        its = draws + tune
         gibbs_s = its * plan.seconds_per_draw
-        nuts_s, grads = nuts_seconds(model, its)
         costs = (f"n = {n}, p = {p}: a Gibbs chain ({plan.method_name} per sweep, "
                  f"{plan.thin} sweep{'s' * (plan.thin > 1)} per draw) ~{gibbs_s:.3g} s "
                  f"against ~{nuts_s:.3g} s for NUTS (~{grads:.0f} gradients per draw, "
@@ -103,13 +117,28 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000) -> Choice:
             return Choice("gibbs", f"not exact: {not_exact}; the conjugate Gibbs sampler "
                                    f"applies and is the cheaper: {costs}")
         not_gibbs = f"it applies but NUTS is the cheaper: {costs}"
+    not_independence = independence_refusal(model)
+    if not_independence is None:
+        ip = independence_plan(model, iterations=chains * its)
+        imh_s = ip.plan_seconds + its * ip.seconds_per_draw
+        costs = (f"k-hat {ip.k_hat:.2f}, acceptance ~{ip.accept_estimate:.2f}, {ip.thin} "
+                 f"steps per draw: ~{imh_s:.3g} s a chain, plan included, against "
+                 f"~{nuts_s:.3g} s for NUTS")
+        if ip.reliable and imh_s <= nuts_s:
+            return Choice("independence", f"not exact: {not_exact}; not gibbs: {not_gibbs}; "
+                                          f"the independence sampler's plan is reliable "
+                                          f"and cheaper: {costs}", ip)
+        not_independence = (ip.reason if not ip.reliable
+                            else f"NUTS is the cheaper: {costs}")
     try:
         import nutpie  # noqa: F401
     except ImportError:  # pragma: no cover - nutpie is a dependency
         return Choice("pymc", f"not exact: {not_exact}; not gibbs: {not_gibbs}; "
+                              f"not independence: {not_independence}; "
                               "nutpie is not installed")
-    return Choice("nutpie", f"not exact: {not_exact}; not gibbs: {not_gibbs}; nutpie is "
-                            "PyMC's fastest NUTS")
+    return Choice("nutpie", f"not exact: {not_exact}; not gibbs: {not_gibbs}; not "
+                            f"independence: {not_independence}; nutpie is PyMC's fastest "
+                            "NUTS")
 
 
 def _dask_choice(model, not_exact: str, not_gibbs: str | None) -> Choice:

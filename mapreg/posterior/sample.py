@@ -22,6 +22,7 @@ from mapreg.posterior.diagnostics import Diagnostics, check_diagnostics
 from mapreg.posterior.draws import Draws
 from mapreg.posterior.exact import sample_exact
 from mapreg.posterior.gibbs import sample_gibbs
+from mapreg.posterior.independence import sample_independence
 from mapreg.posterior.loglik import add_log_likelihood, wants_log_likelihood
 from mapreg.posterior.nuts import NUTS_SAMPLERS, sample_nuts
 
@@ -62,10 +63,11 @@ def _check_dask_log_likelihood(option) -> None:
     wants_log_likelihood(option, 1, 1, 1)  # the bad-value message
 
 
-def _resolve(model: Model, sampler: str, draws: int, tune: int, sampler_kwargs: dict) -> Choice:
+def _resolve(model: Model, sampler: str, draws: int, tune: int, chains: int,
+             sampler_kwargs: dict) -> Choice:
     """The sampler to run and why; refuses one that does not target this posterior."""
     if sampler == "auto":
-        choice = auto_choice(model, draws, tune)
+        choice = auto_choice(model, draws, tune, chains)
         if choice.sampler not in NUTS_SAMPLERS and sampler_kwargs:
             raise TypeError(f"arguments {sorted(sampler_kwargs)} apply to NUTS only, but "
                             f"sampler='auto' chose {choice.sampler!r}")
@@ -77,12 +79,17 @@ def _resolve(model: Model, sampler: str, draws: int, tune: int, sampler_kwargs: 
     return Choice(sampler, "requested")
 
 
-def _run(model, sampler, draws, tune, chains, seed, progressbar, sampler_kwargs) -> Draws:
+def _run(model, choice: Choice, draws, tune, chains, seed, progressbar,
+         sampler_kwargs) -> Draws:
+    sampler = choice.sampler
     if sampler in NUTS_SAMPLERS:
         return sample_nuts(model, sampler, draws, tune, chains, seed, progressbar,
                            **sampler_kwargs)
     if sampler == "exact":
         return sample_exact(model, draws, chains, seed)
+    if sampler == "independence":
+        return sample_independence(model, draws, tune, chains, seed, progressbar,
+                                   plan=choice.plan)
     return sample_gibbs(model, draws, tune, chains, seed, progressbar)
 
 
@@ -98,7 +105,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     draws, tune, chains : int
         Kept draws per chain, warm-up iterations per chain (NUTS adaptation /
         Gibbs burn-in; unused by ``"exact"``), and number of chains.
-    sampler : {"auto", "nutpie", "pymc", "numpyro", "exact", "gibbs"}
+    sampler : {"auto", "nutpie", "pymc", "numpyro", "exact", "gibbs", "independence"}
         ``"nutpie"``, ``"pymc"``, ``"numpyro"``: NUTS through PyMC on
         :func:`mapreg.posterior.pymc_model.pymc_model` (any family, any hyperprior).
         ``"exact"``: i.i.d. draws from the closed-form Gaussian posterior
@@ -110,8 +117,16 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         and its horseshoe is ``Horseshoe``'s ``w_j ~ N(0, lam_j**2 tau**2)``, not
         Makalic & Schmidt's noise-scaled one, so each targets exactly this
         model's posterior; ``RegularizedHorseshoe`` adds exact Metropolis and slice steps.
+        For the gaussian family the Laplace, Gaussian and elastic-net priors also have a
+        coordinate-wise sampler (:mod:`mapreg.posterior.coordinate`; ``attrs
+        ["gibbs_method"]`` says which ran).
+        ``"independence"``: independence Metropolis-Hastings from a Student-t on a Gaussian
+        approximation of the posterior (any family, fixed scales, a prior with a mode,
+        ``k <= n``; :mod:`mapreg.posterior.independence`), gated by Pareto k-hat: an
+        unreliable plan warns.
         ``"auto"``: :func:`mapreg.posterior.choose.auto_choice` (exact, else Gibbs where a
-        cost model finds it faster than NUTS, else nutpie); the reason, with the estimated
+        cost model finds it faster than NUTS, else the independence sampler where its plan
+        is reliable and cheaper, else nutpie); the reason, with the estimated
         costs, is kept in ``attrs["sampler_reason"]``.
         :func:`mapreg.posterior.choose.valid_samplers` lists those that apply.
     random_seed : int, optional
@@ -145,7 +160,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         ``attrs["warnings"]``.
     """
     _check_arguments(model, sampler, draws, tune, chains, sampler_kwargs)
-    choice = _resolve(model, sampler, draws, tune, sampler_kwargs)
+    choice = _resolve(model, sampler, draws, tune, chains, sampler_kwargs)
     dask = getattr(model, "is_dask", False)
     if dask:
         _check_dask_log_likelihood(log_likelihood)
@@ -156,7 +171,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         seed = int(np.random.SeedSequence().generate_state(1)[0])
 
     t_start = time.perf_counter()
-    d = _run(model, choice.sampler, draws, tune, chains, seed, progressbar, sampler_kwargs)
+    d = _run(model, choice, draws, tune, chains, seed, progressbar, sampler_kwargs)
     sampling_time = time.perf_counter() - t_start
     tree = build_tree(model, d, choice.sampler)
     if dask:
@@ -172,6 +187,10 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         check_vars = ["coef", *(["intercept"] if model.fit_intercept else []), *d.hyper]
         diag = check_diagnostics(tree, check_vars, sampler=choice.sampler, chains=chains,
                                  tune=tune, stacklevel=3)
+        if d.attrs.get("independence_reliable", 1) == 0:
+            # warned by the sampler already; kept with the result's other warnings
+            gate = f"independence sampler: {d.attrs['independence_plan']}"
+            diag = diag._replace(warnings=(*diag.warnings, gate))
     tree.attrs.update(result_attrs(
         model, d, sampler=choice.sampler, requested=sampler, reason=choice.reason,
         draws=draws, tune=tune, chains=chains, seed=seed, diag=diag,
