@@ -173,7 +173,8 @@ def test_invalid_requests_are_refused(small_gaussian):
     model, _, _ = small_gaussian
     lap = mapreg.Model(model.X, model.y, mapreg.Laplace(1.0), noise_sigma=1.0)
     with pytest.raises(ValueError, match=r"'exact' does not apply .* Laplace prior .* "
-                                         r"Samplers that do: nutpie, pymc, numpyro, gibbs, independence$"):
+                                         r"Samplers that do: nutpie, pymc, numpyro, gibbs, "
+                                         r"independence$"):
         sample_posterior(lap, sampler="exact")
     pois = mapreg.Model(model.X, np.round(np.abs(model.y)), mapreg.Laplace(1.0),
                         family="poisson")
