@@ -269,3 +269,23 @@ def test_sample_posterior_runs_it_and_auto_picks_it():
         res = sample_posterior(bc, draws=50, tune=20, chains=1, sampler="independence",
                                random_seed=0, progressbar=False)
     assert any("independence sampler" in w for w in res.attrs["warnings"])
+
+
+@pytest.mark.parametrize("family", ["bernoulli", "poisson", "gaussian"])
+def test_log_posterior_from_the_linear_predictor_is_the_same(family):
+    """Target.at_linear_predictor (a sampler's own eta) = Target() on the rows, to 1e-10."""
+    from mapreg.posterior.independence_proposal import Target
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    eta = X @ np.array([0.5, -0.2, 0.0, 0.3]) + 0.2
+    y = {"bernoulli": (rng.random(60) < 1 / (1 + np.exp(-eta))).astype(float),
+         "poisson": rng.poisson(np.exp(eta)).astype(float),
+         "gaussian": eta + rng.standard_normal(60)}[family]
+    kw = {"noise_sigma": 1.0} if family == "gaussian" else {}
+    model = mapreg.Model(X, y, mapreg.Laplace(0.5), family=family, **kw)
+    target = Target(model)
+    theta = np.array([0.4, -0.1, 0.05, 0.2, 0.1])
+    ref = float(target(theta[None])[0])
+    got = target.at_linear_predictor(theta, X @ theta[:4] + theta[4])
+    assert got == pytest.approx(ref, rel=1e-10, abs=1e-10)

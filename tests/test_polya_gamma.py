@@ -68,6 +68,9 @@ def test_logistic_gibbs_matches_a_quadrature_posterior():
 
     idata = sample_posterior(model, draws=3000, tune=200, chains=2, sampler="gibbs",
                              random_seed=3, progressbar=False)
+    # the sweeps with independence Metropolis-Hastings steps between them
+    assert idata.attrs["gibbs_independence_steps"] == 20
+    assert 0.0 < idata.attrs["gibbs_independence_acceptance"] < 1.0
     for name, draws in (("w", idata["posterior"]["coef"].values[..., 0]),
                         ("w0", idata["posterior"]["intercept"].values)):
         mean, sd = moments[name]
@@ -93,6 +96,8 @@ def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
         nuts = sample_posterior(model, draws=1000, tune=700, chains=2, sampler="nutpie",
                                 random_seed=5, progressbar=False)
     assert gibbs.attrs["gibbs_method"] == ("rue" if n > p else "bhattacharya")
+    # k <= n: independence steps between the sweeps; k > n: no proposal, sweeps alone
+    assert gibbs.attrs.get("gibbs_independence_steps", 0) == (20 if n > p else 0)
     for var in ("coef", "intercept"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
     # the recorded lp is the Bernoulli log-likelihood plus the Laplace prior, by hand here
@@ -102,3 +107,23 @@ def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
     ref = float(np.sum(y * e - np.logaddexp(0, e)) - np.sum(np.abs(coef)) / 0.7
                 - p * math.log(2 * 0.7))
     assert float(gibbs["sample_stats"]["lp"].values[0, 7]) == pytest.approx(ref, rel=1e-10)
+
+
+def test_breast_cancer_lasso_sweeps_with_independence_steps_agree_with_nuts():
+    """The issue's logistic case (569 x 30, standardised, Laplace(1)): Pólya-Gamma sweeps
+    with independence steps between them (neither alone mixes well here) against nutpie."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    model = mapreg.Model(X, y.astype(float), mapreg.Laplace(1.0), family="bernoulli")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=1500, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=1, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
+                                random_seed=1, progressbar=False)
+    assert gibbs.attrs["gibbs_independence_steps"] == 20
+    assert gibbs.attrs["max_rhat"] < 1.02
+    for var in ("coef", "intercept"):
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)

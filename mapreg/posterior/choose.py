@@ -108,7 +108,7 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
     nuts_s, grads = nuts_seconds(model, its)
     if not_gibbs is None:
         plan = gibbs_plan(model)
-        gibbs_s = its * plan.seconds_per_draw
+        gibbs_s = plan.setup_seconds + its * plan.seconds_per_draw
         costs = (f"n = {n}, p = {p}: a Gibbs chain ({plan.method_name} per sweep, "
                  f"{plan.thin} sweep{'s' * (plan.thin > 1)} per draw) ~{gibbs_s:.3g} s "
                  f"against ~{nuts_s:.3g} s for NUTS (~{grads:.0f} gradients per draw, "

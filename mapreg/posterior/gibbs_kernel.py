@@ -695,6 +695,19 @@ def _slice_intercept(rng, xw, kappa, w0, width):
 
 
 @numba.njit(cache=True, nogil=True)
+def latent_given_coef(rng, ipar, theta, d, sc):
+    """Redraw the Laplace prior's latent variances ``d`` given ``theta`` (fixed scale).
+
+    For a move of ``theta`` made outside the sweep (the independence steps between
+    Pólya-Gamma sweeps, :mod:`mapreg.posterior.gibbs_run`): the next sweep draws ``theta``
+    given ``d``, so ``d`` must be a draw given the ``theta`` it starts from. A fixed
+    Gaussian prior's ``d`` does not depend on ``theta``.
+    """
+    if ipar[I_PRIOR] == PRIOR_LAPLACE:
+        _laplace_step(rng, theta, d, sc[S_LAM_SQ], FIXED, 0.0, 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
 def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu, sc,
              A, bvec, z, xbar, B, sw, alpha, sweep, out_coef, out_icpt, out_noise, out_scale):
     """One Pólya-Gamma sweep given the weights ``omega ~ PG(1, eta)``; then ``eta = Z theta``.

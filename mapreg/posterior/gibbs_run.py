@@ -118,25 +118,38 @@ def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
     run_blocks(lambda a, b: _block(data, rng, s, none, a, b, out), total, stop, progress, c)
 
 
-def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c):
+def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
+    """Pólya-Gamma sweeps, each followed (``imh``: an
+    :class:`~mapreg.posterior.independence.IndependenceSteps`) by independence
+    Metropolis-Hastings steps; after a move the Laplace latent variances are redrawn given
+    the new coefficients and the linear predictor recomputed."""
     from polyagamma import random_polyagamma
 
-    n = data.X.shape[0]
+    n, p = data.X.shape
     omega = np.empty(n)
     eta = np.zeros(n)  # theta starts at 0
+    theta = s["theta"]
     for sweep in range(total):
         if stop.is_set():
             raise _Stopped
         random_polyagamma(1.0, eta, out=omega, random_state=rng)
         _k.pg_sweep(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.X, data.resp, omega,
-                    eta, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
+                    eta, theta, s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
                     s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], sweep, *out)
+        if imh is not None and imh.move(theta, eta):
+            _k.latent_given_coef(rng, data.ipar, theta, s["d"], s["sc"])
+            np.matmul(data.X, theta[:p], out=eta)
+            if data.ipar[_k.I_INTERCEPT] != 0:
+                eta += theta[p]
         progress[c] = sweep + 1
 
 
 def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
-               progressbar: bool):
-    """Run one chain per seed; return coefficient, intercept, noise-sd and scale draws."""
+               progressbar: bool, imh=None):
+    """Run one chain per seed; return coefficient, intercept, noise-sd and scale draws.
+
+    ``imh``: ``rng -> IndependenceSteps`` for the Pólya-Gamma chains (or ``None``).
+    """
     chains = len(seeds)
     p = data.xbar.shape[0]
     coef = np.empty((chains, draws, p))
@@ -154,7 +167,11 @@ def run_chains(data, draws: int, tune: int, thin: int, seeds, n_threads: int,
         s = _scratch(data, start)
         _k.init_state(rng, data.ipar, data.fpar, data.scale_init, data.noise_init,
                       s["theta"], s["d"], s["lam2"], s["nu"], s["sc"])
-        run(data, rng, s, total, (coef[c], icpt[c], noise[c], scale[c]), stop, progress, c)
+        o = (coef[c], icpt[c], noise[c], scale[c])
+        if imh is None:
+            run(data, rng, s, total, o, stop, progress, c)
+        else:
+            _polya_gamma_chain(data, rng, s, total, o, stop, progress, c, imh(rng))
 
     run_threads(chains, total, n_threads, progressbar, "Gibbs", one)
     return coef, icpt, noise, scale

@@ -31,6 +31,7 @@ r"""The independence sampler's densities: the target (:class:`Target`) and the p
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -39,6 +40,7 @@ from scipy.special import gammaln, log_ndtr
 
 from mapreg.families import _MAX_LOG_RATE
 from mapreg.model import Model
+from mapreg.posterior.draws import n_cores
 
 # Iteration caps of the variational and EP fits (both converge in tens on the benchmarks),
 # EP's damping (parallel updates of all sites; undamped ones can oscillate) and tolerance.
@@ -68,6 +70,16 @@ class Proposal(NamedTuple):
         const = (gammaln(0.5 * (self.nu + k)) - gammaln(0.5 * self.nu)
                  - 0.5 * k * math.log(self.nu * math.pi) - log_det)
         return theta, const - 0.5 * (self.nu + k) * np.log1p(quad / self.nu)
+
+    def log_density(self, theta: np.ndarray) -> np.ndarray:
+        """``log q(theta)`` for each row of ``theta`` (m, k)."""
+        k = self.mean.size
+        u = (np.atleast_2d(theta) - self.mean) @ self.chol / self.inflation  # R'(t - m) / c
+        quad = np.einsum("ij,ij->i", u, u)
+        log_det = k * math.log(self.inflation) - float(np.sum(np.log(np.diag(self.chol))))
+        const = (gammaln(0.5 * (self.nu + k)) - gammaln(0.5 * self.nu)
+                 - 0.5 * k * math.log(self.nu * math.pi) - log_det)
+        return const - 0.5 * (self.nu + k) * np.log1p(quad / self.nu)
 
 
 def design(model: Model) -> np.ndarray:
@@ -274,11 +286,34 @@ class Target:
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
         out = np.empty(theta.shape[0])
-        for i in range(0, theta.shape[0], self.step):
+
+        def block(i):
             t = theta[i:i + self.step]
             out[i:i + self.step] = (self._loglik(t)
                                     + np.sum(self.model.prior.logpdf(t[:, :self.p]), axis=1))
+
+        starts = range(0, theta.shape[0], self.step)
+        workers = min(n_cores(), len(starts))
+        if workers > 1:  # BLAS and numpy's ufunc loops release the GIL: blocks in threads
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(block, starts))
+        else:
+            for i in starts:
+                block(i)
         return out
+
+    def at_linear_predictor(self, theta: np.ndarray, eta: np.ndarray) -> float:
+        """The log posterior at one ``theta`` whose linear predictor ``eta = Z theta`` is
+        known (a sampler's own state): no product with ``X``."""
+        if self.kind not in ("bernoulli", "poisson"):
+            return float(self(theta[None])[0])
+        ll = float(theta @ self.zty)
+        if self.kind == "bernoulli":
+            ll -= float(np.sum(np.logaddexp(0.0, eta)))
+        else:
+            ll += self.const - float(np.sum(np.exp(np.minimum(eta, _MAX_LOG_RATE))))
+            ll -= float(self.y @ np.maximum(eta - _MAX_LOG_RATE, 0.0))
+        return ll + float(np.sum(self.model.prior.logpdf(theta[:self.p])))
 
 
 def log_posterior(model: Model, theta: np.ndarray) -> np.ndarray:
