@@ -114,6 +114,7 @@ def size_problem(name: str):
 
 
 def run_size(name: str, sampler: str, quick: bool, seed: int) -> dict:
+    import dask.array  # noqa: F401  (xarray imports it at its first Dataset: a library import)
     import numpy as np
     import nutpie  # noqa: F401
     import pymc  # noqa: F401

@@ -69,7 +69,7 @@ def test_logistic_gibbs_matches_a_quadrature_posterior():
     idata = sample_posterior(model, draws=3000, tune=200, chains=2, sampler="gibbs",
                              random_seed=3, progressbar=False)
     # the sweeps with independence Metropolis-Hastings steps between them
-    assert idata.attrs["gibbs_independence_steps"] == 20
+    assert idata.attrs["gibbs_independence_steps"] == 30
     assert 0.0 < idata.attrs["gibbs_independence_acceptance"] < 1.0
     for name, draws in (("w", idata["posterior"]["coef"].values[..., 0]),
                         ("w0", idata["posterior"]["intercept"].values)):
@@ -97,7 +97,7 @@ def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
                                 random_seed=5, progressbar=False)
     assert gibbs.attrs["gibbs_method"] == ("rue" if n > p else "bhattacharya")
     # k <= n: independence steps between the sweeps; k > n: no proposal, sweeps alone
-    assert gibbs.attrs.get("gibbs_independence_steps", 0) == (20 if n > p else 0)
+    assert gibbs.attrs.get("gibbs_independence_steps", 0) == (30 if n > p else 0)
     for var in ("coef", "intercept"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
     # the recorded lp is the Bernoulli log-likelihood plus the Laplace prior, by hand here
@@ -123,7 +123,8 @@ def test_breast_cancer_lasso_sweeps_with_independence_steps_agree_with_nuts():
                                  random_seed=1, progressbar=False)
         nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
                                 random_seed=1, progressbar=False)
-    assert gibbs.attrs["gibbs_independence_steps"] == 20
+    assert gibbs.attrs["gibbs_independence_steps"] == 30
+    assert gibbs.attrs["gibbs_independence_adapted"] == 1
     assert gibbs.attrs["max_rhat"] < 1.02
     for var in ("coef", "intercept"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)

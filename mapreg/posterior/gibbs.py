@@ -36,13 +36,8 @@ from mapreg.posterior.coordinate import (
 from mapreg.posterior.draws import Draws, n_cores
 from mapreg.posterior.gaussian_draw import BCM, RUE, bcm_flops, rue_flops
 from mapreg.posterior.gibbs_run import EXTERNAL_PRODUCT_MIN
-from mapreg.posterior.independence import (
-    PLAN_PROPOSALS,
-    REFINE_PROPOSALS,
-    REFINE_ROUNDS,
-    independence_refusal,
-)
 from mapreg.posterior.independence import _cost as independence_cost
+from mapreg.posterior.independence import independence_refusal
 from mapreg.posterior.sufficient import gram, model_sufficient_stats
 
 # Sweeps per kept horseshoe (and regularised-horseshoe) draw. A sweep costs microseconds
@@ -187,12 +182,14 @@ S_PER_PG_SWEEP = 3e-5
 PG_SWEEPS_PER_NUTS_DRAW = 10
 # Where an independence proposal exists (mapreg.posterior.independence: fixed scales, a
 # prior with a mode, k <= n), each Pólya-Gamma sweep is followed by PG_IMH_STEPS independence
-# Metropolis-Hastings steps: the sweeps move locally, the proposal globally, and neither
-# alone mixes well on the breast-cancer lasso (min bulk ESS of 4 x 1,000, a prototype of this
-# scheme: sweeps alone 157; 5 steps after each 1,436; 20 steps 2,462; 40 steps 2,846 at 1.3x
-# the time of 20; the proposal alone 207-1,197 over seeds). So a sweep with its steps is
-# worth about a NUTS draw (NUTS: 1,677 of 4,000).
-PG_IMH_STEPS = 20
+# Metropolis-Hastings steps (the proposal adapted during warm-up from its own importance
+# weights: IndependenceSteps): the sweeps move locally, the proposal globally, and neither
+# alone mixes well. Breast-cancer lasso, 4 x (1,000 + 1,000), seeds 0-2, min bulk ESS and
+# ESS per second of sample_posterior: sweeps alone 252 (185/s); 12 steps 1,190-1,530 (770/s);
+# 20 steps 1,880-1,920 (970/s); 30 steps 2,490-2,620 (1,030/s); 40 steps 2,630-2,850
+# (980/s); the proposal alone 207-1,197. So a sweep with its steps is worth about a NUTS
+# draw (NUTS: 1,677 of 4,000).
+PG_IMH_STEPS = 30
 PG_IMH_SWEEPS_PER_NUTS_DRAW = 1.0
 
 
@@ -295,9 +292,8 @@ def block_plan(model) -> GibbsPlan:
         return GibbsPlan(method, flops, thin, thin * PG_SWEEPS_PER_NUTS_DRAW * sweep)
     # a proposal exists (fixed scales, a mode, k <= n): global independence steps too
     sweep += independence_cost(model, PG_IMH_STEPS)
-    setup = independence_cost(model, PLAN_PROPOSALS + REFINE_ROUNDS * REFINE_PROPOSALS)
     return GibbsPlan(method, flops, thin, thin * PG_IMH_SWEEPS_PER_NUTS_DRAW * sweep,
-                     PG_IMH_STEPS, setup)
+                     PG_IMH_STEPS)
 
 
 class ChainData(NamedTuple):
@@ -420,6 +416,7 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
     if moves:
         attrs["gibbs_independence_acceptance"] = (
             sum(m.accepted for m in moves) / max(1, sum(m.proposed for m in moves)))
+        attrs["gibbs_independence_adapted"] = int(all(m.adapted for m in moves))
     hyper = {}
     if model.noise_prior is not None:
         hyper["noise_sigma"] = noise
@@ -433,15 +430,15 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
 def _independence_steps(model, plan: GibbsPlan, draws: int, tune: int, chains: int,
                         seed: int):
     """The independence steps' factory for :func:`run_chains`, the list it fills, and the
-    attrs describing them; ``(None, [], {})`` when the plan has none or no proposal exists
-    (the Gaussian approximation's precision is not positive definite)."""
+    attrs describing them; ``(None, [], {})`` when the plan has none, and no steps when no
+    proposal exists (the Gaussian approximation's precision is not positive definite)."""
     if not plan.imh_steps:
         return None, [], {}
-    from mapreg.posterior.independence import IndependenceSteps, independence_plan
-    from mapreg.posterior.independence_proposal import Target
+    from mapreg.posterior.independence import INFLATION, NU, IndependenceSteps
+    from mapreg.posterior.independence_proposal import Target, proposal
 
     try:
-        ip = independence_plan(model, seed=seed, iterations=chains * (tune + draws))
+        start = proposal(model, NU, INFLATION)
     except ValueError as err:
         return None, [], {"gibbs_independence_steps": 0,
                           "gibbs_independence_skipped": str(err)}
@@ -449,8 +446,7 @@ def _independence_steps(model, plan: GibbsPlan, draws: int, tune: int, chains: i
     moves = []
 
     def factory(rng):
-        moves.append(IndependenceSteps(ip, target, plan.imh_steps, rng))
+        moves.append(IndependenceSteps(start, target, plan.imh_steps, rng, tune))
         return moves[-1]
 
-    return factory, moves, {"gibbs_independence_steps": plan.imh_steps,
-                            "gibbs_independence_plan": ip.reason}
+    return factory, moves, {"gibbs_independence_steps": plan.imh_steps}
