@@ -147,6 +147,22 @@ def test_elastic_net_gibbs_agrees_with_nuts():
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
 
 
+def _block_and_coordinate(model, monkeypatch, thin=1):
+    """The block (latent-scale, Rue) sampler's result and the coordinate sampler's draws."""
+    import mapreg.posterior.gibbs as gibbs_mod
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        monkeypatch.setattr(gibbs_mod, "gibbs_plan", block_plan)
+        block = sample_posterior(model, draws=3000, tune=300, chains=2, sampler="gibbs",
+                                 random_seed=2, progressbar=False)
+        monkeypatch.undo()
+        coord = _as_tree(sample_coordinate(model, draws=3000, tune=300, chains=2, seed=3,
+                                           thin=thin))
+    assert block.attrs["gibbs_method"] == "rue"
+    return block, coord
+
+
 @pytest.mark.parametrize("prior,kw", [
     (mapreg.Laplace(2.0), dict(noise_prior=mapreg.InverseGamma(2.0, 2000.0))),
     (mapreg.Gaussian(10.0), dict(noise_prior=mapreg.HalfCauchy(60.0),
@@ -155,17 +171,8 @@ def test_elastic_net_gibbs_agrees_with_nuts():
 def test_hyperpriors_agree_with_the_block_sampler(prior, kw, monkeypatch):
     """Unknown noise (and a Gaussian prior's unknown scale): the coordinate sampler and the
     block (latent-scale, Rue) sampler — a different algorithm — agree in every quantile."""
-    import mapreg.posterior.gibbs as gibbs_mod
-
     model = _diabetes(prior, **kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        monkeypatch.setattr(gibbs_mod, "gibbs_plan", block_plan)
-        block = sample_posterior(model, draws=3000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=2, progressbar=False)
-        monkeypatch.undo()
-        coord = _as_tree(sample_coordinate(model, draws=3000, tune=300, chains=2, seed=3))
-    assert block.attrs["gibbs_method"] == "rue"
+    block, coord = _block_and_coordinate(model, monkeypatch)
     for var in ("coef", "intercept", *(v for v in ("noise_sigma", "prior_scale")
                                         if v in block["posterior"])):
         assert_quantiles_agree(coord, block, var, z=5.0)
@@ -195,19 +202,9 @@ def test_laplace_scale_log_density_is_the_change_of_variables(kind):
 def test_full_bayesian_lasso_agrees_with_the_block_sampler_and_nuts(monkeypatch):
     """Laplace with its scale unknown: GammaLambdaSq on 1/b^2 against the block sampler's
     conjugate lam^2 step; a half-Cauchy on b (no block sampler) against nutpie."""
-    import mapreg.posterior.gibbs as gibbs_mod
-
     model = _diabetes(mapreg.Laplace(2.0), noise_sigma=53.0,
                       scale_prior=mapreg.GammaLambdaSq(1.0, 1.0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        monkeypatch.setattr(gibbs_mod, "gibbs_plan", block_plan)
-        block = sample_posterior(model, draws=3000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=2, progressbar=False)
-        monkeypatch.undo()
-        coord = _as_tree(sample_coordinate(model, draws=3000, tune=300, chains=2, seed=3,
-                                           thin=2))
-    assert block.attrs["gibbs_method"] == "rue"
+    block, coord = _block_and_coordinate(model, monkeypatch, thin=2)
     for var in ("coef", "intercept", "prior_scale"):
         assert_quantiles_agree(coord, block, var, z=5.0)
     hc = _diabetes(mapreg.Laplace(2.0), noise_sigma=53.0, scale_prior=mapreg.HalfCauchy(5.0))
