@@ -149,8 +149,10 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     assert choose_sampler(mapreg.Model(X, np.round(np.abs(y)), mapreg.Laplace(1.0),
                                        family="poisson", scale_prior=HalfCauchy(1.0))) \
         == "nutpie"
-    assert choose_sampler(mapreg.Model(X, (y > 2).astype(float), mapreg.Laplace(1.0),
-                                       family="bernoulli")) == "gibbs"
+    # a small logistic lasso: the quick independence plan is reliable and cheapest
+    logistic = mapreg.Model(X, (y > 2).astype(float), mapreg.Laplace(1.0), family="bernoulli")
+    assert choose_sampler(logistic) == "independence"
+    assert "cheapest" in auto_choice(logistic).reason
     # Poisson: no Gibbs sampler; independence Metropolis-Hastings where its plan holds
     assert choose_sampler(mapreg.Model(X, np.round(np.abs(y)), mapreg.Laplace(1.0),
                                        family="poisson")) == "independence"
@@ -163,7 +165,7 @@ def test_auto_picks_the_fastest_valid_sampler(small_gaussian):
     assert "Rue's Cholesky" in reason and "for NUTS" in reason
     hier = mapreg.Model(X, y, mapreg.StudentT(3.0, 1.0), noise_sigma=1.0)
     reason = auto_choice(hier).reason
-    assert "not gibbs" in reason and "StudentT" in reason and "k-hat" in reason
+    assert "gibbs: the StudentT prior" in reason and "k-hat" in reason
     assert valid_samplers(hier) == ("nutpie", "pymc", "numpyro", "independence")
     assert valid_samplers(model) == ("nutpie", "pymc", "numpyro", "gibbs", "exact",
                                      "independence")

@@ -87,15 +87,17 @@ def nuts_seconds(model, iterations: int) -> tuple[float, float]:
 
 
 def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> Choice:
-    """What ``sampler="auto"`` runs: exact, else Gibbs or independence Metropolis-Hastings
-    where cheaper than NUTS, else nutpie.
+    """What ``sampler="auto"`` runs: exact, else the cheapest of Gibbs, independence
+    Metropolis-Hastings and NUTS by the cost model, else nutpie.
 
     Exact i.i.d. draws need no chain at all. Gibbs against NUTS is decided by the cost
     model of the module docstring for one chain of ``tune + draws`` iterations. The
-    independence sampler (:mod:`mapreg.posterior.independence`) is planned next — a
-    Gaussian approximation, a few thousand importance weights (seconds at most) — and taken
-    when its plan is reliable (Pareto k-hat and repeat probability) and its cost, the plan
-    included, is below NUTS'. The reason gives the estimates.
+    independence sampler (:mod:`mapreg.posterior.independence`) is planned — a Gaussian
+    approximation, a few thousand importance weights (at most about a second; without the
+    refinement rounds, ~0.1 s, where a Gibbs sampler applies) — for the non-Gaussian
+    families always, for the Gaussian one when Gibbs does not win, and is a candidate when
+    its plan is reliable (Pareto k-hat and repeat probability); its cost includes the plan.
+    The reason gives the estimates.
     """
     not_exact = exact_refusal(model)
     if not_exact is None:
@@ -106,39 +108,45 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
     n, p = model.n_samples, model.n_features
     its = draws + tune
     nuts_s, grads = nuts_seconds(model, its)
+    nuts_words = (f"~{nuts_s:.3g} s for NUTS (~{grads:.0f} gradients per draw, compilation "
+                  f"included), {its} iterations")
+    gibbs_s = math.inf
     if not_gibbs is None:
         plan = gibbs_plan(model)
         gibbs_s = plan.setup_seconds + its * plan.seconds_per_draw
-        costs = (f"n = {n}, p = {p}: a Gibbs chain ({plan.method_name} per sweep, "
-                 f"{plan.thin} sweep{'s' * (plan.thin > 1)} per draw) ~{gibbs_s:.3g} s "
-                 f"against ~{nuts_s:.3g} s for NUTS (~{grads:.0f} gradients per draw, "
-                 f"compilation included), {its} iterations")
-        if gibbs_s <= nuts_s:
+        gibbs_words = (f"n = {n}, p = {p}: a Gibbs chain ({plan.method_name} per sweep, "
+                       f"{plan.thin} sweep{'s' * (plan.thin > 1)} per draw) ~{gibbs_s:.3g} s")
+        if gibbs_s <= nuts_s and model.family.name == "gaussian":
             return Choice("gibbs", f"not exact: {not_exact}; the conjugate Gibbs sampler "
-                                   f"applies and is the cheaper: {costs}")
-        not_gibbs = f"it applies but NUTS is the cheaper: {costs}"
+                                   f"applies and is the cheaper: {gibbs_words} against "
+                                   f"{nuts_words}")
+        not_gibbs = f"it applies: {gibbs_words}"
     not_independence = independence_refusal(model)
+    imh_s, ip = math.inf, None
     if not_independence is None:
-        ip = independence_plan(model, iterations=chains * its)
-        imh_s = ip.plan_seconds + its * ip.seconds_per_draw
-        costs = (f"k-hat {ip.k_hat:.2f}, acceptance ~{ip.accept_estimate:.2f}, {ip.thin} "
-                 f"steps per draw: ~{imh_s:.3g} s a chain, plan included, against "
-                 f"~{nuts_s:.3g} s for NUTS")
-        if ip.reliable and imh_s <= nuts_s:
-            return Choice("independence", f"not exact: {not_exact}; not gibbs: {not_gibbs}; "
-                                          f"the independence sampler's plan is reliable "
-                                          f"and cheaper: {costs}", ip)
-        not_independence = (ip.reason if not ip.reliable
-                            else f"NUTS is the cheaper: {costs}")
+        # with a Gibbs sampler at hand (the Pólya-Gamma sweeps with their own adapted
+        # independence steps) only the quick, unrefined plan is paid for
+        ip = independence_plan(model, iterations=chains * its, refine=gibbs_s == math.inf)
+        cost = ip.plan_seconds + its * ip.seconds_per_draw
+        imh_s = cost if ip.reliable else math.inf
+        not_independence = (f"k-hat {ip.k_hat:.2f}, acceptance ~{ip.accept_estimate:.2f}, "
+                            f"{ip.thin} steps per draw: ~{cost:.3g} s a chain, plan included"
+                            if ip.reliable else ip.reason)
+    best = min(gibbs_s, imh_s, nuts_s)
+    why = f"not exact: {not_exact}; gibbs: {not_gibbs}; independence: {not_independence}"
+    if best == imh_s:
+        return Choice("independence", f"{why}; the independence sampler is the cheapest, "
+                                      f"against {nuts_words}", ip)
+    if best == gibbs_s:
+        return Choice("gibbs", f"{why}; the Gibbs sampler is the cheapest, against "
+                               f"{nuts_words}")
     try:
         import nutpie  # noqa: F401
     except ImportError:  # pragma: no cover - nutpie is a dependency
-        return Choice("pymc", f"not exact: {not_exact}; not gibbs: {not_gibbs}; "
-                              f"not independence: {not_independence}; "
-                              "nutpie is not installed")
-    return Choice("nutpie", f"not exact: {not_exact}; not gibbs: {not_gibbs}; not "
-                            f"independence: {not_independence}; nutpie is PyMC's fastest "
-                            "NUTS")
+        return Choice("pymc", f"{why}; NUTS is the cheapest ({nuts_words}); nutpie is not "
+                              "installed")
+    return Choice("nutpie", f"{why}; NUTS is the cheapest ({nuts_words}); nutpie is PyMC's "
+                            "fastest NUTS")
 
 
 def _dask_choice(model, not_exact: str, not_gibbs: str | None) -> Choice:

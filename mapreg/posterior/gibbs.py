@@ -417,6 +417,7 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
         attrs["gibbs_independence_acceptance"] = (
             sum(m.accepted for m in moves) / max(1, sum(m.proposed for m in moves)))
         attrs["gibbs_independence_adapted"] = int(all(m.adapted for m in moves))
+        attrs["gibbs_independence_steps_adapted"] = float(np.mean([m.steps for m in moves]))
     hyper = {}
     if model.noise_prior is not None:
         hyper["noise_sigma"] = noise

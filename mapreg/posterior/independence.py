@@ -214,17 +214,19 @@ def _cost(model: Model, steps: float) -> float:
 
 def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float = INFLATION,
                       proposals: int = PLAN_PROPOSALS,
-                      iterations: int = 8000) -> IndependencePlan:
+                      iterations: int = 8000, refine: bool = True) -> IndependencePlan:
     """How well the proposal covers ``model``'s posterior, the thinning and the cost.
 
     ``iterations``: the run planned for, ``chains * (tune + draws)`` (the proposal is
-    refined only where that costs at most :data:`REFINE_SHARE` of it). Raises
+    refined only where that costs at most :data:`REFINE_SHARE` of it, and not at all with
+    ``refine=False``: a quick look, ~0.1 s, for a caller with another sampler at hand). Raises
     ``ValueError`` when :func:`independence_refusal` refuses the model.
     """
     reason = independence_refusal(model)
     if reason is not None:
         raise ValueError(f"independence sampler does not apply: {reason}")
-    return _fitted_plan(model, _Target(model), seed, nu, inflation, proposals, iterations)
+    return _fitted_plan(model, _Target(model), seed, nu, inflation, proposals,
+                        iterations if refine else 0)
 
 
 def _psis(prop: _Proposal, target: _Target, m: int, seq) -> tuple:
@@ -400,6 +402,11 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     return Draws(np.ascontiguousarray(theta[..., :p]), np.ascontiguousarray(b0), attrs=attrs)
 
 
+#: The chance that all of a sweep's independence steps are rejected, which sets their number
+#: (:class:`IndependenceSteps`).
+STAY = 0.02
+
+
 class IndependenceSteps:
     """Independence Metropolis-Hastings steps for another sampler's chain, between its sweeps.
 
@@ -411,7 +418,10 @@ class IndependenceSteps:
     depend on the state and are drawn and evaluated ``steps * block`` at a time (one BLAS
     product); only the accept / reject runs per call.
 
-    **Adapted during warm-up only.** The proposal starts as the Gaussian approximation's
+    **Adapted during warm-up only.** At each adaptation the number of steps per sweep is
+    set from the acceptance rate ``a`` seen since the previous one: the fewest (at least 2,
+    at most ``steps``) with ``(1 - a)**steps <= STAY`` — a good proposal needs few. The
+    proposal starts as the Gaussian approximation's
     (:func:`~mapreg.posterior.independence_proposal.proposal`). With ``tune >= 40``, at
     sweep ``tune // 2`` it is re-centred on the mean and covariance of the chain's own states
     over sweeps ``tune // 4 .. tune // 2`` (in place of the plan's importance-weighted
@@ -423,8 +433,10 @@ class IndependenceSteps:
     def __init__(self, proposal: _Proposal, target: _Target, steps: int, rng, tune: int = 0,
                  block: int = 64):
         self.target, self.steps, self.rng = target, int(steps), rng
+        self.max_steps = self.steps
         self.block = max(1, int(block))
         self.accepted = self.proposed = 0
+        self._window_counts = (0, 0)
         self.adapted = False
         self._sweep = 0
         # (first sweep recorded, the sweep that adapts) for each adaptation
@@ -444,6 +456,14 @@ class IndependenceSteps:
         self._half_nu_k = 0.5 * (prop.nu + prop.mean.size)
 
     def _adapt(self):
+        # steps per sweep: enough that all of them are rejected with probability <= STAY,
+        # at the acceptance rate seen since the last adaptation (at most the steps given)
+        acc = (self.accepted - self._window_counts[0]) / max(
+            1, self.proposed - self._window_counts[1])
+        self._window_counts = (self.accepted, self.proposed)
+        if acc > 0.0:
+            need = math.log(STAY) / math.log1p(-min(acc, 0.999))
+            self.steps = int(min(self.max_steps, max(2, math.ceil(need))))
         theta = np.concatenate([t for t, _ in self._history])
         lw = np.concatenate([w for _, w in self._history])
         self._history = []
