@@ -114,7 +114,10 @@ def size_problem(name: str):
 
 
 def run_size(name: str, sampler: str, quick: bool, seed: int) -> dict:
-    import dask.array  # noqa: F401  (xarray imports it at its first Dataset: a library import)
+    # library imports that other libraries make lazily, before the clock as in run_one:
+    # xarray imports dask at its first Dataset, scipy's logsumexp (arviz_stats' PSIS) jax
+    import dask.array  # noqa: F401
+    import jax  # noqa: F401
     import numpy as np
     import nutpie  # noqa: F401
     import pymc  # noqa: F401
