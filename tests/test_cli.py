@@ -515,6 +515,21 @@ def test_horseshoe_sample(files, capsys):
     assert 15 < float(m.group(2)) < 35  # bmi's effect, well away from 0
 
 
+def test_sample_with_the_independence_sampler(files, capsys):
+    """`--sampler independence` on a logistic model; the same means as nutpie would give are
+    checked in tests/test_independence.py — here: it runs, says so, and moves off the mode."""
+    from mapreg.app.cli import main
+
+    rc = main(["sample", str(files / "labels.csv"), "--target", "sick", "--family",
+               "bernoulli", "--prior", "laplace", "--scale", "1", "--sampler", "independence",
+               "--draws", "200", "--tune", "100", "--chains", "2", "--seed", "4", "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "sampler: independence" in out
+    m = re.search(r"^a\s+(\S+)\s+(\S+)", out, re.M)
+    assert float(m.group(1)) > 0.3 and float(m.group(2)) > 0.3  # a's positive effect
+
+
 @pytest.mark.slow
 def test_demo_writes_the_report(tmp_path):
     proc = run("demo", "--out", tmp_path / "demo", "--draws", 300, cwd=tmp_path)
