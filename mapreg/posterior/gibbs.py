@@ -435,8 +435,9 @@ def _independence_steps(model, plan: GibbsPlan, draws: int, tune: int, chains: i
     proposal exists (the Gaussian approximation's precision is not positive definite)."""
     if not plan.imh_steps:
         return None, [], {}
-    from mapreg.posterior.independence import INFLATION, NU, IndependenceSteps
+    from mapreg.posterior.independence import INFLATION, NU
     from mapreg.posterior.independence_proposal import Target, proposal
+    from mapreg.posterior.independence_steps import IndependenceSteps
 
     try:
         start = proposal(model, NU, INFLATION)

@@ -120,7 +120,7 @@ def _gaussian_chain(data, rng, s, total, out, stop, progress, c):
 
 def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
     """Pólya-Gamma sweeps, each followed (``imh``: an
-    :class:`~mapreg.posterior.independence.IndependenceSteps`) by independence
+    :class:`~mapreg.posterior.independence_steps.IndependenceSteps`) by independence
     Metropolis-Hastings steps; after a move the Laplace latent variances are redrawn given
     the new coefficients and the linear predictor recomputed."""
     from polyagamma import random_polyagamma
