@@ -695,16 +695,22 @@ def _slice_intercept(rng, xw, kappa, w0, width):
 
 
 @numba.njit(cache=True, nogil=True)
-def latent_given_coef(rng, ipar, theta, d, sc):
-    """Redraw the Laplace prior's latent variances ``d`` given ``theta`` (fixed scale).
-
-    For a move of ``theta`` made outside the sweep (the independence steps between
-    Pólya-Gamma sweeps, :mod:`mapreg.posterior.gibbs_run`): the next sweep draws ``theta``
-    given ``d``, so ``d`` must be a draw given the ``theta`` it starts from. A fixed
-    Gaussian prior's ``d`` does not depend on ``theta``.
+def after_move(rng, ipar, X, theta, d, sc, eta):
+    """After a move of ``theta`` made outside the sweep (the independence steps between
+    Pólya-Gamma sweeps, :mod:`mapreg.posterior.gibbs_run`): ``eta = Z theta``, and the
+    Laplace prior's latent variances ``d`` redrawn given ``theta`` (fixed scale) — the next
+    sweep draws ``theta`` given ``d``, so ``d`` must be a draw given the ``theta`` it starts
+    from. A fixed Gaussian prior's ``d`` does not depend on ``theta``.
     """
     if ipar[I_PRIOR] == PRIOR_LAPLACE:
         _laplace_step(rng, theta, d, sc[S_LAM_SQ], FIXED, 0.0, 0.0)
+    n, p = X.shape
+    w0 = theta[p] if ipar[I_INTERCEPT] != 0 else 0.0
+    for i in range(n):
+        acc = w0
+        for j in range(p):
+            acc += X[i, j] * theta[j]
+        eta[i] = acc
 
 
 @numba.njit(cache=True, nogil=True)

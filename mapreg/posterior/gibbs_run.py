@@ -125,7 +125,7 @@ def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
     the new coefficients and the linear predictor recomputed."""
     from polyagamma import random_polyagamma
 
-    n, p = data.X.shape
+    n = data.X.shape[0]
     omega = np.empty(n)
     eta = np.zeros(n)  # theta starts at 0
     theta = s["theta"]
@@ -137,10 +137,7 @@ def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
                     eta, theta, s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
                     s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], sweep, *out)
         if imh is not None and imh.move(theta, eta):
-            _k.latent_given_coef(rng, data.ipar, theta, s["d"], s["sc"])
-            np.matmul(data.X, theta[:p], out=eta)
-            if data.ipar[_k.I_INTERCEPT] != 0:
-                eta += theta[p]
+            _k.after_move(rng, data.ipar, data.X, theta, s["d"], s["sc"], eta)
         progress[c] = sweep + 1
 
 
