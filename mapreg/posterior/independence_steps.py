@@ -129,9 +129,13 @@ class IndependenceSteps:
         lw = np.concatenate([w for _, w in self._history])
         self._history = []
         # self-normalised importance weights of the proposals already evaluated, truncated
-        # at sqrt(N) times their mean (Ionides 2008) so that no few dominate the moments
+        # (Ionides 2008) so that no few dominate the moments: at N**(1/4) times their mean,
+        # harder than Ionides' sqrt(N) — a proposal to fit, not an estimate to keep. Breast-
+        # cancer lasso, 3 seeds: acceptance 0.13 / 0.16 / 0.16 / 0.17 and ESS per second
+        # 1,060 / 1,220 / 1,260 / 1,280 for the cap at sqrt(N) / 1 / N**(1/4) / N**(1/8);
+        # PSIS-smoothed weights instead: 0.11, 940.
         w = np.exp(lw - lw.max())
-        w = np.minimum(w, w.mean() * math.sqrt(w.size))
+        w = np.minimum(w, w.mean() * w.size**0.25)
         w /= w.sum()
         mean = w @ theta
         d = theta - mean
