@@ -73,12 +73,12 @@ class IndependenceSteps:
     set from the acceptance rate ``a`` seen since the previous one: the fewest (at least 2,
     at most ``steps``) with ``(1 - a)**steps <= STAY`` — a good proposal needs few. The
     proposal starts as the Gaussian approximation's
-    (:func:`~mapreg.posterior.independence_proposal.proposal`). With ``tune >= 40``, at
-    sweep ``tune // 2`` it is re-centred on the mean and covariance of the chain's own states
-    over sweeps ``tune // 4 .. tune // 2`` (in place of the plan's importance-weighted
-    refinement, which costs a run's worth of proposals; on the breast-cancer lasso both reach
-    an acceptance of about 0.17) and then kept fixed: the kept draws come from a fixed,
-    exact kernel, and the warm-up draws are discarded.
+    (:func:`~mapreg.posterior.independence_proposal.proposal`). With ``tune >= 40`` it is
+    refitted at sweeps ``tune // 4``, ``tune // 2`` and ``tune``: moved to the importance-
+    weighted mean and covariance of the proposals evaluated since the previous refit (they
+    were evaluated anyway — the plan's own refinement would cost a run's worth more), the
+    weights truncated (:meth:`_adapt`). After warm-up nothing changes: the kept draws come
+    from a fixed, exact kernel, and the warm-up draws are discarded.
     """
 
     def __init__(self, proposal: _Proposal, target: _Target, steps: int, rng, tune: int = 0,
