@@ -39,8 +39,10 @@ _PRIOR_COLUMNS = ("prior", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse"
 
 
 def _fast(model) -> bool:
-    from mapreg.posterior.choose import auto_choice
+    from mapreg.posterior.choose import auto_choice, refusal
 
+    if all(refusal(model, s) is not None for s in _FAST):
+        return False  # no fast sampler applies: do not pay for auto's independence plan
     return auto_choice(model, COMPARE_DRAWS, COMPARE_TUNE).sampler in _FAST
 
 
