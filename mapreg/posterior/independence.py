@@ -38,7 +38,6 @@ import math
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -303,24 +302,24 @@ def _plan(target: _Target, prop: _Proposal, seed, proposals: int,
                             _cost(target.model, thin), time.perf_counter() - t0, text, prop)
 
 
-def _run_chains(prop, target, seqs, steps: int, thin: int, block: int):
+def _run_chains(prop, target, seqs, steps: int, thin: int, block: int,
+                progressbar: bool = False):
     """The chains on :func:`~mapreg.posterior.draws.n_cores` threads (BLAS and numpy's
-    ufuncs release the GIL); Ctrl-C stops them at their next block and propagates."""
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=min(len(seqs), n_cores()))
-    futures = [pool.submit(_chain, prop, target, seq, steps, thin, block, stop)
-               for seq in seqs]
-    try:
-        return [f.result() for f in futures]
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    ufuncs release the GIL), by :func:`mapreg.posterior.gibbs_run.run_threads`: its
+    progress bar, and Ctrl-C stops them at their next block and propagates."""
+    from mapreg.posterior.gibbs_run import run_threads
+
+    results = [None] * len(seqs)
+
+    def chain(c, stop, progress):
+        results[c] = _chain(prop, target, seqs[c], steps, thin, block, stop, progress, c)
+
+    run_threads(len(seqs), steps, n_cores(), progressbar, "Independence MH", chain)
+    return results
 
 
 def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: int,
-           stop: threading.Event | None = None):
+           stop: threading.Event | None = None, progress=None, c: int = 0):
     """One chain: ``steps`` proposals, every ``thin``-th state kept; returns (states, acc)."""
     streams = _streams(seq)
     gu = streams[2]
@@ -331,6 +330,8 @@ def _chain(prop: _Proposal, target: _Target, seq, steps: int, thin: int, block: 
     for i0 in range(0, steps, block):
         if stop is not None and stop.is_set():
             raise KeyboardInterrupt
+        if progress is not None:
+            progress[c] = i0
         m = min(block, steps - i0)
         theta, lr = _weights(prop, target, m, streams)
         log_u = np.log(gu.random(m))
