@@ -46,7 +46,8 @@ class Choice(NamedTuple):
     """A sampler, the reason it was chosen, and the plan it was chosen by (if any).
 
     ``plan``: the :class:`~mapreg.posterior.independence.IndependencePlan` behind an
-    ``"independence"`` choice, so that the run reuses its proposal.
+    ``"independence"`` choice (the run reuses its proposal), or the
+    :class:`~mapreg.posterior.gibbs.GibbsPlan` behind a ``"gibbs"`` one (not recomputed).
     """
 
     sampler: str
@@ -119,7 +120,7 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
         if gibbs_s <= nuts_s and model.family.name == "gaussian":
             return Choice("gibbs", f"not exact: {not_exact}; the conjugate Gibbs sampler "
                                    f"applies and is the cheaper: {gibbs_words} against "
-                                   f"{nuts_words}")
+                                   f"{nuts_words}", plan)
         not_gibbs = f"it applies: {gibbs_words}"
     not_independence = independence_refusal(model)
     imh_s, ip = math.inf, None
@@ -139,7 +140,7 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
                                       f"against {nuts_words}", ip)
     if best == gibbs_s:
         return Choice("gibbs", f"{why}; the Gibbs sampler is the cheapest, against "
-                               f"{nuts_words}")
+                               f"{nuts_words}", plan)
     try:
         import nutpie  # noqa: F401
     except ImportError:  # pragma: no cover - nutpie is a dependency

@@ -197,7 +197,7 @@ def _centred_gram(model):
     return G, Xc.T @ r, t0, float(r @ r), xbar, ybar
 
 
-def _chain_data(model, draws: int, tune: int, thin: int) -> _Data:
+def _chain_data(model, tune: int, thin: int) -> _Data:
     from mapreg.posterior.gibbs import _hyper_mode
 
     n, p = model.n_samples, model.n_features
@@ -270,7 +270,7 @@ def sample_coordinate(model, draws: int, tune: int, chains: int, seed: int,
     if reason is not None:
         raise ValueError(f"the coordinate Gibbs sampler does not apply: {reason}")
     p = model.n_features
-    data = _chain_data(model, draws, tune, thin)
+    data = _chain_data(model, tune, thin)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(chains)]
     coef = np.empty((chains, draws, p))
     icpt = np.empty((chains, draws))

@@ -383,7 +383,7 @@ def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
 
 
 def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
-                 progressbar: bool = False) -> Draws:
+                 progressbar: bool = False, plan: GibbsPlan | None = None) -> Draws:
     """Draw from ``model``'s posterior with the Gibbs sampler.
 
     Each chain makes ``(tune + draws) * thin`` sweeps and keeps every ``thin``-th of
@@ -404,7 +404,8 @@ def sample_gibbs(model, draws: int, tune: int, chains: int, seed: int,
     reason = gibbs_refusal(model)
     if reason is not None:
         raise ValueError(f"the Gibbs sampler does not apply: {reason}")
-    plan = gibbs_plan(model)
+    if plan is None:  # auto passes the plan it chose by (its surrogate costs an eigvalsh)
+        plan = gibbs_plan(model)
     if plan.method == COORDINATE:
         return sample_coordinate(model, draws, tune, chains, seed, progressbar, plan.thin)
     data = chain_data(model, plan, draws, tune)

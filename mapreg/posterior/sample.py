@@ -90,7 +90,7 @@ def _run(model, choice: Choice, draws, tune, chains, seed, progressbar,
     if sampler == "independence":
         return sample_independence(model, draws, tune, chains, seed, progressbar,
                                    plan=choice.plan)
-    return sample_gibbs(model, draws, tune, chains, seed, progressbar)
+    return sample_gibbs(model, draws, tune, chains, seed, progressbar, plan=choice.plan)
 
 
 def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4,
