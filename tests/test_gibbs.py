@@ -14,6 +14,7 @@ import mapreg
 from mapreg.datasets import load_diabetes
 from mapreg.exceptions import SamplingWarning
 from mapreg.posterior.compare import compare_mode_posterior
+from mapreg.posterior.coordinate import OVERRELAX
 from mapreg.posterior.gibbs import gibbs_plan, sample_gibbs
 from mapreg.posterior.gibbs_kernel import _inv_gauss
 from mapreg.posterior.sample import sample_posterior
@@ -124,7 +125,11 @@ def test_sample_gibbs_is_the_path_sample_posterior_runs():
     np.testing.assert_array_equal(d.intercept, idata["posterior"]["intercept"].values)
     assert set(d.hyper) == {"noise_sigma"}
     np.testing.assert_array_equal(d.hyper["noise_sigma"], idata["posterior"]["noise_sigma"])
-    assert d.attrs == {"gibbs_sweeps_per_draw": 1, "gibbs_method": gibbs_plan(model).label}
+    plan = gibbs_plan(model)
+    expected = {"gibbs_sweeps_per_draw": plan.thin, "gibbs_method": plan.label}
+    if plan.label == "coordinate":
+        expected["gibbs_overrelaxation"] = OVERRELAX
+    assert d.attrs == expected
     assert d.stats is None
     pois = mapreg.Model(X, np.round(np.exp(X[:, 0])), mapreg.Laplace(0.5), family="poisson")
     with pytest.raises(ValueError, match="Gibbs sampler does not apply: it needs the gaussian "

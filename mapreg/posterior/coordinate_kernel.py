@@ -37,6 +37,11 @@ Two ways through the data, the same draws up to rounding:
   with ``t0`` the least-squares point; ``c s**2 = g0_j - h_j + G_jj w_j``, a sweep ``2 p**2``
   flops; ``RSS = r0 - 2 (w - t0)'g0 + (w - t0)'h`` (:mod:`mapreg.posterior.sufficient`).
 
+With ``a = fpar[F_OVERRELAX] != 0`` each coordinate is *overrelaxed* instead of drawn
+afresh (:func:`overrelax_coordinate`: Adler's reflection through the conditional mean,
+exact by a Metropolis-Hastings correction across 0): correlated coefficients then move
+persistently rather than by a random walk.
+
 The running ``r`` / ``h`` are recomputed from scratch every :data:`REFRESH` sweeps (at fixed
 sweep numbers, so the draws do not depend on how sweeps are cut into kernel calls).
 Noise (inverse gamma / half-Cauchy) and the Gaussian prior's scale (same kinds) are the
@@ -62,9 +67,12 @@ ROWS, GRAM = 0, 1
 # whose scale a scale hyperprior sets: the Gaussian prior's sigma or the Laplace prior's b
 SCALE_OF_GAUSSIAN, SCALE_OF_LAPLACE = 0, 1
 I_DATA, I_INTERCEPT, I_NOISE_MODE, I_SCALE_MODE, I_TUNE, I_N, I_THIN, I_SCALE_OF = range(8)
-F_ALPHA, F_GAMMA, F_NOISE_A, F_NOISE_B, F_SCALE_A, F_SCALE_B, F_YBAR, F_R0 = range(8)
+F_ALPHA, F_GAMMA, F_NOISE_A, F_NOISE_B, F_SCALE_A, F_SCALE_B, F_YBAR, F_R0, F_OVERRELAX = range(9)
 S_SIG2, S_AUX_NOISE, S_SCALE, S_AUX_SCALE = range(4)
-N_IPAR, N_FPAR, N_STATE = 8, 8, 4
+N_IPAR, N_FPAR, N_STATE = 8, 9, 4
+#: The probability that an overrelaxed coordinate update is an exact draw instead
+#: (:func:`overrelax_coordinate`).
+EXACT_FRACTION = 0.1
 #: Sweeps between exact recomputations of the running residual (or ``h``).
 REFRESH = 64
 
@@ -133,6 +141,53 @@ def draw_coordinate(rng, A, c, alpha):
 
 
 @numba.njit(cache=True, nogil=True)
+def overrelax_coordinate(rng, A, c, alpha, x, a):
+    r"""Adler's overrelaxation of ``x`` under the density of :func:`draw_coordinate`.
+
+    With probability :data:`EXACT_FRACTION`, or when the density's mode is 0
+    (``|c| <= alpha``), an exact draw. Otherwise, with ``s = sign(c)`` the side of the
+    mode and ``mu = (c - s alpha) / A``, the density is
+    ``N(w; mu, 1/A) g(w)`` up to a constant, ``g(w) = exp(-alpha (|w| - s w))`` (1 on the
+    mode's side, ``exp(-2 alpha |w|)`` across 0), and Adler's (1981) move
+
+    .. math:: x' = \mu + a (x - \mu) + \sqrt{(1 - a^2) / A}\, z, \quad z \sim N(0, 1)
+
+    (reversible with respect to ``N(mu, 1/A)``) is a Metropolis-Hastings proposal accepted
+    with probability ``min(1, g(x') / g(x))``: always unless it lands across 0. The choice of
+    move depends on ``c`` and ``A`` (the other coordinates), never on ``x``, and each move
+    leaves the conditional invariant, so the Gibbs sweep keeps the posterior exactly.
+
+    ``a < 0`` reflects ``x`` through the conditional mean: along a direction in which the
+    coefficients are correlated, successive sweeps then keep moving the same way instead
+    of diffusing (Neal 1998, "Suppressing random walks in Markov chain Monte Carlo using
+    ordered overrelaxation"). The occasional exact draw is what lets a coefficient that
+    starts far in a tail return: its reflection lands across 0, where ``g`` is ~0, and would
+    be refused every time (measured: a 10,000 x 200 lasso chain held a null coefficient at
+    0.32, 30 posterior sds out, for 3,000 sweeps without it).
+    """
+    if alpha == 0.0:
+        mu = c / A
+        return mu + a * (x - mu) + math.sqrt((1.0 - a * a) / A) * rng.standard_normal()
+    if abs(c) <= alpha or rng.random() < EXACT_FRACTION:
+        return draw_coordinate(rng, A, c, alpha)
+    s = 1.0 if c > 0.0 else -1.0
+    mu = (c - s * alpha) / A
+    xn = mu + a * (x - mu) + math.sqrt((1.0 - a * a) / A) * rng.standard_normal()
+    # log g(xn) - log g(x), with log g(w) = -alpha (|w| - s w): 0 on the mode's side
+    log_r = alpha * (abs(x) - s * x) - alpha * (abs(xn) - s * xn)
+    if log_r >= 0.0 or math.log(1.0 - rng.random()) < log_r:
+        return xn
+    return x
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _update(rng, A, c, alpha, x, a):
+    if a == 0.0:
+        return draw_coordinate(rng, A, c, alpha)
+    return overrelax_coordinate(rng, A, c, alpha, x, a)
+
+
+@numba.njit(cache=True, nogil=True)
 def refresh(ipar, XT, yc, G, t0, w, r, h):
     """``r = yc - Xc w`` (ROWS) or ``h = G (w - t0)`` (GRAM), from scratch."""
     p = w.shape[0]
@@ -154,15 +209,15 @@ def refresh(ipar, XT, yc, G, t0, w, r, h):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma):
+def _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma, a):
     n = r.shape[0]
     for j in range(w.shape[0]):
         dot = 0.0
         for i in range(n):
             dot += XT[j, i] * r[i]
         wj = w[j]
-        new = draw_coordinate(rng, colsq[j] * inv_s2 + gamma, (dot + colsq[j] * wj) * inv_s2,
-                              alpha)
+        new = _update(rng, colsq[j] * inv_s2 + gamma, (dot + colsq[j] * wj) * inv_s2, alpha,
+                      wj, a)
         delta = new - wj
         for i in range(n):
             r[i] -= delta * XT[j, i]
@@ -170,13 +225,13 @@ def _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _gram_sweep(rng, G, g0, w, h, inv_s2, alpha, gamma):
+def _gram_sweep(rng, G, g0, w, h, inv_s2, alpha, gamma, a):
     p = w.shape[0]
     for j in range(p):
         wj = w[j]
         gjj = G[j, j]
-        new = draw_coordinate(rng, gjj * inv_s2 + gamma, (g0[j] - h[j] + gjj * wj) * inv_s2,
-                              alpha)
+        new = _update(rng, gjj * inv_s2 + gamma, (g0[j] - h[j] + gjj * wj) * inv_s2, alpha,
+                      wj, a)
         delta = new - wj
         for i in range(p):  # G is symmetric: row j is column j, and contiguous
             h[i] += delta * G[j, i]
@@ -265,6 +320,7 @@ def coordinate_block(rng, ipar, fpar, XT, yc, colsq, G, g0, t0, xbar, w, r, h, s
     n = ipar[I_N]
     dof = n - 1 if ipar[I_INTERCEPT] != 0 else n
     thin = ipar[I_THIN]
+    a = fpar[F_OVERRELAX]
     for sweep in range(start, stop):
         if sweep % REFRESH == 0:
             refresh(ipar, XT, yc, G, t0, w, r, h)
@@ -272,9 +328,9 @@ def coordinate_block(rng, ipar, fpar, XT, yc, colsq, G, g0, t0, xbar, w, r, h, s
         alpha = _alpha(ipar, fpar, sc)
         inv_s2 = 1.0 / sc[S_SIG2]
         if ipar[I_DATA] == ROWS:
-            _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma)
+            _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma, a)
         else:
-            _gram_sweep(rng, G, g0, w, h, inv_s2, alpha, gamma)
+            _gram_sweep(rng, G, g0, w, h, inv_s2, alpha, gamma, a)
         if ipar[I_NOISE_MODE] != FIXED:
             rss = _rss(ipar, fpar, g0, t0, w, r, h)
             sc[S_SIG2], sc[S_AUX_NOISE] = _noise_step(rng, ipar[I_NOISE_MODE], fpar[F_NOISE_A],

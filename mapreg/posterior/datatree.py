@@ -25,8 +25,10 @@ Root ``attrs`` (:func:`result_attrs`): ``sampler`` (the one actually run),
 messages), ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``n_divergent``,
 ``sampling_time_s``, ``wall_time_s`` (for ``"exact"`` draws, i.i.d. by construction:
 ESS = chains x draws, ``max_rhat = nan``); for Gibbs also ``gibbs_sweeps_per_draw``
-(10 for the horseshoe while a sweep is cheap, its local scales mixing slowly; 1 otherwise)
-and ``gibbs_method`` (``"rue"`` or ``"bhattacharya"``, how the coefficients were drawn).
+(the thinning: 10 for the horseshoe while a sweep is cheap, its local scales mixing
+slowly; up to 9 for cheap coordinate-wise sweeps; 1 otherwise), ``gibbs_method``
+(``"rue"``, ``"bhattacharya"`` or ``"coordinate"``, how the coefficients were drawn) and,
+coordinate-wise, ``gibbs_overrelaxation`` (Adler's ``a``; 0 for plain Gibbs draws).
 """
 
 from __future__ import annotations

@@ -168,6 +168,11 @@ def _hyper_mode(hp) -> tuple[int, tuple[float, float]]:
 # millisecond or less): thinning keeps the output the size asked for, but it never raises the
 # ESS per sweep, so where every sweep costs real time (large p) each one is kept.
 _CHEAP_SWEEP_FLOPS = 1e6
+# The coordinate sampler's sweeps are thinned up to 4 n p = 4e6 flops (p = 5,000 at n = 200,
+# ~3 ms): unthinned, 4 x (1,000 + 1,000) sweeps at 200 x 2,000 gave a min ESS of 181 (a
+# warning) in 4.5 s where the block sampler took 22 s for 575.
+_CHEAP_COORDINATE_SWEEP_FLOPS = 4e6
+_MAX_COORDINATE_THIN = 9
 # The cost model (seconds) of a sweep, measured on one core of the project's machine
 # (benchmarks/README.md): BLAS-bound flops, the per-coefficient scale updates (a few random
 # draws each), a Pólya-Gamma draw per row, and the Python round trip of a Pólya-Gamma sweep.
@@ -261,15 +266,16 @@ def gibbs_plan(model) -> GibbsPlan:
         return block
     cp = coordinate_plan(model)
     per_ess = cp.seconds_per_sweep * cp.sweeps_per_ess
-    # At p > n the two were measured at the same ESS per second (200 x 1,000 lasso: 122
-    # against 139-145), the block sampler with 4-7x the ESS per kept draw: it keeps p > n.
-    if block is not None and (cp.rows or block.seconds_per_draw
-                              * BLOCK_SWEEPS_PER_ESS[model.prior.name] < per_ess):
+    if block is not None and (block.seconds_per_draw * BLOCK_SWEEPS_PER_ESS[model.prior.name]
+                              < per_ess):
         return block
     n, p = model.n_samples, model.n_features
     flops = 4.0 * n * p if cp.rows else 2.0 * p * p
-    # cheap sweeps: thin to about one effective draw per kept draw (as the horseshoe does)
-    thin = min(10, max(1, round(cp.sweeps_per_ess))) if flops <= _CHEAP_SWEEP_FLOPS else 1
+    # cheap sweeps: thin to about one effective draw per kept draw (as the horseshoe does),
+    # by an odd number: overrelaxed draws are anti-correlated at odd lags, positively at even
+    thin = 1
+    if flops <= _CHEAP_COORDINATE_SWEEP_FLOPS:
+        thin = min(_MAX_COORDINATE_THIN, 2 * int(max(cp.sweeps_per_ess - 1.0, 0.0) / 2.0) + 1)
     return GibbsPlan(COORDINATE, flops, thin, per_ess)
 
 
