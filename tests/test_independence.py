@@ -198,6 +198,19 @@ def test_same_seed_same_draws_and_blocks_do_not_matter():
     assert not np.array_equal(a.coef[0], a.coef[1])  # chains differ
 
 
+def test_a_long_run_shows_its_progress_on_stderr(capsys):
+    """tqdm's bar (it appears after half a second): block 1 makes the run slow enough."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((50, 4))
+    y = (X[:, 0] + rng.standard_normal(50) > 0).astype(float)
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+    plan = independence_plan(model, seed=3, iterations=2 * 4000)
+    sample_independence(model, draws=3000, tune=1000, chains=2, seed=3, plan=plan, block=1,
+                        progressbar=True)
+    err = capsys.readouterr().err
+    assert "Independence MH, 2 chains" in err and "sweep/s" in err
+
+
 @pytest.mark.parametrize("family, intercept", [("gaussian", True), ("bernoulli", True),
                                                ("poisson", False), ("poisson", True)])
 def test_log_posterior_matches_the_model(family, intercept):

@@ -360,7 +360,7 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     :func:`independence_plan` (run here unless ``plan`` is given). Chain ``c`` draws from
     ``np.random.SeedSequence(seed).spawn(chains)[c]``; ``block`` (proposals evaluated at
     once, default from a 16 MiB budget for ``X @ W'``) does not change the draws.
-    ``progressbar`` is accepted for the common signature (a run takes about a second).
+    ``progressbar``: tqdm's on stderr (shown for runs longer than half a second).
     An unreliable plan (:attr:`IndependencePlan.reliable`) emits a :class:`SamplingWarning`.
     Ctrl-C stops the chains at their next block and raises ``KeyboardInterrupt``.
 
@@ -389,7 +389,7 @@ def sample_independence(model: Model, draws: int = 1000, tune: int = 1000, chain
     steps = (int(tune) + int(draws)) * thin
     block = max(1, int(block) if block is not None else _block_size(model))
     results = _run_chains(prop, target, np.random.SeedSequence(int(seed)).spawn(int(chains)),
-                          steps, thin, block)
+                          steps, thin, block, progressbar)
     theta = np.stack([kept[int(tune):] for kept, _ in results])
     acc = [a for _, a in results]
     p = model.n_features
