@@ -1,0 +1,220 @@
+r"""Hamiltonian Monte Carlo with a dense metric from the Gaussian approximation.
+
+For a GLM posterior at fixed prior scales (bernoulli / poisson, or gaussian with a known
+noise; Laplace, Gaussian or elastic-net prior), the posterior over ``theta = (w, [w0])``
+is first approximated by ``N(m, Q^{-1})``: the Laplace approximation at the MAP for the
+Gaussian prior, expectation propagation for priors with an L1 part
+(:func:`mapreg.posterior.independence_proposal.proposal`, the independence sampler's
+Gaussian). The chains then run HMC on ``z`` with ``theta = m + L z``, ``L L' = Q^{-1}``
+(:mod:`mapreg.posterior.hmc_kernel`, compiled by numba with ``cache=True`` and without the
+GIL: no per-run compilation, chains in threads). When the approximation is good, the
+posterior of ``z`` is close to ``N(0, I)``, where a trajectory of length ``pi / 2`` maps
+``(z, p)`` to ``(p, -z)``: an independent draw in a few leapfrog steps.
+
+Warm-up (the first ``tune`` iterations, discarded): the step size adapts by dual averaging
+(Hoffman & Gelman 2014, "The No-U-Turn Sampler", JMLR 15, algorithm 5) to the target
+acceptance ``min(1, exp(-dH))`` (:data:`TARGET_ACCEPT`); the metric stays the
+approximation's. Each iteration integrates ``n`` leapfrog steps, ``n`` uniform on
+``{ceil(n0 / 2), ..., floor(3 n0 / 2)}``, ``n0 = round(PATH / eps)``: the jitter avoids the
+periodic orbits of a fixed trajectory length. After warm-up the kernel is fixed, so the
+kept draws come from an exact Markov chain (the Metropolis correction on the exact
+Hamiltonian; the Laplace kink costs acceptance, not exactness: module docstring of
+:mod:`~mapreg.posterior.hmc_kernel`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from mapreg.exceptions import SamplingWarning
+from mapreg.model import Model
+from mapreg.posterior import hmc_kernel as _k
+from mapreg.posterior.draws import Draws, n_cores
+
+__all__ = ["PATH", "TARGET_ACCEPT", "hmc_refusal", "sample_hmc"]
+
+#: Integration time of a trajectory in whitened coordinates (before the jitter): a quarter
+#: period of the standard normal's Hamiltonian flow.
+PATH = 0.5 * math.pi
+#: The mean acceptance statistic the step size is tuned to.
+TARGET_ACCEPT = 0.8
+#: The first step size of the dual averaging (whitened units).
+EPS0 = 0.5
+_PRIORS = ("laplace", "gaussian", "elasticnet")
+_FAMILIES = {"bernoulli": _k.BERNOULLI, "poisson": _k.POISSON, "gaussian": _k.GAUSSIAN}
+
+
+def hmc_refusal(model) -> str | None:
+    """Why :func:`sample_hmc` does not apply to ``model``; ``None`` when it does.
+
+    It needs fixed scales (no hyperprior), in-memory data, a bernoulli, poisson or
+    known-noise gaussian likelihood, a Laplace, Gaussian or elastic-net prior, and at most
+    ``n`` coefficients (intercept included) for the Gaussian approximation of the metric.
+    """
+    if not isinstance(model, Model):
+        return f"it needs a mapreg.Model, got {type(model).__name__}"
+    if getattr(model, "is_dask", False):
+        return ("the data are dask-backed: every leapfrog step reads every row (sample "
+                "Model(X.compute(), y.compute(), ...) in memory)")
+    if model.noise_prior is not None or model.scale_prior is not None:
+        return ("the model has hyperpriors (noise_prior / scale_prior): HMC here samples the "
+                "coefficients at fixed scales")
+    if model.family.name not in _FAMILIES:
+        return (f"the {model.family.name!r} family has no compiled gradient (bernoulli, "
+                "poisson and gaussian only)")
+    if model.prior.name not in _PRIORS:
+        return (f"the {type(model.prior).__name__} prior has no compiled gradient (Laplace, "
+                "Gaussian and ElasticNet only)")
+    k = model.n_features + int(model.fit_intercept)
+    if k > model.n_samples:
+        return (f"{k} coefficients (intercept included) > n = {model.n_samples} rows: the "
+                "Gaussian approximation that sets the metric is poor (and dense k x k)")
+    return None
+
+
+def _prior_weights(prior) -> tuple[float, float]:
+    """``(alpha, gamma)`` of ``-log p(w) = alpha |w| + gamma w**2 / 2 + const``."""
+    if prior.name == "laplace":
+        return 1.0 / prior.b, 0.0
+    if prior.name == "gaussian":
+        return 0.0, prior.sigma**-2
+    return 1.0 / prior.b, prior.sigma**-2  # elastic net: lam2 w**2 = w**2 / (2 sigma**2)
+
+
+def _data(model: Model, mean: np.ndarray, L: np.ndarray) -> tuple:
+    """The kernel's arguments after ``z`` (:func:`~mapreg.posterior.hmc_kernel.log_post_grad`)."""
+    from mapreg.posterior.independence_proposal import design
+
+    Z = design(model)
+    y = np.asarray(model.y, dtype=float)
+    kind = _FAMILIES[model.family.name]
+    alpha, gamma = _prior_weights(model.prior)
+    c0 = float(np.sum(model.prior.logpdf(np.zeros(model.n_features))))
+    inv_s2 = 0.0
+    if kind == _k.GAUSSIAN:
+        s = float(model.noise_sigma)
+        inv_s2 = 1.0 / s**2
+        c0 -= model.n_samples * (math.log(s) + 0.5 * math.log(2.0 * math.pi))
+    else:
+        c0 -= model.loss_constant()
+    return (np.ascontiguousarray(mean), np.ascontiguousarray(L), np.ascontiguousarray(Z @ L),
+            np.ascontiguousarray(Z @ mean), y, kind, model.n_features, float(alpha),
+            float(gamma), inv_s2, c0)
+
+
+def approximation(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """``(m, L)``: the Gaussian approximation's mean and the upper-triangular ``L`` with
+    ``L L' = Q^{-1}`` (``Q = R R'``, ``L = R^{-T}``)."""
+    from mapreg.posterior.independence_proposal import proposal
+
+    prop = proposal(model, 30.0, 1.0)  # nu unused: only the Gaussian's (m, R)
+    L = solve_triangular(prop.chol, np.eye(prop.mean.size), lower=True, trans="T")
+    return prop.mean, np.triu(L)
+
+
+def _chain(args, S, seq, tune: int, total: int, path: float, da, stop, progress, c):
+    """One chain: start from a draw of the approximation, ``total`` iterations in blocks of
+    about :data:`mapreg.posterior.gibbs_run.BLOCK_SECONDS`; returns (kept theta, stats, da)."""
+    from mapreg.posterior.gibbs_run import run_blocks
+
+    gz, gu = (np.random.default_rng(s) for s in seq.spawn(2))
+    k = args[0].size
+    z, grad, theta = gz.standard_normal(k), np.empty(k), np.empty(k)
+    lp = _k.log_post_grad(z, *args, False, theta, grad)
+    if not math.isfinite(lp):  # a start in the far tail (e.g. poisson overflow): the mean
+        z[:] = 0.0
+        lp = _k.log_post_grad(z, *args, False, theta, grad)
+    stats = np.zeros(_k.N_STATS)
+    out = np.empty((total - tune, k))
+    state = [lp]
+
+    def block(a, b):
+        # separate streams for momenta and uniforms: the draws do not depend on the blocks
+        mom, uni = gz.standard_normal((b - a, k)), gu.random((b - a, 2))
+        state[0] = _k.hmc_iterations(z, grad, state[0], a, tune, path, mom, uni, S, *args,
+                                     da, stats, out)
+
+    run_blocks(block, total, stop, progress, c)
+    return out, stats, da
+
+
+def sample_hmc(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4, seed=None,
+               progressbar: bool = False, *, path: float = PATH,
+               target_accept: float = TARGET_ACCEPT, step_size: float | None = None,
+               approx: tuple[np.ndarray, np.ndarray] | None = None) -> Draws:
+    """HMC draws of ``model``'s posterior with the approximation's dense metric (module
+    docstring).
+
+    Chain ``c`` draws from ``np.random.SeedSequence(seed).spawn(chains)[c]`` (same seed,
+    same draws); the chains run on :func:`~mapreg.posterior.draws.n_cores` threads through
+    :func:`mapreg.posterior.gibbs_run.run_threads` (progress bar, Ctrl-C stops them at their
+    next block and raises ``KeyboardInterrupt``). ``path``: the mean integration time in
+    whitened units; ``step_size``: a fixed step size instead of the dual averaging;
+    ``approx``: ``(m, L)`` from :func:`approximation` (computed here when ``None``).
+    Divergent trajectories (energy error > 1,000) after warm-up emit a
+    :class:`~mapreg.exceptions.SamplingWarning`.
+
+    Returns
+    -------
+    Draws
+        ``coef`` (chains, draws, p), ``intercept`` (chains, draws; zeros without one) and
+        ``attrs``: ``hmc_step_size`` (mean over chains), ``hmc_steps`` (mean leapfrog steps
+        per kept draw), ``hmc_acceptance`` (mean ``min(1, exp(-dH))`` over kept draws),
+        ``hmc_moves`` (share of kept iterations that moved), ``hmc_divergences`` (after
+        warm-up, all chains), ``hmc_divergences_tune``, ``hmc_path``.
+    """
+    reason = hmc_refusal(model)
+    if reason is not None:
+        raise ValueError(f"HMC sampler does not apply: {reason}")
+    draws, tune, chains = int(draws), int(tune), int(chains)
+    if draws < 1 or tune < 0 or chains < 1:
+        raise ValueError(f"need draws >= 1, tune >= 0, chains >= 1; got {draws}, {tune}, "
+                         f"{chains}")
+    if not (path > 0 and math.isfinite(path)):
+        raise ValueError(f"path must be a positive integration time, got {path!r}")
+    if not 0.0 < target_accept < 1.0:
+        raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
+    if step_size is not None and not (step_size > 0 and math.isfinite(step_size)):
+        raise ValueError(f"step_size must be positive, got {step_size!r}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    try:
+        mean, L = approx if approx is not None else approximation(model)
+    except ValueError as err:
+        raise ValueError(f"HMC sampler: {err}") from None
+    args = _data(model, mean, L)
+    p = model.n_features
+    S = np.ascontiguousarray((L @ L.T)[:p, :p])  # the L1 drift's (L L')_ww
+    total = tune + draws
+    seqs = np.random.SeedSequence(int(seed)).spawn(chains)
+    results = [None] * chains
+
+    def chain(c, stop, progress):
+        da = (_k.dual_averaging_state(EPS0, float(target_accept)) if step_size is None
+              else _k.dual_averaging_state(float(step_size), 0.0))
+        results[c] = _chain(args, S, seqs[c], tune, total, float(path), da, stop, progress, c)
+
+    from mapreg.posterior.gibbs_run import run_threads
+
+    run_threads(chains, total, n_cores(), progressbar, "HMC", chain)
+    theta = np.stack([out for out, _, _ in results])
+    stats = np.stack([s for _, s, _ in results])
+    b0 = theta[..., p] if model.fit_intercept else np.zeros(theta.shape[:2])
+    div = int(stats[:, _k.S_DIV].sum())
+    attrs = {"hmc_step_size": float(np.mean([da[_k.EPS] for _, _, da in results])),
+             "hmc_steps": float(stats[:, _k.S_STEPS].sum() / (chains * draws)),
+             "hmc_acceptance": float(stats[:, _k.S_ACCEPT].sum() / (chains * draws)),
+             "hmc_moves": float(stats[:, _k.S_MOVES].sum() / (chains * draws)),
+             "hmc_divergences": div,
+             "hmc_divergences_tune": int(stats[:, _k.S_DIV_TUNE].sum()),
+             "hmc_path": float(path)}
+    if div:
+        warnings.warn(f"HMC: {div} divergent trajectories after warm-up (energy error > "
+                      f"{_k.DIVERGENCE:g}, step size {attrs['hmc_step_size']:.3g}): the "
+                      "draws may be biased; use NUTS (sampler='nutpie') to check",
+                      SamplingWarning, stacklevel=2)
+    return Draws(np.ascontiguousarray(theta[..., :p]), np.ascontiguousarray(b0), attrs=attrs)
