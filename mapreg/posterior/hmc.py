@@ -37,9 +37,12 @@ from mapreg.posterior.draws import Draws, n_cores
 
 __all__ = ["PATH", "TARGET_ACCEPT", "hmc_refusal", "sample_hmc"]
 
-#: Integration time of a trajectory in whitened coordinates (before the jitter): a quarter
-#: period of the standard normal's Hamiltonian flow.
-PATH = 0.5 * math.pi
+#: Integration time of a trajectory in whitened coordinates (before the jitter): a bit past
+#: a quarter period (pi / 2) of the standard normal's Hamiltonian flow, where the draws turn
+#: anticorrelated. Breast-cancer lasso, 4 x (1,000 + 1,000), seeds 0-2, in one process, min
+#: bulk ESS per second of sampling: path 1.0: 400-1,860; pi / 2: 2,050-2,110; 2.2:
+#: 2,230-2,380; 3.0: 1,820-2,140.
+PATH = 2.2
 #: The mean acceptance statistic the step size is tuned to.
 TARGET_ACCEPT = 0.8
 #: The first step size of the dual averaging (whitened units).

@@ -66,7 +66,7 @@ S_ACCEPT, S_MOVES, S_DIV, S_DIV_TUNE, S_STEPS = 0, 1, 2, 3, 4
 N_STATS = 5
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def log_post_grad(z, m, L, ZL, eta_m, y, kind, n_coef, alpha, gamma, inv_s2, c0, kink, theta,
                   grad):
     """``log p(theta | y)`` at ``theta = m + L z`` (written to ``theta``) and its gradient in
@@ -88,12 +88,9 @@ def log_post_grad(z, m, L, ZL, eta_m, y, kind, n_coef, alpha, gamma, inv_s2, c0,
             e += ZL[i, j] * z[j]
         yi = y[i]
         if kind == BERNOULLI:
-            lp += yi * e - (max(e, 0.0) + math.log1p(math.exp(-abs(e))))
-            if e >= 0.0:
-                r = yi - 1.0 / (1.0 + math.exp(-e))
-            else:
-                ee = math.exp(e)
-                r = yi - ee / (1.0 + ee)
+            ee = math.exp(-abs(e))  # one exp for both softplus and sigmoid
+            lp += yi * e - (max(e, 0.0) + math.log1p(ee))
+            r = yi - (1.0 if e >= 0.0 else ee) / (1.0 + ee)
         elif kind == POISSON:
             if e < MAX_LOG_RATE:
                 mu = math.exp(e)
@@ -241,7 +238,8 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
 
     Iteration ``t`` draws the momentum ``momenta[t - start]`` ~ N(0, I), integrates
     ``n`` leapfrog steps of size ``eps``, ``n`` uniform on ``{ceil(n0/2), ..., floor(3 n0/2)}``
-    (``n0 = max(1, min(MAX_STEPS, round(path / eps)))``, ``uniforms[., 1]``: the jitter breaks the periodic
+    (``n0 = max(1, min(MAX_STEPS, round(path / eps)))``, ``uniforms[., 1]``: the jitter
+    breaks the periodic
     trajectories a fixed length would give), and accepts with probability
     ``min(1, exp(-dH))`` (``uniforms[., 0]``), ``dH`` the energy error
     ``H(z', p') - H(z, p)``, ``H = -log p + |p|**2 / 2``. While ``t < tune`` the step size
@@ -259,7 +257,7 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
         if t == tune:
             da[EPS] = math.exp(da[LOG_EPS_BAR])
         eps = math.exp(da[LOG_EPS]) if t < tune else da[EPS]
-        n0 = max(1, min(MAX_STEPS, int(round(path / eps))))
+        n0 = max(1, min(MAX_STEPS, round(path / eps)))
         lo, hi = (n0 + 1) // 2, max(1, (3 * n0) // 2)
         n_steps = min(hi, lo + int(uniforms[it, 1] * (hi - lo + 1)))
         kinetic0 = 0.0
