@@ -243,9 +243,9 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
     trajectories a fixed length would give), and accepts with probability
     ``min(1, exp(-dH))`` (``uniforms[., 0]``), ``dH`` the energy error
     ``H(z', p') - H(z, p)``, ``H = -log p + |p|**2 / 2``. While ``t < tune`` the step size
-    adapts by dual averaging towards the acceptance ``da[N_DA]`` (none when that is 0;
-    ``da``: :func:`dual_averaging_state`); at ``t = tune`` it is fixed at
-    ``exp(da[LOG_EPS_BAR])``.
+    adapts by dual averaging towards the acceptance ``da[N_DA]`` (``da``:
+    :func:`dual_averaging_state`); at ``t = tune`` it is fixed at ``exp(da[LOG_EPS_BAR])``.
+    With ``da[N_DA] = 0`` nothing adapts: every iteration uses ``da[EPS]``.
     Kept states (``t >= tune``) are written, as ``theta``, to ``out[t - tune]``.
     """
     k = z.shape[0]
@@ -254,9 +254,10 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
     delta = da[N_DA]
     for it in range(momenta.shape[0]):
         t = start + it
-        if t == tune:
+        adapt = t < tune and delta > 0.0
+        if t == tune and delta > 0.0:
             da[EPS] = math.exp(da[LOG_EPS_BAR])
-        eps = math.exp(da[LOG_EPS]) if t < tune else da[EPS]
+        eps = math.exp(da[LOG_EPS]) if adapt else da[EPS]
         n0 = max(1, min(MAX_STEPS, round(path / eps)))
         lo, hi = (n0 + 1) // 2, max(1, (3 * n0) // 2)
         n_steps = min(hi, lo + int(uniforms[it, 1] * (hi - lo + 1)))
@@ -282,7 +283,7 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
         if t < tune:
             if dH > DIVERGENCE:
                 stats[S_DIV_TUNE] += 1.0
-            if delta > 0.0:
+            if adapt:
                 _dual_averaging(da, t + 1, accept, delta)
         else:
             if dH > DIVERGENCE:
