@@ -194,9 +194,9 @@ def test_breast_cancer_lasso_matches_nuts(breast_cancer):
     model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
     with warnings.catch_warnings():
         warnings.simplefilter("error", SamplingWarning)
-        d = sample_hmc(model, draws=1000, tune=300, chains=2, seed=1)
+        d = sample_hmc(model, draws=1000, tune=400, chains=2, seed=1)
     assert d.coef.shape == (2, 1000, 30) and d.intercept.shape == (2, 1000)
-    assert d.attrs["hmc_divergences"] == 0
+    assert d.attrs["hmc_divergences"] == 0 and d.attrs["hmc_metric_adapted"] == 1
     assert 0.6 < d.attrs["hmc_acceptance"] < 0.95
     _assert_agree(_theta(d.coef, d.intercept), _nuts(model))
 
@@ -210,13 +210,45 @@ def test_poisson_elastic_net_matches_nuts():
     _assert_agree(_theta(d.coef, d.intercept), _nuts(model, draws=1000))
 
 
+def test_fixed_metric_breast_cancer_lasso_matches_nuts(breast_cancer):
+    """The approximation's metric alone (no warm-up re-estimate): EP's, with the kinks."""
+    X, y = breast_cancer
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+    d = sample_hmc(model, draws=800, tune=200, chains=2, seed=2, adapt_metric=False)
+    assert d.attrs["hmc_metric_adapted"] == 0
+    _assert_agree(_theta(d.coef, d.intercept), _nuts(model))
+
+
+def test_upper_factor_and_change_of_metric():
+    """U upper with U U' = C (numpy), and a chain moved to a new metric keeps its theta."""
+    from mapreg.posterior.hmc import _Chain, _Metric, _upper_factor
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 5))
+    C = A @ A.T + np.eye(5)
+    U = _upper_factor(C)
+    np.testing.assert_allclose(U @ U.T, C, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(U, np.triu(U))
+    model = _model("bernoulli", "laplace")
+    mean, L = approximation(model)
+    chain = _Chain(np.random.SeedSequence(0), _Metric(model, mean, L),
+                   K.dual_averaging_state(0.5, 0.8), 0, 10)
+    theta = rng.standard_normal(5)
+    new = _Metric(model, mean + 0.1, U)
+    chain.use(new, theta)
+    np.testing.assert_allclose(new.mean + U @ chain.z, theta, rtol=1e-12, atol=1e-12)
+    ref = float(log_posterior(model, theta[None])[0])
+    assert chain.lp == pytest.approx(ref, rel=1e-10)
+
+
 def test_same_seed_same_draws():
     model = _model("bernoulli", "laplace")
-    a = sample_hmc(model, draws=50, tune=30, chains=2, seed=3)
-    b = sample_hmc(model, draws=50, tune=30, chains=2, seed=3)
+    a = sample_hmc(model, draws=50, tune=60, chains=2, seed=3)
+    assert a.attrs["hmc_metric_adapted"] == 1
+    b = sample_hmc(model, draws=50, tune=60, chains=2, seed=3)
     np.testing.assert_array_equal(a.coef, b.coef)
     np.testing.assert_array_equal(a.intercept, b.intercept)
-    c = sample_hmc(model, draws=50, tune=30, chains=2, seed=4)
+    c = sample_hmc(model, draws=50, tune=60, chains=2, seed=4)
     assert not np.array_equal(a.coef, c.coef)
     assert not np.array_equal(a.coef[0], a.coef[1])  # chains differ
 

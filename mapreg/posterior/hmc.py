@@ -47,6 +47,9 @@ PATH = 2.2
 TARGET_ACCEPT = 0.8
 #: The first step size of the dual averaging (whitened units).
 EPS0 = 0.5
+#: The warm-up iterations (fractions of ``tune``) whose pooled states re-estimate the dense
+#: metric; the step size then adapts anew over the rest of the warm-up.
+WINDOW = (0.15, 0.6)
 _PRIORS = ("laplace", "gaussian", "elasticnet")
 _FAMILIES = {"bernoulli": _k.BERNOULLI, "poisson": _k.POISSON, "gaussian": _k.GAUSSIAN}
 
@@ -119,36 +122,91 @@ def approximation(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return prop.mean, np.triu(L)
 
 
-def _chain(args, S, seq, tune: int, total: int, path: float, da, stop, progress, c):
-    """One chain: start from a draw of the approximation, ``total`` iterations in blocks of
-    about :data:`mapreg.posterior.gibbs_run.BLOCK_SECONDS`; returns (kept theta, stats, da)."""
-    from mapreg.posterior.gibbs_run import run_blocks
+def _upper_factor(C: np.ndarray) -> np.ndarray:
+    """The upper-triangular ``U`` with ``U U' = C`` (the kernel's loops take ``L`` upper):
+    the lower Cholesky factor of ``C`` with rows and columns reversed."""
+    r = slice(None, None, -1)
+    return np.ascontiguousarray(np.linalg.cholesky(C[r, r])[r, r])
 
-    gz, gu = (np.random.default_rng(s) for s in seq.spawn(2))
-    k = args[0].size
-    z, grad, theta = gz.standard_normal(k), np.empty(k), np.empty(k)
-    lp = _k.log_post_grad(z, *args, False, theta, grad)
-    if not math.isfinite(lp):  # a start in the far tail (e.g. poisson overflow): the mean
-        z[:] = 0.0
-        lp = _k.log_post_grad(z, *args, False, theta, grad)
-    stats = np.zeros(_k.N_STATS)
-    out = np.empty((total - tune, k))
-    state = [lp]
 
-    def block(a, b):
-        # separate streams for momenta and uniforms: the draws do not depend on the blocks
-        mom, uni = gz.standard_normal((b - a, k)), gu.random((b - a, 2))
-        state[0] = _k.hmc_iterations(z, grad, state[0], a, tune, path, mom, uni, S, *args,
-                                     da, stats, out)
+class _Metric:
+    """The kernel's data for one whitening ``theta = m + L z``: ``args`` and ``S``."""
 
-    run_blocks(block, total, stop, progress, c)
-    return out, stats, da
+    def __init__(self, model: Model, mean: np.ndarray, L: np.ndarray):
+        self.mean, self.L = mean, L
+        self.args = _data(model, mean, L)
+        p = model.n_features
+        self.S = np.ascontiguousarray((L @ L.T)[:p, :p])  # the L1 drift's (L L')_ww
+
+
+class _Chain:
+    """One chain's state across the warm-up's phases: position, gradient, step-size
+    adaptation, generators (momenta and uniforms apart: the draws do not depend on how the
+    iterations are cut into blocks), statistics and the recorded states."""
+
+    def __init__(self, seq, metric: _Metric, da, first_out: int, total: int):
+        self.gz, self.gu = (np.random.default_rng(s) for s in seq.spawn(2))
+        k = metric.mean.size
+        self.z, self.grad = self.gz.standard_normal(k), np.empty(k)
+        self.da, self.stats = da, np.zeros(_k.N_STATS)
+        self.first_out = first_out
+        self.out = np.empty((total - first_out, k))
+        self.use(metric, None)
+
+    def use(self, metric: _Metric, theta: np.ndarray | None):
+        """Switch to ``metric``, at ``theta`` (``None``: keep ``z``; a start that is not
+        finite, e.g. poisson overflow in the far tail, moves to the mean)."""
+        self.metric = metric
+        if theta is not None:
+            self.z = solve_triangular(metric.L, theta - metric.mean, lower=False)
+        theta_buf = np.empty(self.z.size)
+        self.lp = _k.log_post_grad(self.z, *metric.args, False, theta_buf, self.grad)
+        if not math.isfinite(self.lp):
+            self.z[:] = 0.0
+            self.lp = _k.log_post_grad(self.z, *metric.args, False, theta_buf, self.grad)
+
+    def run(self, start: int, stop_at: int, tune: int, path: float, stop, progress, c):
+        """Iterations ``start .. stop_at`` in blocks of about
+        :data:`mapreg.posterior.gibbs_run.BLOCK_SECONDS`."""
+        from mapreg.posterior.gibbs_run import run_blocks
+
+        k, m = self.z.size, self.metric
+
+        def block(a, b):
+            a, b = a + start, b + start
+            mom, uni = self.gz.standard_normal((b - a, k)), self.gu.random((b - a, 2))
+            self.lp = _k.hmc_iterations(self.z, self.grad, self.lp, a, tune, self.first_out,
+                                        path, mom, uni, m.S, *m.args, self.da, self.stats,
+                                        self.out)
+
+        run_blocks(block, stop_at - start, stop, progress, c)
+
+
+def _window(tune: int, chains: int, k: int) -> tuple[int, int] | None:
+    """The warm-up iterations whose states set the metric (``None``: too few to estimate a
+    ``k x k`` covariance, at least ``10 k`` pooled states)."""
+    w0, w1 = int(WINDOW[0] * tune), int(WINDOW[1] * tune)
+    return (w0, w1) if (w1 - w0) * chains >= 10 * k else None
+
+
+def _adapted(model: Model, metric: _Metric, states: np.ndarray) -> _Metric:
+    """The metric of the pooled window ``states`` (m, k): their mean and covariance, shrunk
+    towards the approximation's (weight ``k / (m + k)``)."""
+    m, k = states.shape
+    cov = np.cov(states.T).reshape(k, k)
+    w = k / (m + k)
+    cov = (1.0 - w) * cov + w * (metric.L @ metric.L.T)
+    try:
+        return _Metric(model, states.mean(axis=0), _upper_factor(cov))
+    except np.linalg.LinAlgError:
+        return metric
 
 
 def sample_hmc(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4, seed=None,
                progressbar: bool = False, *, path: float = PATH,
                target_accept: float = TARGET_ACCEPT, step_size: float | None = None,
-               approx: tuple[np.ndarray, np.ndarray] | None = None) -> Draws:
+               approx: tuple[np.ndarray, np.ndarray] | None = None,
+               adapt_metric: bool = True) -> Draws:
     """HMC draws of ``model``'s posterior with the approximation's dense metric (module
     docstring).
 
@@ -168,7 +226,8 @@ def sample_hmc(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 
         ``attrs``: ``hmc_step_size`` (mean over chains), ``hmc_steps`` (mean leapfrog steps
         per kept draw), ``hmc_acceptance`` (mean ``min(1, exp(-dH))`` over kept draws),
         ``hmc_moves`` (share of kept iterations that moved), ``hmc_divergences`` (after
-        warm-up, all chains), ``hmc_divergences_tune``, ``hmc_path``.
+        warm-up, all chains), ``hmc_divergences_tune``, ``hmc_path``, ``hmc_metric_adapted``
+        (1 when the warm-up re-estimated the metric).
     """
     reason = hmc_refusal(model)
     if reason is not None:
@@ -189,32 +248,49 @@ def sample_hmc(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 
         mean, L = approx if approx is not None else approximation(model)
     except ValueError as err:
         raise ValueError(f"HMC sampler: {err}") from None
-    args = _data(model, mean, L)
-    p = model.n_features
-    S = np.ascontiguousarray((L @ L.T)[:p, :p])  # the L1 drift's (L L')_ww
+    metric = _Metric(model, mean, L)
     total = tune + draws
+    window = _window(tune, chains, mean.size) if adapt_metric and step_size is None else None
+    first_out = tune if window is None else window[0]
     seqs = np.random.SeedSequence(int(seed)).spawn(chains)
-    results = [None] * chains
-
-    def chain(c, stop, progress):
-        da = (_k.dual_averaging_state(EPS0, float(target_accept)) if step_size is None
-              else _k.dual_averaging_state(float(step_size), 0.0))
-        results[c] = _chain(args, S, seqs[c], tune, total, float(path), da, stop, progress, c)
+    runs = [_Chain(seqs[c], metric, (_k.dual_averaging_state(EPS0, float(target_accept))
+                                     if step_size is None
+                                     else _k.dual_averaging_state(float(step_size), 0.0)),
+                   first_out, total) for c in range(chains)]
 
     from mapreg.posterior.gibbs_run import run_threads
 
-    run_threads(chains, total, n_cores(), progressbar, "HMC", chain)
-    theta = np.stack([out for out, _, _ in results])
-    stats = np.stack([s for _, s, _ in results])
+    def phase(start, stop_at, desc):
+        def chain(c, stop, progress):
+            runs[c].run(start, stop_at, tune, float(path), stop, progress, c)
+
+        run_threads(chains, stop_at - start, n_cores(), progressbar, desc, chain)
+
+    start = 0
+    if window is not None:
+        w0, w1 = window
+        phase(0, w1, "HMC warm-up")
+        states = np.concatenate([r.out[:w1 - w0] for r in runs])
+        metric = _adapted(model, metric, states)
+        for r in runs:  # the same states in the new coordinates; the step size restarts
+            theta = r.out[w1 - w0 - 1].copy()
+            r.use(metric, theta)
+            eps = math.exp(r.da[_k.LOG_EPS_BAR])
+            r.da = _k.dual_averaging_state(eps, float(target_accept), w1)
+        start = w1
+    phase(start, total, "HMC")
+    theta = np.stack([r.out[tune - first_out:] for r in runs])
+    stats = np.stack([r.stats for r in runs])
+    p = model.n_features
     b0 = theta[..., p] if model.fit_intercept else np.zeros(theta.shape[:2])
     div = int(stats[:, _k.S_DIV].sum())
-    attrs = {"hmc_step_size": float(np.mean([da[_k.EPS] for _, _, da in results])),
+    attrs = {"hmc_step_size": float(np.mean([r.da[_k.EPS] for r in runs])),
              "hmc_steps": float(stats[:, _k.S_STEPS].sum() / (chains * draws)),
              "hmc_acceptance": float(stats[:, _k.S_ACCEPT].sum() / (chains * draws)),
              "hmc_moves": float(stats[:, _k.S_MOVES].sum() / (chains * draws)),
              "hmc_divergences": div,
              "hmc_divergences_tune": int(stats[:, _k.S_DIV_TUNE].sum()),
-             "hmc_path": float(path)}
+             "hmc_path": float(path), "hmc_metric_adapted": int(window is not None)}
     if div:
         warnings.warn(f"HMC: {div} divergent trajectories after warm-up (energy error > "
                       f"{_k.DIVERGENCE:g}, step size {attrs['hmc_step_size']:.3g}): the "

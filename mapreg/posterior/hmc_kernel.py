@@ -58,8 +58,8 @@ MAX_EVENTS = 100000
 # Dual averaging (Hoffman & Gelman 2014, algorithm 5): the shrinkage, the iteration offset,
 # the decay of the averaging weights; the state vector's slots.
 DA_GAMMA, DA_T0, DA_KAPPA = 0.05, 10.0, 0.75
-LOG_EPS, LOG_EPS_BAR, H_BAR, MU, EPS = 0, 1, 2, 3, 4
-N_DA = 5
+LOG_EPS, LOG_EPS_BAR, H_BAR, MU, EPS, START, TARGET = 0, 1, 2, 3, 4, 5, 6
+N_DA = 7
 # Statistics per chain: kept-draw acceptances (sum of min(1, exp(-dH))), accepted moves,
 # divergences after and during warm-up, leapfrog steps after warm-up.
 S_ACCEPT, S_MOVES, S_DIV, S_DIV_TUNE, S_STEPS = 0, 1, 2, 3, 4
@@ -230,8 +230,8 @@ def _leapfrog(z, pm, grad, eps, n_steps, m, L, S, ZL, eta_m, y, kind, n_coef, al
 
 
 @numba.njit(cache=True, nogil=True)
-def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, ZL, eta_m,
-                   y, kind, n_coef, alpha, gamma, inv_s2, c0, da, stats, out):
+def hmc_iterations(z, grad, lp, start, tune, first_out, path, momenta, uniforms, S, m, L, ZL,
+                   eta_m, y, kind, n_coef, alpha, gamma, inv_s2, c0, da, stats, out):
     """HMC iterations ``start .. start + len(momenta)`` of one chain, from state ``z``
     (``grad`` its gradient, ``lp`` its log posterior; both updated in place); returns the
     final ``lp``.
@@ -243,15 +243,17 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
     trajectories a fixed length would give), and accepts with probability
     ``min(1, exp(-dH))`` (``uniforms[., 0]``), ``dH`` the energy error
     ``H(z', p') - H(z, p)``, ``H = -log p + |p|**2 / 2``. While ``t < tune`` the step size
-    adapts by dual averaging towards the acceptance ``da[N_DA]`` (``da``:
-    :func:`dual_averaging_state`); at ``t = tune`` it is fixed at ``exp(da[LOG_EPS_BAR])``.
-    With ``da[N_DA] = 0`` nothing adapts: every iteration uses ``da[EPS]``.
+    adapts by dual averaging towards the acceptance ``da[TARGET]`` (``da``:
+    :func:`dual_averaging_state`, counting from iteration ``da[START]``); at ``t = tune`` it
+    is fixed at ``exp(da[LOG_EPS_BAR])``. With ``da[TARGET] = 0`` nothing adapts: every
+    iteration uses ``da[EPS]``. Statistics count iterations ``t >= tune``; the state of
+    every iteration ``t >= first_out``, as ``theta``, is written to ``out[t - first_out]``.
     Kept states (``t >= tune``) are written, as ``theta``, to ``out[t - tune]``.
     """
     k = z.shape[0]
     z1, pm, g1 = np.empty(k), np.empty(k), np.empty(k)
     theta = np.empty(k)
-    delta = da[N_DA]
+    delta = da[TARGET]
     for it in range(momenta.shape[0]):
         t = start + it
         adapt = t < tune and delta > 0.0
@@ -284,17 +286,18 @@ def hmc_iterations(z, grad, lp, start, tune, path, momenta, uniforms, S, m, L, Z
             if dH > DIVERGENCE:
                 stats[S_DIV_TUNE] += 1.0
             if adapt:
-                _dual_averaging(da, t + 1, accept, delta)
+                _dual_averaging(da, t + 1 - da[START], accept, delta)
         else:
             if dH > DIVERGENCE:
                 stats[S_DIV] += 1.0
             stats[S_ACCEPT] += accept
             stats[S_STEPS] += n_steps
+        if t >= first_out:
             for i in range(k):
                 acc = m[i]
                 for j in range(i, k):
                     acc += L[i, j] * z[j]
-                out[t - tune, i] = acc
+                out[t - first_out, i] = acc
     return lp
 
 
@@ -308,12 +311,13 @@ def _dual_averaging(da, t, accept, delta):
     da[LOG_EPS_BAR] = eta * da[LOG_EPS] + (1.0 - eta) * da[LOG_EPS_BAR]
 
 
-def dual_averaging_state(eps0: float, target: float) -> np.ndarray:
-    """The dual-averaging state from a first step size ``eps0``: ``mu = log(10 eps0)``
-    (Hoffman & Gelman's bias towards larger steps), the target acceptance last."""
-    da = np.zeros(N_DA + 1)
+def dual_averaging_state(eps0: float, target: float, start: int = 0) -> np.ndarray:
+    """The dual-averaging state from a first step size ``eps0`` at iteration ``start``:
+    ``mu = log(10 eps0)`` (Hoffman & Gelman's bias towards larger steps)."""
+    da = np.zeros(N_DA)
+    da[START] = start
     da[LOG_EPS] = da[LOG_EPS_BAR] = math.log(eps0)
     da[MU] = math.log(10.0 * eps0)
     da[EPS] = eps0
-    da[N_DA] = target
+    da[TARGET] = target
     return da
