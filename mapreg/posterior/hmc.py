@@ -13,12 +13,20 @@ posterior of ``z`` is close to ``N(0, I)``, where a trajectory of length ``pi / 
 
 Warm-up (the first ``tune`` iterations, discarded): the step size adapts by dual averaging
 (Hoffman & Gelman 2014, "The No-U-Turn Sampler", JMLR 15, algorithm 5) to the target
-acceptance ``min(1, exp(-dH))`` (:data:`TARGET_ACCEPT`); the metric stays the
-approximation's. Each iteration integrates ``n`` leapfrog steps, ``n`` uniform on
+acceptance ``min(1, exp(-dH))`` (:data:`TARGET_ACCEPT`). The states of iterations
+``0.15 tune .. 0.6 tune`` (:data:`WINDOW`) of all chains, pooled, then re-estimate the
+metric: ``theta = m' + L' z`` with ``m'`` their mean and ``L' L''`` their covariance,
+Ledoit-Wolf-shrunk in the approximation's whitened coordinates (:func:`_adapted`); the
+chains continue
+from the same ``theta`` and the step size adapts anew over the rest of the warm-up. This
+matters where the approximation is poor: EP's sds are 0.85-0.99 of the posterior's on the
+breast-cancer lasso, but 0.4-0.8 on a 40 x 25 logistic problem with a Laplace(2) prior,
+where the fixed metric kept a min bulk ESS of 374 of 4,000 and the re-estimated one 1,986.
+Each iteration integrates ``n`` leapfrog steps, ``n`` uniform on
 ``{ceil(n0 / 2), ..., floor(3 n0 / 2)}``, ``n0 = round(PATH / eps)``: the jitter avoids the
 periodic orbits of a fixed trajectory length. After warm-up the kernel is fixed, so the
 kept draws come from an exact Markov chain (the Metropolis correction on the exact
-Hamiltonian; the Laplace kink costs acceptance, not exactness: module docstring of
+Hamiltonian; the L1 kink is integrated exactly: module docstring of
 :mod:`~mapreg.posterior.hmc_kernel`).
 """
 
@@ -189,17 +197,33 @@ def _window(tune: int, chains: int, k: int) -> tuple[int, int] | None:
     return (w0, w1) if (w1 - w0) * chains >= 10 * k else None
 
 
+def _ledoit_wolf(z: np.ndarray) -> np.ndarray:
+    """Ledoit & Wolf's (2004, J. Multivariate Anal. 88) shrinkage of the covariance of the
+    rows of ``z`` (N, k) towards ``mu I``, ``mu = tr(S) / k``: ``s mu I + (1 - s) S`` with
+    ``s = min(1, b**2 / d**2)``, ``d**2 = |S - mu I|_F**2``,
+    ``b**2 = sum_i |x_i x_i' - S|_F**2 / N**2`` (``x_i`` the centred rows)."""
+    x = z - z.mean(axis=0)
+    n, k = x.shape
+    S = x.T @ x / n
+    mu = np.trace(S) / k
+    d2 = float(np.sum((S - mu * np.eye(k)) ** 2))
+    # sum_i |x_i x_i' - S|_F**2 = sum_i |x_i|**4 - n |S|_F**2
+    b2 = (float(np.sum(np.sum(x**2, axis=1) ** 2)) - n * float(np.sum(S**2))) / n**2
+    shrink = 1.0 if d2 <= 0.0 else min(1.0, max(b2, 0.0) / d2)
+    return shrink * mu * np.eye(k) + (1.0 - shrink) * S
+
+
 def _adapted(model: Model, metric: _Metric, states: np.ndarray) -> _Metric:
-    """The metric of the pooled window ``states`` (m, k): their mean and covariance, shrunk
-    towards the approximation's (weight ``k / (m + k)``)."""
-    m, k = states.shape
-    cov = np.cov(states.T).reshape(k, k)
-    w = k / (m + k)
-    cov = (1.0 - w) * cov + w * (metric.L @ metric.L.T)
+    """The metric of the pooled window ``states`` (N, k) of ``theta``: their mean, and their
+    covariance in the current whitened coordinates shrunk towards a multiple of the identity
+    (:func:`_ledoit_wolf`: where the approximation was already good, what the window adds is
+    mostly noise and is shrunk away), mapped back: ``L' = L U``, ``U U' = C_z``."""
+    z = solve_triangular(metric.L, (states - metric.mean).T, lower=False).T
     try:
-        return _Metric(model, states.mean(axis=0), _upper_factor(cov))
+        U = _upper_factor(_ledoit_wolf(z))
     except np.linalg.LinAlgError:
         return metric
+    return _Metric(model, states.mean(axis=0), np.ascontiguousarray(metric.L @ U))
 
 
 def sample_hmc(model: Model, draws: int = 1000, tune: int = 1000, chains: int = 4, seed=None,
