@@ -241,6 +241,18 @@ def test_upper_factor_and_change_of_metric():
     assert chain.lp == pytest.approx(ref, rel=1e-10)
 
 
+def test_ledoit_wolf_matches_scikit_learn():
+    from sklearn.covariance import ledoit_wolf
+
+    from mapreg.posterior.hmc import _ledoit_wolf
+
+    rng = np.random.default_rng(5)
+    for n, scales in ((40, [1.0, 1.0, 1.0, 1.0]), (300, [0.5, 1.0, 2.0, 4.0])):
+        z = rng.standard_normal((n, 4)) * scales
+        np.testing.assert_allclose(_ledoit_wolf(z), ledoit_wolf(z)[0], rtol=1e-10,
+                                   atol=1e-12)
+
+
 def test_same_seed_same_draws():
     model = _model("bernoulli", "laplace")
     a = sample_hmc(model, draws=50, tune=60, chains=2, seed=3)
