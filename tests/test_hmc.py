@@ -9,6 +9,11 @@ nutpie. Means and sds agree within 5 Monte Carlo standard errors.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -303,3 +308,35 @@ def test_refuses_dask_data_and_bad_arguments():
                       ({"step_size": 0.0}, "step_size"), ({"draws": 0}, "draws")):
         with pytest.raises(ValueError, match=words):
             sample_hmc(model, **{"draws": 10, "tune": 0, "chains": 1, "seed": 0, **kw})
+
+
+_LONG_RUN = """
+import numpy as np, mapreg
+from mapreg.posterior.hmc import sample_hmc
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2000, 20))
+y = (X[:, 0] + rng.standard_normal(2000) > 0).astype(float)
+model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+sample_hmc(model, 5, 5, 1, 0)  # numba's cache loaded before the clock
+print("start", flush=True)
+sample_hmc(model, 10**6, 100, 2, 0, progressbar=True)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_chains():
+    """SIGINT two seconds into a run of minutes: KeyboardInterrupt, not the end of the run."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", _LONG_RUN], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(2.0)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - t0
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, err[-2000:]
+    assert elapsed < 10.0, elapsed  # blocks of ~0.2 s: typically well under a second
