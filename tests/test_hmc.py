@@ -258,6 +258,23 @@ def test_ledoit_wolf_matches_scikit_learn():
                                    atol=1e-12)
 
 
+def test_gaussian_family_matches_the_closed_form():
+    """Known noise, Gaussian prior: N(Q^{-1} Z'y / s**2, Q^{-1}), Q = Z'Z / s**2 + D (numpy)."""
+    model = _model("gaussian", "gaussian", n=50)
+    Z = np.column_stack([model.X, np.ones(50)])
+    s2, sig2 = 0.8**2, 1.3**2
+    Q = Z.T @ Z / s2 + np.diag([1 / sig2] * 4 + [0.0])
+    cov = np.linalg.inv(Q)
+    mean = cov @ Z.T @ model.y / s2
+    d = sample_hmc(model, draws=1000, tune=300, chains=2, seed=9)
+    th = _theta(d.coef, d.intercept)
+    ess = ess_bulk(th)
+    flat = th.reshape(-1, 5)
+    sd = np.sqrt(np.diag(cov))
+    np.testing.assert_array_less(np.abs(flat.mean(0) - mean), 5 * sd / np.sqrt(ess))
+    np.testing.assert_array_less(np.abs(flat.std(0) - sd), 5 * sd / np.sqrt(2 * ess))
+
+
 def test_same_seed_same_draws():
     model = _model("bernoulli", "laplace")
     a = sample_hmc(model, draws=50, tune=60, chains=2, seed=3)
