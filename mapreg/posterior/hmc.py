@@ -17,11 +17,13 @@ acceptance ``min(1, exp(-dH))`` (:data:`TARGET_ACCEPT`). The states of iteration
 ``0.15 tune .. 0.6 tune`` (:data:`WINDOW`) of all chains, pooled, then re-estimate the
 metric: ``theta = m' + L' z`` with ``m'`` their mean and ``L' L''`` their covariance,
 Ledoit-Wolf-shrunk in the approximation's whitened coordinates (:func:`_adapted`); the
-chains continue
-from the same ``theta`` and the step size adapts anew over the rest of the warm-up. This
-matters where the approximation is poor: EP's sds are 0.85-0.99 of the posterior's on the
-breast-cancer lasso, but 0.4-0.8 on a 40 x 25 logistic problem with a Laplace(2) prior,
-where the fixed metric kept a min bulk ESS of 374 of 4,000 and the re-estimated one 1,986.
+chains continue from the same ``theta`` and the step size adapts anew over the rest of
+the warm-up. This matters where the approximation is poor: EP's sds are 0.85-0.99 of the
+posterior's on the breast-cancer lasso, but 0.4-0.8 on a 40 x 25 logistic problem with a
+Laplace(2) prior, where the fixed metric kept a min bulk ESS of 372-475 of 4,000 (seeds
+0-2) and the re-estimated one 1,769-2,070; breast-cancer lasso 2,062-2,540 -> 2,787-3,357;
+the poisson lasso of ``benchmarks/bench_hmc.py``, whose approximation is near exact,
+5,730-6,800 -> 5,506-5,692 (the window's noise).
 Each iteration integrates ``n`` leapfrog steps, ``n`` uniform on
 ``{ceil(n0 / 2), ..., floor(3 n0 / 2)}``, ``n0 = round(PATH / eps)``: the jitter avoids the
 periodic orbits of a fixed trajectory length. After warm-up the kernel is fixed, so the
@@ -47,9 +49,9 @@ __all__ = ["PATH", "TARGET_ACCEPT", "hmc_refusal", "sample_hmc"]
 
 #: Integration time of a trajectory in whitened coordinates (before the jitter): a bit past
 #: a quarter period (pi / 2) of the standard normal's Hamiltonian flow, where the draws turn
-#: anticorrelated. Breast-cancer lasso, 4 x (1,000 + 1,000), seeds 0-2, in one process, min
-#: bulk ESS per second of sampling: path 1.0: 400-1,860; pi / 2: 2,050-2,110; 2.2:
-#: 2,230-2,380; 3.0: 1,820-2,140.
+#: anticorrelated. Breast-cancer lasso, 4 x (1,000 + 1,000), seeds 0-2, in one process, the
+#: approximation's metric fixed, min bulk ESS per second of sampling: path 1.0: 400-1,860;
+#: pi / 2: 2,050-2,110; 2.2: 2,230-2,380; 3.0: 1,820-2,140.
 PATH = 2.2
 #: The mean acceptance statistic the step size is tuned to.
 TARGET_ACCEPT = 0.8
