@@ -530,6 +530,20 @@ def test_sample_with_the_independence_sampler(files, capsys):
     assert float(m.group(1)) > 0.3 and float(m.group(2)) > 0.3  # a's positive effect
 
 
+def test_sample_with_hmc(files, capsys):
+    """`--sampler hmc` on a logistic model (its agreement with NUTS: tests/test_hmc.py)."""
+    from mapreg.app.cli import main
+
+    rc = main(["sample", str(files / "labels.csv"), "--target", "sick", "--family",
+               "bernoulli", "--prior", "laplace", "--scale", "1", "--sampler", "hmc",
+               "--draws", "200", "--tune", "200", "--chains", "2", "--seed", "4", "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "sampler: hmc" in out
+    m = re.search(r"^a\s+(\S+)\s+(\S+)", out, re.M)
+    assert float(m.group(1)) > 0.3 and float(m.group(2)) > 0.3  # a's positive effect
+
+
 @pytest.mark.slow
 def test_demo_writes_the_report(tmp_path):
     proc = run("demo", "--out", tmp_path / "demo", "--draws", 300, cwd=tmp_path)

@@ -357,3 +357,44 @@ def test_ctrl_c_stops_the_chains():
         proc.kill()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err, err[-2000:]
     assert elapsed < 10.0, elapsed  # blocks of ~0.2 s: typically well under a second
+
+
+def test_auto_picks_hmc_for_the_breast_cancer_lasso_and_sample_posterior_runs_it(
+        breast_cancer, monkeypatch):
+    """The breast-cancer lasso: auto's cost model takes HMC (measured 2.6-4.3x the ESS per
+    second of the Pólya-Gamma sweeps with independence steps it took before, 10-16x
+    nutpie's: benchmarks/README.md), reuses the independence plan's approximation as the
+    metric, and the result carries the usual groups; divergences reach the result's
+    ``n_divergent`` and ``warnings``."""
+    from mapreg.posterior import sample as sample_module
+    from mapreg.posterior.choose import auto_choice
+    from mapreg.posterior.sample import sample_posterior
+
+    X, y = breast_cancer
+    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
+    choice = auto_choice(model)
+    assert choice.sampler == "hmc" and "HMC is the cheapest" in choice.reason
+    m, L = choice.plan
+    m0, L0 = approximation(model)
+    np.testing.assert_allclose(m, m0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(L @ L.T, L0 @ L0.T, rtol=1e-8, atol=1e-12)
+    idata = sample_posterior(model, draws=200, tune=200, chains=2, random_seed=1,
+                             progressbar=False)
+    assert idata.attrs["sampler"] == "hmc" and idata.attrs["sampler_requested"] == "auto"
+    assert idata.attrs["hmc_divergences"] == 0 and idata.attrs["n_divergent"] == 0
+    assert idata["log_likelihood"]["y"].shape == (2, 200, 569)
+    same = sample_posterior(model, draws=200, tune=200, chains=2, random_seed=1,
+                            sampler="hmc", progressbar=False)
+    np.testing.assert_array_equal(idata["posterior"]["coef"].values,
+                                  same["posterior"]["coef"].values)
+
+    def too_big_a_step(*args, **kwargs):
+        return sample_hmc(*args, **kwargs, step_size=50.0)
+
+    monkeypatch.setattr(sample_module, "sample_hmc", too_big_a_step)
+    small = _model("bernoulli", "gaussian")
+    with pytest.warns(SamplingWarning, match="divergent"):
+        bad = sample_posterior(small, draws=30, tune=5, chains=1, sampler="hmc",
+                               random_seed=0, progressbar=False)
+    assert bad.attrs["n_divergent"] == bad.attrs["hmc_divergences"] > 0
+    assert any("divergent trajectories" in w for w in bad.attrs["warnings"])

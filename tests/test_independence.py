@@ -260,15 +260,16 @@ def test_elastic_net_bernoulli_matches_nuts():
 
 
 def test_sample_posterior_runs_it_and_auto_picks_it():
-    """Poisson lasso (no Gibbs sampler): auto takes the independence sampler, says why, and
-    the result carries the usual groups and diagnostics; a plan that fails its gate still
-    runs when asked for by name, warns, and the warning is kept in attrs["warnings"]."""
+    """Poisson with a Student-t prior (no Gibbs sampler, no HMC gradient): auto takes the
+    independence sampler, says why, and the result carries the usual groups and
+    diagnostics; a plan that fails its gate still runs when asked for by name, warns, and
+    the warning is kept in attrs["warnings"]."""
     from mapreg.posterior.sample import sample_posterior
 
     rng = np.random.default_rng(5)
     X = rng.standard_normal((300, 5))
     y = rng.poisson(np.exp(0.3 + X @ np.array([0.5, -0.3, 0.0, 0.0, 0.2]))).astype(float)
-    model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="poisson")
+    model = mapreg.Model(X, y, mapreg.StudentT(3.0, 1.0), family="poisson")
     idata = sample_posterior(model, draws=300, tune=100, chains=2, random_seed=3,
                              progressbar=False)
     assert idata.attrs["sampler"] == "independence"

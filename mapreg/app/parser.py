@@ -133,11 +133,13 @@ def _sampling_options(draws=1000, tune=1000, chains=4) -> argparse.ArgumentParse
                    help="tuning / burn-in steps per chain (%(default)s)")
     g.add_argument("--chains", type=count, default=chains, help="chains (%(default)s)")
     g.add_argument("--sampler", default="auto",
-                   choices=("auto", "exact", "gibbs", "independence", "nutpie", "pymc",
-                            "numpyro"),
-                   help=f"auto picks the fastest valid one: {_fast_samplers()}, else "
+                   choices=("auto", "exact", "gibbs", "hmc", "independence", "nutpie",
+                            "pymc", "numpyro"),
+                   help=f"auto picks the fastest valid one: {_fast_samplers()}, else the "
+                        "cheapest by its cost model of Gibbs, HMC with a dense metric "
+                        "(bernoulli / poisson; laplace, gaussian, elasticnet priors), "
                         "independence Metropolis-Hastings where its importance-sampling "
-                        "plan is reliable, else NUTS")
+                        "plan is reliable, and NUTS")
     g.add_argument("--seed", type=int, default=None,
                    help="random seed, for reproducible output")
     return p

@@ -31,7 +31,7 @@ REPORT_PRIORS = ("laplace", "gaussian", "horseshoe")
 #: Draws per chain, warm-up and chains of every sampling these sections do.
 COMPARE_DRAWS, COMPARE_TUNE, COMPARE_CHAINS = 1000, 500, 2
 FOLDS, N_LAMBDAS = 5, 50
-_FAST = ("exact", "gibbs")
+_FAST = ("exact", "gibbs", "hmc")
 _LAMBDA_COLUMNS = ("method", "λ", "prior scale", "90% low", "90% high", "CV mean",
                    "nonzero", "how")
 _PRIOR_COLUMNS = ("prior", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight",

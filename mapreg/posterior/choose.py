@@ -28,10 +28,16 @@ from typing import NamedTuple
 
 from mapreg.posterior.exact import exact_refusal
 from mapreg.posterior.gibbs import gibbs_plan, gibbs_refusal
-from mapreg.posterior.independence import independence_plan, independence_refusal
+from mapreg.posterior.hmc import (
+    HMC_GRADS_PER_DRAW,
+    approximation,
+    hmc_refusal,
+    hmc_seconds_per_draw,
+)
+from mapreg.posterior.independence import independence_plan, independence_refusal, plan_cost
 from mapreg.posterior.nuts import NUTS_SAMPLERS
 
-SAMPLERS = ("auto", *NUTS_SAMPLERS, "exact", "gibbs", "independence")
+SAMPLERS = ("auto", *NUTS_SAMPLERS, "exact", "gibbs", "independence", "hmc")
 
 # NUTS' side of the cost model (see the module docstring): gradients per draw = 4 sqrt(k)
 # (at most 1,023, the tree-depth limit), the flop rate of a gradient's matrix-vector
@@ -46,8 +52,9 @@ class Choice(NamedTuple):
     """A sampler, the reason it was chosen, and the plan it was chosen by (if any).
 
     ``plan``: the :class:`~mapreg.posterior.independence.IndependencePlan` behind an
-    ``"independence"`` choice (the run reuses its proposal), or the
-    :class:`~mapreg.posterior.gibbs.GibbsPlan` behind a ``"gibbs"`` one (not recomputed).
+    ``"independence"`` choice (the run reuses its proposal), the
+    :class:`~mapreg.posterior.gibbs.GibbsPlan` behind a ``"gibbs"`` one (not recomputed),
+    or the Gaussian approximation ``(m, L)`` behind an ``"hmc"`` one (its metric).
     """
 
     sampler: str
@@ -63,6 +70,8 @@ def refusal(model, sampler: str) -> str | None:
         return gibbs_refusal(model)
     if sampler == "independence":
         return independence_refusal(model)
+    if sampler == "hmc":
+        return hmc_refusal(model)
     if getattr(model, "is_dask", False):
         from mapreg.backends.dask_stats import mcmc_refusal
 
@@ -72,7 +81,7 @@ def refusal(model, sampler: str) -> str | None:
 
 def valid_samplers(model) -> tuple[str, ...]:
     """The samplers that target this model's posterior exactly."""
-    return tuple(s for s in (*NUTS_SAMPLERS, "gibbs", "exact", "independence")
+    return tuple(s for s in (*NUTS_SAMPLERS, "gibbs", "exact", "independence", "hmc")
                  if refusal(model, s) is None)
 
 
@@ -122,19 +131,36 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
                                    f"applies and is the cheaper: {gibbs_words} against "
                                    f"{nuts_words}", plan)
         not_gibbs = f"it applies: {gibbs_words}"
+    not_hmc = hmc_refusal(model)
     not_independence = independence_refusal(model)
     imh_s, ip = math.inf, None
     if not_independence is None:
-        # with a Gibbs sampler at hand (the Pólya-Gamma sweeps with their own adapted
+        # with a Gibbs sampler or HMC at hand (the Pólya-Gamma sweeps have their own adapted
         # independence steps) only the quick, unrefined plan is paid for
-        ip = independence_plan(model, iterations=chains * its, refine=gibbs_s == math.inf)
-        cost = ip.plan_seconds + its * ip.seconds_per_draw
+        refine = gibbs_s == math.inf and not_hmc is not None
+        ip = independence_plan(model, iterations=chains * its, refine=refine)
+        cost = plan_cost(model, refine) + its * ip.seconds_per_draw
         imh_s = cost if ip.reliable else math.inf
         not_independence = (f"k-hat {ip.k_hat:.2f}, acceptance ~{ip.accept_estimate:.2f}, "
                             f"{ip.thin} steps per draw: ~{cost:.3g} s a chain, plan included"
                             if ip.reliable else ip.reason)
-    best = min(gibbs_s, imh_s, nuts_s)
-    why = f"not exact: {not_exact}; gibbs: {not_gibbs}; independence: {not_independence}"
+    hmc_s, approx = math.inf, None
+    if not_hmc is None:
+        try:  # the independence plan's (unrefined) approximation, when there is one
+            approx = approximation(model, None if ip is None else ip.proposal)
+        except ValueError as err:
+            not_hmc = str(err)
+        else:
+            # (the approximation, a MAP and EP, is not counted: the independence plan
+            # needs the same one)
+            hmc_s = its * hmc_seconds_per_draw(model)
+            not_hmc = (f"~{hmc_s:.3g} s a chain ({HMC_GRADS_PER_DRAW:g} gradients per draw "
+                       "with a dense metric from the Gaussian approximation)")
+    best = min(gibbs_s, imh_s, hmc_s, nuts_s)
+    why = (f"not exact: {not_exact}; gibbs: {not_gibbs}; independence: {not_independence}; "
+           f"hmc: {not_hmc}")
+    if best == hmc_s:
+        return Choice("hmc", f"{why}; HMC is the cheapest, against {nuts_words}", approx)
     if best == imh_s:
         return Choice("independence", f"{why}; the independence sampler is the cheapest, "
                                       f"against {nuts_words}", ip)

@@ -54,7 +54,7 @@ from mapreg.posterior.independence_proposal import streams as _streams
 from mapreg.posterior.independence_proposal import weights as _weights
 
 __all__ = ["IndependencePlan", "independence_plan", "independence_refusal", "log_posterior",
-           "sample_independence"]
+           "plan_cost", "sample_independence"]
 
 # The proposal's tails and width, by measurement (sample_independence, 4 x (1,000 + 1,000),
 # min bulk ESS over 4 seeds): breast-cancer logistic, Gaussian(1) prior: nu = 5, c = 1.1:
@@ -209,6 +209,15 @@ def _cost(model: Model, steps: float) -> float:
     if model.family.name == "gaussian":  # through Z'Z (k <= n: independence_refusal)
         return steps * (4.0 * k * k / FLOPS_PER_S + S_PER_STEP)
     return steps * ((2.0 * k * k + 2.0 * n * k) / FLOPS_PER_S + n * S_PER_ROW + S_PER_STEP)
+
+
+def plan_cost(model: Model, refine: bool) -> float:
+    """The cost model's seconds for :func:`independence_plan`'s importance weights: the
+    plan's :data:`PLAN_PROPOSALS`, and with ``refine`` at most :data:`REFINE_ROUNDS` rounds
+    of :data:`REFINE_PROPOSALS` more and a new plan each (a model, not a clock: the choice
+    that reads it must not depend on the machine's load)."""
+    rounds = REFINE_ROUNDS if refine else 0
+    return _cost(model, PLAN_PROPOSALS + rounds * (REFINE_PROPOSALS + PLAN_PROPOSALS))
 
 
 def independence_plan(model: Model, seed=0, *, nu: float = NU, inflation: float = INFLATION,

@@ -22,6 +22,7 @@ from mapreg.posterior.diagnostics import Diagnostics, check_diagnostics
 from mapreg.posterior.draws import Draws
 from mapreg.posterior.exact import sample_exact
 from mapreg.posterior.gibbs import sample_gibbs
+from mapreg.posterior.hmc import divergence_message, sample_hmc
 from mapreg.posterior.independence import sample_independence
 from mapreg.posterior.loglik import add_log_likelihood, wants_log_likelihood
 from mapreg.posterior.nuts import NUTS_SAMPLERS, sample_nuts
@@ -90,6 +91,8 @@ def _run(model, choice: Choice, draws, tune, chains, seed, progressbar,
     if sampler == "independence":
         return sample_independence(model, draws, tune, chains, seed, progressbar,
                                    plan=choice.plan)
+    if sampler == "hmc":
+        return sample_hmc(model, draws, tune, chains, seed, progressbar, approx=choice.plan)
     return sample_gibbs(model, draws, tune, chains, seed, progressbar, plan=choice.plan)
 
 
@@ -105,7 +108,7 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
     draws, tune, chains : int
         Kept draws per chain, warm-up iterations per chain (NUTS adaptation /
         Gibbs burn-in; unused by ``"exact"``), and number of chains.
-    sampler : {"auto", "nutpie", "pymc", "numpyro", "exact", "gibbs", "independence"}
+    sampler : {"auto", "nutpie", "pymc", "numpyro", "exact", "gibbs", "independence", "hmc"}
         ``"nutpie"``, ``"pymc"``, ``"numpyro"``: NUTS through PyMC on
         :func:`mapreg.posterior.pymc_model.pymc_model` (any family, any hyperprior).
         ``"exact"``: i.i.d. draws from the closed-form Gaussian posterior
@@ -124,10 +127,15 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         approximation of the posterior (any family, fixed scales, a prior with a mode,
         ``k <= n``; :mod:`mapreg.posterior.independence`), gated by Pareto k-hat: an
         unreliable plan warns.
+        ``"hmc"``: Hamiltonian Monte Carlo in compiled code with a dense metric from the same
+        Gaussian approximation, re-estimated in warm-up, and the Laplace prior's kink
+        integrated exactly (bernoulli, poisson or known-noise gaussian; Laplace, Gaussian
+        or elastic-net prior at fixed scales; ``k <= n``; :mod:`mapreg.posterior.hmc`).
         ``"auto"``: :func:`mapreg.posterior.choose.auto_choice` (exact, else Gibbs where a
-        cost model finds it faster than NUTS, else the independence sampler where its plan
-        is reliable and cheaper, else nutpie); the reason, with the estimated
-        costs, is kept in ``attrs["sampler_reason"]``.
+        cost model finds it faster than NUTS for the gaussian family, else the cheapest by
+        the cost model of Gibbs, HMC, the independence sampler where its plan is reliable,
+        and nutpie); the reason, with the estimated costs, is kept in
+        ``attrs["sampler_reason"]``.
         :func:`mapreg.posterior.choose.valid_samplers` lists those that apply.
     random_seed : int, optional
         Seed for reproducible draws.
@@ -191,6 +199,10 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
             # warned by the sampler already; kept with the result's other warnings
             gate = f"independence sampler: {d.attrs['independence_plan']}"
             diag = diag._replace(warnings=(*diag.warnings, gate))
+        divergent = int(d.attrs.get("hmc_divergences", 0))
+        if divergent:  # warned by the sampler; counted and kept with the others
+            diag = diag._replace(n_divergent=diag.n_divergent + divergent, warnings=(
+                *diag.warnings, divergence_message(divergent, d.attrs["hmc_step_size"])))
     tree.attrs.update(result_attrs(
         model, d, sampler=choice.sampler, requested=sampler, reason=choice.reason,
         draws=draws, tune=tune, chains=chains, seed=seed, diag=diag,
