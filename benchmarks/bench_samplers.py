@@ -147,7 +147,9 @@ def run_size(name: str, sampler: str, quick: bool, seed: int) -> dict:
            "min_ess_bulk": min_ess, "ess_per_s": min_ess / wall,
            "max_rhat": float(idata.attrs["max_rhat"])}
     for key in ("gibbs_independence_steps", "gibbs_independence_acceptance",
-                "independence_acceptance", "independence_thin"):
+                "gibbs_sweeps_per_draw", "gibbs_overrelaxation", "independence_acceptance",
+                "independence_thin", "hmc_step_size", "hmc_steps", "hmc_acceptance",
+                "hmc_divergences"):
         if key in idata.attrs:
             row[key] = idata.attrs[key]
     if signals is not None:

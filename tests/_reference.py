@@ -125,3 +125,24 @@ def assert_quantiles_agree(a, b, var, probs=(0.1, 0.5, 0.9), z=4.5):
         sb = azs.mcse(db, var_names=[var], method="quantile", prob=prob)[var].values
         se = np.sqrt(sa**2 + sb**2)
         assert np.all(np.abs(qa - qb) < z * se), (var, prob, qa, qb, se)
+
+
+def stack_theta(coef, intercept):
+    """(chains, draws, k): the coefficients, then the intercept."""
+    return np.concatenate([coef, intercept[..., None]], axis=-1)
+
+
+def assert_means_sds_agree(a, b, z=5.0):
+    """Means and sds of every coordinate of two (chain, draw, k) samples within ``z``
+    Monte Carlo standard errors, each from both samples' bulk ESS (the sd's MCSE
+    ~ sd / sqrt(2 ESS): near-Gaussian draws, kurtosis adds a little)."""
+    from mapreg.posterior.diagnostics import ess_bulk  # equal to arviz_stats' (tested)
+
+    flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+    ess_a, ess_b = ess_bulk(a), ess_bulk(b)
+    assert np.all(ess_a > 100), ess_a
+    sd_a, sd_b = flat_a.std(0), flat_b.std(0)
+    mcse_mean = np.sqrt(sd_a**2 / ess_a + sd_b**2 / ess_b)
+    np.testing.assert_array_less(np.abs(flat_a.mean(0) - flat_b.mean(0)), z * mcse_mean)
+    mcse_sd = np.sqrt(sd_a**2 / (2 * ess_a) + sd_b**2 / (2 * ess_b))
+    np.testing.assert_array_less(np.abs(sd_a - sd_b), z * mcse_sd)

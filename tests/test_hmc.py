@@ -26,6 +26,7 @@ from mapreg.posterior import hmc_kernel as K
 from mapreg.posterior.diagnostics import ess_bulk
 from mapreg.posterior.hmc import _data, approximation, hmc_refusal, sample_hmc
 from mapreg.posterior.independence_proposal import log_posterior
+from tests._reference import assert_means_sds_agree, stack_theta
 
 PRIORS = {"laplace": mapreg.Laplace(0.7), "gaussian": mapreg.Gaussian(1.3),
           "elasticnet": mapreg.ElasticNet(0.7, 1.5)}
@@ -168,20 +169,8 @@ def test_one_coefficient_against_quadrature():
     assert stats.kstest(sub, cdf).pvalue > 1e-3
 
 
-def _theta(coef, intercept):
-    return np.concatenate([coef, intercept[..., None]], axis=-1)
 
 
-def _assert_agree(a, b, z=5.0):
-    """Means and sds of every coordinate of two (chain, draw, k) samples within z MCSE."""
-    flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    ess_a, ess_b = ess_bulk(a), ess_bulk(b)
-    assert np.all(ess_a > 100), ess_a
-    sd_a, sd_b = flat_a.std(0), flat_b.std(0)
-    mcse_mean = np.sqrt(sd_a**2 / ess_a + sd_b**2 / ess_b)
-    np.testing.assert_array_less(np.abs(flat_a.mean(0) - flat_b.mean(0)), z * mcse_mean)
-    mcse_sd = np.sqrt(sd_a**2 / (2 * ess_a) + sd_b**2 / (2 * ess_b))
-    np.testing.assert_array_less(np.abs(sd_a - sd_b), z * mcse_sd)
 
 
 def _nuts(model, draws=500, seed=3):
@@ -191,7 +180,7 @@ def _nuts(model, draws=500, seed=3):
                                        sampler="nutpie", random_seed=seed, progressbar=False,
                                        log_likelihood=False)
     post = tree["posterior"]
-    return _theta(post["coef"].values, post["intercept"].values)
+    return stack_theta(post["coef"].values, post["intercept"].values)
 
 
 def test_breast_cancer_lasso_matches_nuts(breast_cancer):
@@ -203,7 +192,7 @@ def test_breast_cancer_lasso_matches_nuts(breast_cancer):
     assert d.coef.shape == (2, 1000, 30) and d.intercept.shape == (2, 1000)
     assert d.attrs["hmc_divergences"] == 0 and d.attrs["hmc_metric_adapted"] == 1
     assert 0.6 < d.attrs["hmc_acceptance"] < 0.95
-    _assert_agree(_theta(d.coef, d.intercept), _nuts(model))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _nuts(model))
 
 
 def test_poisson_elastic_net_matches_nuts():
@@ -212,7 +201,7 @@ def test_poisson_elastic_net_matches_nuts():
     y = rng.poisson(np.exp(0.3 + X @ np.array([0.4, -0.3, 0.0]))).astype(float)
     model = mapreg.Model(X, y, mapreg.ElasticNet(0.3, 1.0), family="poisson")
     d = sample_hmc(model, draws=1000, tune=300, chains=2, seed=6)
-    _assert_agree(_theta(d.coef, d.intercept), _nuts(model, draws=1000))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _nuts(model, draws=1000))
 
 
 def test_fixed_metric_breast_cancer_lasso_matches_nuts(breast_cancer):
@@ -221,7 +210,7 @@ def test_fixed_metric_breast_cancer_lasso_matches_nuts(breast_cancer):
     model = mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")
     d = sample_hmc(model, draws=800, tune=200, chains=2, seed=2, adapt_metric=False)
     assert d.attrs["hmc_metric_adapted"] == 0
-    _assert_agree(_theta(d.coef, d.intercept), _nuts(model))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _nuts(model))
 
 
 def test_upper_factor_and_change_of_metric():
@@ -267,7 +256,7 @@ def test_gaussian_family_matches_the_closed_form():
     cov = np.linalg.inv(Q)
     mean = cov @ Z.T @ model.y / s2
     d = sample_hmc(model, draws=1000, tune=300, chains=2, seed=9)
-    th = _theta(d.coef, d.intercept)
+    th = stack_theta(d.coef, d.intercept)
     ess = ess_bulk(th)
     flat = th.reshape(-1, 5)
     sd = np.sqrt(np.diag(cov))

@@ -21,6 +21,7 @@ from mapreg.posterior.independence import (
     independence_refusal,
     sample_independence,
 )
+from tests._reference import assert_means_sds_agree, stack_theta
 
 
 def _breast_cancer():
@@ -30,27 +31,13 @@ def _breast_cancer():
     return (X - X.mean(0)) / X.std(0), y.astype(float)
 
 
-def _theta(coef, intercept):
-    """(chains, draws, k): coefficients then the intercept."""
-    return np.concatenate([coef, intercept[..., None]], axis=-1)
 
 
 def _reference(tree):
     post = tree["posterior"]
-    return _theta(post["coef"].values, post["intercept"].values)
+    return stack_theta(post["coef"].values, post["intercept"].values)
 
 
-def _assert_agree(a, b, z=5.0):
-    """Means and sds of every coordinate of two (chain, draw, k) samples within z MCSE."""
-    flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    ess_a, ess_b = ess_bulk(a), ess_bulk(b)
-    assert np.all(ess_a > 100), ess_a
-    sd_a, sd_b = flat_a.std(0), flat_b.std(0)
-    mcse_mean = np.sqrt(sd_a**2 / ess_a + sd_b**2 / ess_b)
-    np.testing.assert_array_less(np.abs(flat_a.mean(0) - flat_b.mean(0)), z * mcse_mean)
-    # sd's MCSE ~ sd / sqrt(2 ESS) (near-Gaussian draws; kurtosis adds a little)
-    mcse_sd = np.sqrt(sd_a**2 / (2 * ess_a) + sd_b**2 / (2 * ess_b))
-    np.testing.assert_array_less(np.abs(sd_a - sd_b), z * mcse_sd)
 
 
 def _nuts(model, draws=500, seed=3):
@@ -69,7 +56,7 @@ def test_breast_cancer_logistic_gaussian_prior_matches_nuts():
     d = sample_independence(model, draws=1000, tune=100, chains=2, seed=1, plan=plan)
     assert d.coef.shape == (2, 1000, 30) and d.intercept.shape == (2, 1000)
     assert d.attrs["independence_thin"] == plan.thin
-    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model)))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _reference(_nuts(model)))
 
 
 def test_diabetes_lasso_matches_nuts():
@@ -79,7 +66,7 @@ def test_diabetes_lasso_matches_nuts():
     model = mapreg.Model(data.X, data.y, mapreg.Laplace(2.0), noise_sigma=53.0)
     d = sample_independence(model, draws=1000, tune=100, chains=2, seed=2)
     assert 0.2 < d.attrs["independence_acceptance"] < 0.9
-    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
 
 
 def test_poisson_lasso_matches_nuts():
@@ -88,7 +75,7 @@ def test_poisson_lasso_matches_nuts():
     y = rng.poisson(np.exp(0.3 + X @ np.array([0.4, -0.3, 0.0]))).astype(float)
     model = mapreg.Model(X, y, mapreg.Laplace(0.3), family="poisson")
     d = sample_independence(model, draws=1000, tune=100, chains=2, seed=6)
-    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
 
 
 def test_one_coefficient_against_quadrature():
@@ -256,7 +243,7 @@ def test_elastic_net_bernoulli_matches_nuts():
     model = mapreg.Model(X, y, mapreg.ElasticNet(b=0.5, sigma=1.0), family="bernoulli")
     d = sample_independence(model, draws=1000, tune=100, chains=2, seed=12)
     assert d.attrs["independence_reliable"] == 1
-    _assert_agree(_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
+    assert_means_sds_agree(stack_theta(d.coef, d.intercept), _reference(_nuts(model, draws=1000)))
 
 
 def test_sample_posterior_runs_it_and_auto_picks_it():

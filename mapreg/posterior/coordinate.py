@@ -48,14 +48,17 @@ COORDINATE_PRIORS = {
 SCALE_KINDS = {"gaussian": frozenset({"sd", "var"}), "laplace": frozenset({"lam_sq", "sd"})}
 
 # Cost model (one core): flops of a sweep at the rate of a plain numba loop, plus the
-# per-coefficient draw (a log Phi pair and a truncated normal, ~0.1 us).
-LOOP_FLOPS_PER_S = 2e9
+# per-coefficient draw (a log Phi pair and a truncated normal, ~0.1 us); 200 x 1,000 on
+# the rows: ~0.33 ms per overrelaxed sweep measured, 0.45 modelled.
+LOOP_FLOPS_PER_S = 2.7e9
 S_PER_COORD = 1.5e-7
-# At p > n the surrogate is optimistic: a Laplace prior barely shrinks the large coefficients,
-# which then trade mass with the many small ones through X's null space. Measured at
-# 200 x 1,000 (Laplace(0.1)): the signals' bulk ESS 152-250 of 4 x 1,000 sweeps (about 26
-# sweeps each) against the surrogate's 6.5.
-P_GT_N_SWEEPS_FACTOR = 4.0
+# At p > n the surrogate is optimistic, and more so as p grows: a Laplace prior barely
+# shrinks the large coefficients, which then trade mass with the many small ones through
+# X's null space. Measured (overrelaxed, n = 200, Laplace(0.1), where the surrogate says 5):
+# ~12 sweeps per effective draw at p = 1,000, 31 at 3,000, 33-42 at 10,000 and 62 at 20,000
+# (min bulk ESS of 2 x 500 draws, bench_scaling.py): about 6 sqrt(p / n), so the surrogate's
+# count is multiplied by P_GT_N_SWEEPS_FACTOR * sqrt(p / n).
+P_GT_N_SWEEPS_FACTOR = 0.9
 #: Adler's overrelaxation parameter ``a`` of every coordinate update
 #: (:func:`mapreg.posterior.coordinate_kernel.overrelax_coordinate`; 0: plain Gibbs draws).
 #: Min bulk ESS per sweep (thin 1, 4 x 1,000) for a = 0 / -0.8 / -0.95: column pairs at
@@ -160,7 +163,7 @@ class CoordinatePlan(NamedTuple):
         The cost model's time per sweep on one core.
     sweeps_per_ess : float
         Sweeps per nearly independent draw: ``1 / slowest_mixing`` (times
-        :data:`P_GT_N_SWEEPS_FACTOR` at ``p > n``), plain Gibbs' estimate, kept for the
+        ``P_GT_N_SWEEPS_FACTOR * sqrt(p / n)`` at ``p > n``), plain Gibbs' estimate, kept for the
         overrelaxed sampler as a conservative one (measured per effective draw: 24 sweeps
         against 19.5 predicted for rho = 0.99 pairs, 11.4 against 26 at 200 x 1,000).
     """
@@ -176,7 +179,7 @@ def coordinate_plan(model) -> CoordinatePlan:
     rows = _uses_rows(model)
     flops = 4.0 * n * p if rows else 2.0 * p * p
     sweep = flops / LOOP_FLOPS_PER_S + p * S_PER_COORD
-    factor = P_GT_N_SWEEPS_FACTOR if p > n else 1.0
+    factor = P_GT_N_SWEEPS_FACTOR * math.sqrt(p / n) if p > n else 1.0
     return CoordinatePlan(rows, sweep, factor / slowest_mixing(model))
 
 

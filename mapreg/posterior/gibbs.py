@@ -177,6 +177,11 @@ _MAX_COORDINATE_THIN = 9
 # (benchmarks/README.md): BLAS-bound flops, the per-coefficient scale updates (a few random
 # draws each), a Pólya-Gamma draw per row, and the Python round trip of a Pólya-Gamma sweep.
 FLOPS_PER_S = 4e9
+# Bhattacharya's B B' by numpy's syrk (Gaussian chains, n**2 p >= EXTERNAL_PRODUCT_MIN):
+# measured 1.37 / 3.98 / 14.1 / 29.0 ms per sweep at n = 200, p = 1,000 / 3,000 / 10,000 /
+# 20,000 (one thread; benchmarks/README.md), ~2.9e10 n**2 p per second; at 4e9 the model
+# overstated these sweeps 7x and kept p > n lassos off the block sampler where it is faster.
+SYRK_FLOPS_PER_S = 2.5e10
 S_PER_COEF = 6e-8
 S_PER_PG_DRAW = 2.5e-7
 S_PER_PG_SWEEP = 3e-5
@@ -290,7 +295,9 @@ def block_plan(model) -> GibbsPlan:
     if getattr(model, "is_dask", False):  # only Z'Z, Z'y exist: Rue's path
         method, flops = RUE, rue
     thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if flops <= _CHEAP_SWEEP_FLOPS else 1
-    sweep = flops / FLOPS_PER_S + p * S_PER_COEF
+    rate = SYRK_FLOPS_PER_S if method == BCM and not weighted and \
+        n * n * p >= EXTERNAL_PRODUCT_MIN else FLOPS_PER_S
+    sweep = flops / rate + p * S_PER_COEF
     if not weighted:
         return GibbsPlan(method, flops, thin, thin * sweep)
     sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
