@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from mapreg.app.html import FigureSpec, Section, num
+from mapreg.app.report_figures import FAST_SAMPLERS as _FAST
 
 #: The priors "Which prior?" compares besides the report's own (each has a fast sampler
 #: for the gaussian family).
@@ -31,7 +32,6 @@ REPORT_PRIORS = ("laplace", "gaussian", "horseshoe")
 #: Draws per chain, warm-up and chains of every sampling these sections do.
 COMPARE_DRAWS, COMPARE_TUNE, COMPARE_CHAINS = 1000, 500, 2
 FOLDS, N_LAMBDAS = 5, 50
-_FAST = ("exact", "gibbs", "hmc")
 _LAMBDA_COLUMNS = ("method", "λ", "prior scale", "90% low", "90% high", "CV mean",
                    "nonzero", "how")
 _PRIOR_COLUMNS = ("prior", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight",

@@ -19,8 +19,9 @@ _CLASSIC = {"l1": "laplace", "l2": "gaussian"}
 #: Steps of each gradient-training run in the "road to the mode" figure.
 _TRAINING_STEPS = 300
 
-#: Samplers fast enough to repeat at ten prior scales for the posterior-median path.
-_FAST_SAMPLERS = ("exact", "gibbs")
+#: Samplers fast enough to repeat at ten prior scales for the posterior-median path (and,
+#: in :mod:`mapreg.app.report_choices`, for the "Which λ?" / "Which prior?" posteriors).
+FAST_SAMPLERS = ("exact", "gibbs", "hmc")
 
 
 def _classic(prior) -> str | None:
@@ -76,9 +77,9 @@ def _median_path_figure(model, sampler: str, seed: int) -> FigureSpec:
         from mapreg.fit.path import default_scales, path
         from mapreg.posterior.paths import posterior_median_path
 
-        # the Pólya-Gamma sweeps (logistic) cost ~0.5 ms each, the Gaussian ones microseconds:
-        # there 2 x 1,000 draws per scale (bulk ESS ~1,200 on the breast-cancer lasso, median
-        # MCSE ~0.04 sd) instead of the default 2 x 4,000, or the figure would take ~30 s
+        # outside the gaussian family (HMC, or the Pólya-Gamma sweeps at ~0.5 ms each)
+        # 2 x 1,000 draws per scale (bulk ESS ~1,200 on the breast-cancer lasso, median
+        # MCSE ~0.04 sd) instead of the default 2 x 4,000
         kw = {} if model.family.name == "gaussian" else {"draws": 1000, "tune": 500}
         medians = posterior_median_path(model, sampler=sampler, random_seed=seed, **kw)
         return plots.posterior_median_path(
@@ -143,10 +144,10 @@ def report_figures(model, idata, *, sampler: str, seed: int,
         lambda: plots.posterior_vs_mode(idata)))
     if not prior.has_mode:
         skipped["posterior_median_path"] = "the prior has no mode, so there is no MAP path"
-    elif sampler in _FAST_SAMPLERS:
+    elif sampler in FAST_SAMPLERS:
         figures.append(_median_path_figure(model, sampler, seed))
     else:
         skipped["posterior_median_path"] = (
             "posterior medians over 10 prior scales need 10 posterior runs; drawn only "
-            f"with the exact or Gibbs sampler, not {sampler}")
+            f"with the exact, Gibbs or HMC sampler, not {sampler}")
     return figures, skipped
