@@ -146,3 +146,53 @@ def assert_means_sds_agree(a, b, z=5.0):
     np.testing.assert_array_less(np.abs(flat_a.mean(0) - flat_b.mean(0)), z * mcse_mean)
     mcse_sd = np.sqrt(sd_a**2 / (2 * ess_a) + sd_b**2 / (2 * ess_b))
     np.testing.assert_array_less(np.abs(sd_a - sd_b), z * mcse_sd)
+
+
+def one_coefficient_logistic():
+    """Bernoulli, one feature (40 rows), no intercept, Laplace(1); its posterior by
+    ``scipy.integrate``: ``(model, mean, var, cdf)``."""
+    from scipy import integrate
+
+    import mapreg
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(40)
+    y = (rng.random(40) < 1 / (1 + np.exp(-0.8 * x))).astype(float)
+    model = mapreg.Model(x[:, None], y, mapreg.Laplace(1.0), family="bernoulli",
+                         fit_intercept=False)
+
+    def log_post(w):
+        eta = w * x
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - abs(w))
+
+    mode = max(np.linspace(-5, 5, 2001), key=log_post)
+    c = log_post(mode)
+
+    def dens(w):
+        return np.exp(log_post(w) - c)
+
+    lo, hi = mode - 12.0, mode + 12.0
+    z = integrate.quad(dens, lo, hi, points=[0.0], limit=200)[0]
+    mean = integrate.quad(lambda w: w * dens(w), lo, hi, points=[0.0], limit=200)[0] / z
+    var = integrate.quad(lambda w: (w - mean) ** 2 * dens(w), lo, hi, points=[0.0],
+                         limit=200)[0] / z
+
+    def cdf(w):
+        return np.array([integrate.quad(dens, lo, v, points=[0.0] if lo < 0 < v else None,
+                                        limit=200)[0] for v in np.atleast_1d(w)]) / z
+
+    return model, mean, var, cdf
+
+
+def assert_one_coefficient_agrees(w, mean, var, cdf, min_ess=0.0):
+    """Draws ``w`` (chains, draws) against the posterior's mean and sd (5 MCSE from their
+    bulk ESS) and its CDF (KS on every 4th draw: near-independent ones)."""
+    from scipy import stats
+
+    from mapreg.posterior.diagnostics import ess_bulk
+
+    ess = float(ess_bulk(w[..., None])[0])
+    assert ess > min_ess, ess
+    assert abs(w.mean() - mean) < 5 * np.sqrt(var / ess)
+    assert abs(w.std() - np.sqrt(var)) < 5 * np.sqrt(var / (2 * ess))
+    assert stats.kstest(w.ravel()[::4], cdf).pvalue > 1e-3

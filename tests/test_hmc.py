@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
 
 import mapreg
 from mapreg.exceptions import SamplingWarning
@@ -26,7 +25,12 @@ from mapreg.posterior import hmc_kernel as K
 from mapreg.posterior.diagnostics import ess_bulk
 from mapreg.posterior.hmc import _data, approximation, hmc_refusal, sample_hmc
 from mapreg.posterior.independence_proposal import log_posterior
-from tests._reference import assert_means_sds_agree, stack_theta
+from tests._reference import (
+    assert_means_sds_agree,
+    assert_one_coefficient_agrees,
+    one_coefficient_logistic,
+    stack_theta,
+)
 
 PRIORS = {"laplace": mapreg.Laplace(0.7), "gaussian": mapreg.Gaussian(1.3),
           "elasticnet": mapreg.ElasticNet(0.7, 1.5)}
@@ -131,46 +135,12 @@ def test_l1_drift_conserves_energy_and_reverses():
 
 def test_one_coefficient_against_quadrature():
     """Bernoulli, one feature, no intercept, Laplace(1): the posterior by scipy.integrate."""
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal(40)
-    y = (rng.random(40) < 1 / (1 + np.exp(-0.8 * x))).astype(float)
-    model = mapreg.Model(x[:, None], y, mapreg.Laplace(1.0), family="bernoulli",
-                         fit_intercept=False)
-
-    def log_post(w):
-        eta = w * x
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - abs(w))
-
-    c = max(log_post(w) for w in np.linspace(-5, 5, 2001))
-
-    def dens(w):
-        return np.exp(log_post(w) - c)
-
-    lo, hi = -12.0, 12.0
-    z = integrate.quad(dens, lo, hi, points=[0.0], limit=200)[0]
-    mean = integrate.quad(lambda w: w * dens(w), lo, hi, points=[0.0], limit=200)[0] / z
-    var = integrate.quad(lambda w: (w - mean) ** 2 * dens(w), lo, hi, points=[0.0],
-                         limit=200)[0] / z
-
-    def cdf(w):
-        return np.array([integrate.quad(dens, lo, v, points=[0.0] if lo < 0 < v else None,
-                                        limit=200)[0] for v in np.atleast_1d(w)]) / z
-
+    model, mean, var, cdf = one_coefficient_logistic()
     with warnings.catch_warnings():
         warnings.simplefilter("error", SamplingWarning)  # no divergences
         d = sample_hmc(model, draws=2000, tune=300, chains=2, seed=8)
-    w = d.coef[..., 0]
     assert np.all(d.intercept == 0.0)
-    ess = float(ess_bulk(w[..., None])[0])
-    assert ess > 1000
-    assert abs(w.mean() - mean) < 5 * np.sqrt(var / ess)
-    assert abs(w.std() - np.sqrt(var)) < 5 * np.sqrt(var / (2 * ess))
-    sub = w.ravel()[::4]  # KS needs independent draws: every 4th of near-independent ones
-    assert stats.kstest(sub, cdf).pvalue > 1e-3
-
-
-
-
+    assert_one_coefficient_agrees(d.coef[..., 0], mean, var, cdf, min_ess=1000)
 
 
 def _nuts(model, draws=500, seed=3):
