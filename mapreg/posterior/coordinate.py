@@ -54,11 +54,11 @@ LOOP_FLOPS_PER_S = 2.7e9
 S_PER_COORD = 1.5e-7
 # At p > n the surrogate is optimistic, and more so as p grows: a Laplace prior barely
 # shrinks the large coefficients, which then trade mass with the many small ones through
-# X's null space. Measured (overrelaxed, n = 200, Laplace(0.1), where the surrogate says 5):
-# ~12 sweeps per effective draw at p = 1,000, 31 at 3,000, 33-42 at 10,000 and 62 at 20,000
-# (min bulk ESS of 2 x 500 draws, bench_scaling.py): about 6 sqrt(p / n), so the surrogate's
-# count is multiplied by P_GT_N_SWEEPS_FACTOR * sqrt(p / n).
-P_GT_N_SWEEPS_FACTOR = 0.9
+# X's null space. Measured (overrelaxed, n = 200, Laplace(0.1), where the surrogate says
+# 6.5): 12 sweeps per effective draw at p = 1,000 (4 x 1,000 draws, thin 9), 15 at 3,000
+# (2 x 500, thin 9), 17 at 10,000 and 31 at 20,000 (2 x 500, unthinned: biased high), so
+# the surrogate's count is multiplied by P_GT_N_SWEEPS_FACTOR * (p / n) ** 0.25.
+P_GT_N_SWEEPS_FACTOR = 1.2
 #: Adler's overrelaxation parameter ``a`` of every coordinate update
 #: (:func:`mapreg.posterior.coordinate_kernel.overrelax_coordinate`; 0: plain Gibbs draws).
 #: Min bulk ESS per sweep (thin 1, 4 x 1,000) for a = 0 / -0.8 / -0.95: column pairs at
@@ -163,9 +163,9 @@ class CoordinatePlan(NamedTuple):
         The cost model's time per sweep on one core.
     sweeps_per_ess : float
         Sweeps per nearly independent draw: ``1 / slowest_mixing`` (times
-        ``P_GT_N_SWEEPS_FACTOR * sqrt(p / n)`` at ``p > n``), plain Gibbs' estimate, kept for the
-        overrelaxed sampler as a conservative one (measured per effective draw: 24 sweeps
-        against 19.5 predicted for rho = 0.99 pairs, 11.4 against 26 at 200 x 1,000).
+        ``P_GT_N_SWEEPS_FACTOR * (p / n)**0.25`` at ``p > n``), plain Gibbs' estimate, kept for the
+        overrelaxed sampler (measured per effective draw: 24 sweeps against 19.5 predicted
+        for rho = 0.99 pairs; 12 against 11.7 at 200 x 1,000).
     """
 
     rows: bool
@@ -179,7 +179,7 @@ def coordinate_plan(model) -> CoordinatePlan:
     rows = _uses_rows(model)
     flops = 4.0 * n * p if rows else 2.0 * p * p
     sweep = flops / LOOP_FLOPS_PER_S + p * S_PER_COORD
-    factor = P_GT_N_SWEEPS_FACTOR * math.sqrt(p / n) if p > n else 1.0
+    factor = P_GT_N_SWEEPS_FACTOR * (p / n) ** 0.25 if p > n else 1.0
     return CoordinatePlan(rows, sweep, factor / slowest_mixing(model))
 
 
