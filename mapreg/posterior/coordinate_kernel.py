@@ -211,6 +211,8 @@ def refresh(ipar, XT, yc, G, t0, w, r, h):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma, a):
     n = r.shape[0]
+    # always forward: alternating forward and backward sweeps makes consecutive overrelaxed
+    # sweeps nearly undo each other (200 x 1,000, thin 9: min ESS 104-119 against 2,911-2,928)
     for j in range(w.shape[0]):
         dot = 0.0
         for i in range(n):
