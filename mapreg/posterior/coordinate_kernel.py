@@ -71,7 +71,9 @@ F_ALPHA, F_GAMMA, F_NOISE_A, F_NOISE_B, F_SCALE_A, F_SCALE_B, F_YBAR, F_R0, F_OV
 S_SIG2, S_AUX_NOISE, S_SCALE, S_AUX_SCALE = range(4)
 N_IPAR, N_FPAR, N_STATE = 8, 9, 4
 #: The probability that an overrelaxed coordinate update is an exact draw instead
-#: (:func:`overrelax_coordinate`).
+#: (:func:`overrelax_coordinate`): what lets a coefficient far in a tail come back. Its cost
+#: to mixing is small: min bulk ESS per sweep at 200 x 1,000 (2 seeds) 0.085 / 0.081 / 0.072
+#: at 0.02 / 0.1 / 0.3.
 EXACT_FRACTION = 0.1
 #: Sweeps between exact recomputations of the running residual (or ``h``).
 REFRESH = 64
