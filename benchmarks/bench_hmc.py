@@ -5,8 +5,9 @@ Problems: the breast-cancer logistic lasso (569 x 30 standardised, Laplace(1), i
 poisson lasso of ``bench_independence.py`` (2,000 x 20, Laplace(0.5)). Each run is a fresh
 Python process (compilation, the MAP and the Gaussian approximation inside the timed
 call; library imports before it), 4 chains x (1,000 tune + 1,000 draws), seeds 0..2 by
-default. auto and nutpie run through ``sample_posterior``; HMC (not wired into it) through
-:func:`mapreg.posterior.hmc.sample_hmc` followed by the same result building that
+default. auto and nutpie run through ``sample_posterior``; HMC through
+:func:`mapreg.posterior.hmc.sample_hmc` (so that ``--path`` can be varied; it is also
+``sample_posterior(sampler="hmc")``) followed by the same result building that
 ``sample_posterior`` does (DataTree, pointwise log-likelihood, diagnostics), so the wall
 times compare the same work; ``sample_s`` is HMC's sampler call alone.
 
