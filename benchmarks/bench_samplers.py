@@ -51,6 +51,9 @@ def run_one(prior: str, sampler: str, seed: int) -> dict:
 
     # Library imports are a once-per-process cost, not sampling: do them before the clock
     # starts (compilation of the model — PyTensor, numba, JAX — stays inside the timed call).
+    # xarray imports dask.array lazily at its first Dataset (~0.3 s): before the clock too,
+    # as run_size does.
+    import dask.array  # noqa: F401
     import jax  # noqa: F401
     import numpy as np
     import numpyro  # noqa: F401
