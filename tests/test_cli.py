@@ -515,31 +515,19 @@ def test_horseshoe_sample(files, capsys):
     assert 15 < float(m.group(2)) < 35  # bmi's effect, well away from 0
 
 
-def test_sample_with_the_independence_sampler(files, capsys):
-    """`--sampler independence` on a logistic model; the same means as nutpie would give are
-    checked in tests/test_independence.py — here: it runs, says so, and moves off the mode."""
+@pytest.mark.parametrize("sampler, tune", [("independence", "100"), ("hmc", "200")])
+def test_sample_with_the_independence_sampler_and_hmc(files, capsys, sampler, tune):
+    """`--sampler independence` / `hmc` on a logistic model; the same means as nutpie would
+    give are checked in tests/test_independence.py and tests/test_hmc.py — here: it runs,
+    says so, and moves off the mode."""
     from mapreg.app.cli import main
 
     rc = main(["sample", str(files / "labels.csv"), "--target", "sick", "--family",
-               "bernoulli", "--prior", "laplace", "--scale", "1", "--sampler", "independence",
-               "--draws", "200", "--tune", "100", "--chains", "2", "--seed", "4", "-q"])
+               "bernoulli", "--prior", "laplace", "--scale", "1", "--sampler", sampler,
+               "--draws", "200", "--tune", tune, "--chains", "2", "--seed", "4", "-q"])
     out, err = capsys.readouterr()
     assert rc == 0, err
-    assert "sampler: independence" in out
-    m = re.search(r"^a\s+(\S+)\s+(\S+)", out, re.M)
-    assert float(m.group(1)) > 0.3 and float(m.group(2)) > 0.3  # a's positive effect
-
-
-def test_sample_with_hmc(files, capsys):
-    """`--sampler hmc` on a logistic model (its agreement with NUTS: tests/test_hmc.py)."""
-    from mapreg.app.cli import main
-
-    rc = main(["sample", str(files / "labels.csv"), "--target", "sick", "--family",
-               "bernoulli", "--prior", "laplace", "--scale", "1", "--sampler", "hmc",
-               "--draws", "200", "--tune", "200", "--chains", "2", "--seed", "4", "-q"])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    assert "sampler: hmc" in out
+    assert f"sampler: {sampler}" in out
     m = re.search(r"^a\s+(\S+)\s+(\S+)", out, re.M)
     assert float(m.group(1)) > 0.3 and float(m.group(2)) > 0.3  # a's positive effect
 

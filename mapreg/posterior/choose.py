@@ -3,10 +3,11 @@
 Every sampler says for itself which models it targets exactly
 (:func:`~mapreg.posterior.exact.exact_refusal`,
 :func:`~mapreg.posterior.gibbs.gibbs_refusal`; NUTS takes any model). The automatic
-choice is exact, else Gibbs where a cost model says it is faster than NUTS, else the
-independence Metropolis-Hastings sampler where its plan is reliable and cheaper, else
-nutpie (pymc without it); its reason, with the estimated costs, is kept in the result's
-``attrs["sampler_reason"]``. On dask-backed data (:attr:`mapreg.Model.is_dask`) only
+choice is exact, else (gaussian family) Gibbs where a cost model says it is faster than
+NUTS, else the cheapest by that cost model of Gibbs, HMC with a dense metric
+(:mod:`mapreg.posterior.hmc`), the independence Metropolis-Hastings sampler where its plan
+is reliable, and nutpie (pymc without it); its reason, with the estimated costs, is kept
+in the result's ``attrs["sampler_reason"]``. On dask-backed data (:attr:`mapreg.Model.is_dask`) only
 the samplers that read ``Z'Z`` and ``Z'y`` apply — exact and the gaussian Gibbs sampler —
 and ``"auto"`` takes them in that order; NUTS is refused
 (:func:`mapreg.backends.dask_stats.mcmc_refusal`).
@@ -97,7 +98,7 @@ def nuts_seconds(model, iterations: int) -> tuple[float, float]:
 
 
 def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> Choice:
-    """What ``sampler="auto"`` runs: exact, else the cheapest of Gibbs, independence
+    """What ``sampler="auto"`` runs: exact, else the cheapest of Gibbs, HMC, independence
     Metropolis-Hastings and NUTS by the cost model, else nutpie.
 
     Exact i.i.d. draws need no chain at all. Gibbs against NUTS is decided by the cost
@@ -107,7 +108,9 @@ def auto_choice(model, draws: int = 1000, tune: int = 1000, chains: int = 4) -> 
     refinement rounds, ~0.1 s, where a Gibbs sampler applies) — for the non-Gaussian
     families always, for the Gaussian one when Gibbs does not win, and is a candidate when
     its plan is reliable (Pareto k-hat and repeat probability); its cost includes the plan.
-    The reason gives the estimates.
+    HMC (:func:`~mapreg.posterior.hmc.hmc_seconds_per_draw`) is a candidate where it
+    applies, its metric the plan's unrefined Gaussian approximation (handed to the run in
+    ``Choice.plan``). The reason gives the estimates.
     """
     not_exact = exact_refusal(model)
     if not_exact is None:
