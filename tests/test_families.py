@@ -124,3 +124,15 @@ def test_unknown_noise_gaussian_family_refuses_what_needs_the_noise():
             call()
     with pm.Model(), pytest.raises(ValueError, match="has a hyperprior"):
         fam.to_pymc("y", ETA, observed=y)
+
+
+def test_softplus_matches_scipy_log_expit():
+    """softplus(x) = log(1 + e^x) = -log_expit(-x) (scipy), relative 1e-15, no overflow."""
+    from scipy.special import log_expit
+
+    from mapreg.families import softplus
+
+    x = np.concatenate([np.linspace(-50, 50, 2001), [-745.0, -1e-12, 0.0, 1e-12, 710.0, 1e5]])
+    ref = -log_expit(-x)
+    np.testing.assert_allclose(softplus(x), ref, rtol=2e-15, atol=0)
+    assert softplus(x.reshape(3, -1)).shape == (3, x.size // 3)

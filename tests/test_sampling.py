@@ -105,6 +105,28 @@ def test_sufficient_statistics_model_has_the_full_log_density(small_gaussian):
                                    atol=1e-9)
 
 
+@pytest.mark.parametrize("shape, collinear", [((500, 8), False), ((60, 12), True)])
+def test_sufficient_statistics_rss_equals_the_residuals(shape, collinear):
+    """RSS from Z'Z about the expansion point equals |y - Z theta|**2 from the rows, also for a
+    rank-deficient Z (a duplicated column) and far from the least-squares fit."""
+    from mapreg.posterior.sufficient import sufficient_stats
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal(shape) + 2.0
+    if collinear:
+        X[:, 1] = X[:, 0]
+    y = X @ rng.standard_normal(shape[1]) + 5.0 + rng.standard_normal(shape[0])
+    for fit_intercept in (True, False):
+        st = sufficient_stats(X, y, fit_intercept)
+        Z = np.column_stack([X, np.ones(len(y))]) if fit_intercept else X
+        spread = np.array([0.01, 1.0, 30.0])[:, None, None]   # near, at and far from t0
+        theta = st.t0 + rng.standard_normal((3, 7, Z.shape[1])) * spread
+        direct = np.sum((y - theta @ Z.T) ** 2, axis=-1)
+        np.testing.assert_allclose(st.rss(theta), direct, rtol=1e-9, atol=1e-8 * float(y @ y))
+        ols = np.linalg.lstsq(Z, y, rcond=None)[0]   # the minimum of the RSS, from the rows
+        assert st.rss(st.t0) == pytest.approx(np.sum((y - Z @ ols) ** 2), rel=1e-9)
+
+
 def test_output_contract_and_map_group(small_gaussian):
     model, _, _ = small_gaussian
     idata = sample_posterior(model, draws=100, chains=2, sampler="exact", random_seed=0)

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.special import gammaln, log_ndtr
 
-from mapreg.families import _MAX_LOG_RATE
+from mapreg.families import _MAX_LOG_RATE, softplus
 from mapreg.model import Model
 from mapreg.posterior.draws import n_cores
 
@@ -274,7 +274,7 @@ class Target:
         if self.model.fit_intercept:
             eta += t[:, self.p]
         if self.kind == "bernoulli":
-            return t @ self.zty - np.sum(np.logaddexp(0.0, eta), axis=0)
+            return t @ self.zty - np.sum(softplus(eta), axis=0)
         if self.kind == "poisson":
             # the family's clip of the log rate (its loglik's), for the same density
             ll = self.const + t @ self.zty

@@ -44,9 +44,13 @@ def sufficient_stats(X, y, fit_intercept: bool) -> SufficientStats:
     y = np.asarray(y, dtype=float)
     n, p = X.shape
     Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
-    t0 = np.linalg.lstsq(Z, y, rcond=None)[0]
+    ZtZ, Zty = Z.T @ Z, Z.T @ y
+    # The expansion point only has to be near the least-squares fit (the identity holds for
+    # any t0; r0 and g0 are computed from its residuals): solved from the k x k normal
+    # equations, not by an SVD of the n x k rows (0.08 s at 10,000 x 200 against 1 ms).
+    t0 = np.linalg.lstsq(ZtZ, Zty, rcond=None)[0]
     r = y - Z @ t0
-    return SufficientStats(Z.T @ Z, Z.T @ y, t0, float(r @ r), Z.T @ r, n, p)
+    return SufficientStats(ZtZ, Zty, t0, float(r @ r), Z.T @ r, n, p)
 
 
 def gram(model) -> tuple[np.ndarray, np.ndarray, float, int]:
