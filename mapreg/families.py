@@ -258,8 +258,12 @@ class PoissonFamily(Family):
             )
 
     def loglik(self, eta, y):
-        eta = np.minimum(eta, _MAX_LOG_RATE)
-        return y * eta - np.exp(eta) - gammaln(np.asarray(y, dtype=float) + 1.0)
+        y = np.asarray(y, dtype=float)
+        eta = np.asarray(np.minimum(eta, _MAX_LOG_RATE), dtype=float)
+        out = y * eta                # two temporaries, updated in place (a result's
+        out -= np.exp(eta, out=eta)  # log_likelihood group is chains x draws x n of these)
+        out -= gammaln(y + 1.0)
+        return out
 
     def loss(self, eta, y):
         eta = np.minimum(eta, _MAX_LOG_RATE)
