@@ -170,3 +170,107 @@ def test_diabetes_horseshoe_default_settings_converge():
     # strong signals survive, weak ones pile up near zero (the horseshoe's point)
     assert med["bmi"] > 15 and med["s5"] > 15
     assert float(np.mean(np.abs(post["coef"].sel(feature="age").values) < 1.0)) > 0.3
+
+
+@pytest.mark.parametrize("tau2, s, b", [(1.0, 12.0, 0.0), (0.04, 12.0, 3.0), (0.5, 200.0, 90.0),
+                                        (1e-4, 50.0, -20.0)])
+def test_collapsed_local_scale_density_matches_quadrature(tau2, s, b):
+    """``log p(log lam | rest)`` with the coefficient integrated out: differences between
+    points equal ``log[HalfCauchy(lam) lam int N(w; 0, lam**2 tau**2) e^(b w - s w**2/2) dw]``
+    integrated numerically over ``w``."""
+    from mapreg.posterior.horseshoe_kernel import collapsed_log_density
+
+    def reference(eta):
+        lam = math.exp(eta)
+        a = lam * lam * tau2
+        q = s + 1.0 / a
+        mode, sd = b / q, 1.0 / math.sqrt(q)
+
+        def log_integrand(w):
+            return -0.5 * w * w / a - 0.5 * math.log(2 * math.pi * a) + b * w - 0.5 * s * w * w
+
+        top = log_integrand(mode)
+        val = integrate.quad(lambda w: math.exp(log_integrand(w) - top), mode - 12 * sd,
+                             mode + 12 * sd, epsabs=0, epsrel=1e-11, limit=200)[0]
+        return math.log(2 / math.pi) - math.log1p(lam * lam) + eta + top + math.log(val)
+
+    etas = np.linspace(-6.0, 5.0, 12)
+    got = np.array([collapsed_log_density(e, tau2, s, b) for e in etas])
+    ref = np.array([reference(e) for e in etas])
+    np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0, atol=1e-8)
+
+
+def test_collapsed_local_scale_sweep_alone_samples_the_fixed_tau_posterior():
+    """The (lam, w) block update by itself is a complete sampler for one coefficient with
+    tau fixed: its draws match the 1-D posterior by quadrature (a spike at 0 and a slab)."""
+    from mapreg.posterior.horseshoe_kernel import local_scales_collapsed
+
+    rng = np.random.default_rng(8)
+    n, s, tau = 12, 1.0, 0.2
+    x = rng.standard_normal(n)
+    y = 0.25 * x + s * rng.standard_normal(n)   # weak support: a bimodal posterior
+
+    def dens(w):
+        return math.exp(-0.5 * np.sum((y - x * w) ** 2) / s**2) * \
+            horseshoe_density_by_quadrature(w, tau)
+
+    pts = [-0.5, -tau, 0.0, tau, 0.5]
+
+    def integral(f):
+        return (integrate.quad(f, -4, 0, points=pts[:3], epsabs=0, epsrel=1e-9, limit=200)[0]
+                + integrate.quad(f, 0, 4, points=pts[2:], epsabs=0, epsrel=1e-9, limit=200)[0])
+
+    z = integral(dens)
+    mean = integral(lambda w: w * dens(w)) / z
+    p_small = integrate.quad(dens, -0.05, 0.05, points=[0.0], epsrel=1e-9, limit=200)[0] / z
+    # the slab's far side, by quadrature too
+    p_big = integrate.quad(dens, 0.2, 4, points=[0.5], epsrel=1e-9, limit=200)[0] / z
+
+    X = x[:, None]
+    XT, colsq = np.ascontiguousarray(X.T), np.array([x @ x])
+    theta, lam2, nu, d = np.zeros(1), np.ones(1), np.ones(1), np.ones(1)
+    gen = np.random.default_rng(5)
+    draws = np.empty(30_000)
+    for t in range(-500, draws.size):
+        local_scales_collapsed(gen, X, XT, colsq, y, theta, False, lam2, nu, d, tau**2, s**2)
+        if t >= 0:
+            draws[t] = theta[0]
+    ess = float(azs.ess(draws[None, :], method="mean"))
+    sd = draws.std()
+    assert ess > 3000  # nearly independent: the pair moves between spike and slab at once
+    assert abs(draws.mean() - mean) < 4.5 * sd / math.sqrt(ess), (draws.mean(), mean)
+    got_small = np.mean(np.abs(draws) < 0.05)
+    assert abs(got_small - p_small) < 4.5 * math.sqrt(p_small * (1 - p_small) / ess), \
+        (got_small, p_small)
+    got_big = np.mean(draws > 0.2)
+    assert abs(got_big - p_big) < 4.5 * math.sqrt(p_big * (1 - p_big) / ess), (got_big, p_big)
+
+
+def test_p_gt_n_horseshoe_weakly_supported_coefficient_agrees_with_nuts():
+    """p > n with a coefficient the data barely support (spike and slab in its posterior):
+    the Gibbs sampler's collapsed local-scale steps against NUTS, including the mass near 0."""
+    rng = np.random.default_rng(11)
+    n, p = 14, 50
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:2] = [2.0, 0.45]
+    y = X @ w + 0.3 + rng.standard_normal(n)
+    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=2000, tune=300, chains=4, sampler="gibbs",
+                                 random_seed=5, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=1000, chains=4, sampler="nutpie",
+                                random_seed=5, progressbar=False)
+    assert gibbs.attrs["gibbs_method"] == "bhattacharya"
+    for var in ("coef", "intercept", "tau"):
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)
+    near0 = []
+    for t in (gibbs, nuts):
+        c = t["posterior"]["coef"].values[..., 1]
+        ess = float(azs.ess(np.abs(c) < 0.05, method="mean"))
+        near0.append((np.mean(np.abs(c) < 0.05), ess))
+    (pg, eg), (pn, en) = near0
+    assert 0.1 < pn < 0.9  # the weak coefficient really has mass at 0 and away from it
+    se = math.sqrt(pg * (1 - pg) / eg + pn * (1 - pn) / en)
+    assert abs(pg - pn) < 5 * se, (pg, pn, se)

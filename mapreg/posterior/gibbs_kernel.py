@@ -26,7 +26,10 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
   ``nu_j ~ InvGamma(1/2, 1)``; ``tau**2 | xi ~ InvGamma(1/2, 1/xi)``,
   ``xi ~ InvGamma(1/2, 1/scale**2)``. On the p > n path (Gaussian noise) ``tau`` is instead
   drawn with the coefficients integrated out, by Metropolis on ``log tau``
-  (:func:`_horseshoe_tau_collapsed`; Johndrow, Orenstein & Bhattacharya 2020).
+  (:func:`_horseshoe_tau_collapsed`; Johndrow, Orenstein & Bhattacharya 2020), and each
+  local scale with its coefficient integrated out, the pair ``(lam_j, w_j)`` one block
+  (:mod:`mapreg.posterior.horseshoe_kernel`): a coefficient with a spike at 0 and a slab
+  in its posterior then moves between them at once.
 * **RegularizedHorseshoe(scale, slab_scale, slab_df)** (Piironen & Vehtari 2017):
   ``d_j = 1 / (1 / (lam_j**2 tau**2) + 1 / c**2)``, ``c**2 ~ InvGamma(slab_df / 2,
   slab_df slab_scale**2 / 2)``, the rest as the horseshoe. Since
@@ -93,6 +96,7 @@ from mapreg.posterior.gaussian_draw import (
     intercept_given_coef,
     rue_draw,
 )
+from mapreg.posterior.horseshoe_kernel import local_scales_collapsed
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
@@ -517,8 +521,12 @@ def _rss_direct(X, y, theta, icpt):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
-           A, bvec, z, xbar, B, sw, alpha, Gext):
+           A, bvec, z, xbar, B, sw, alpha, Gext, XT, colsq):
     """One Gibbs sweep: ``theta``, then the prior's scales, then the noise (Gaussian).
+
+    ``XT`` (``X'``, contiguous) and ``colsq`` (``|x_j|**2``), when not empty, make the
+    horseshoe's local scales one block update with their coefficients each
+    (:func:`mapreg.posterior.horseshoe_kernel.local_scales_collapsed`).
 
     With an external product (:func:`_external`; Gaussian noise, Bhattacharya's path) the
     sweep starts from ``B`` and ``G = B B'`` made from the current state and ends by
@@ -558,7 +566,12 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     else:
         _bcm_theta(rng, ipar, fpar, X, resp, omega, sig2, theta, d, xbar, B, sw, alpha)
     # 2. the prior's variances d_j and scales
-    if prior_kind == PRIOR_HORSESHOE:
+    if prior_kind == PRIOR_HORSESHOE and XT.shape[0] > 0:
+        # tau is fixed or drawn collapsed above: only the (lam_j, w_j) blocks
+        local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2, nu,
+                               d, sc[S_TAU2], sig2)
+        sc[S_SCALE] = math.sqrt(sc[S_TAU2])
+    elif prior_kind == PRIOR_HORSESHOE:
         tau2, xi = _horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
                                    scale_mode == HALFCAUCHY and not collapsed, fpar[F_SCALE_B])
         sc[S_TAU2] = tau2
@@ -644,8 +657,8 @@ def _keep(sweep, ipar, theta, sc, out_coef, out_icpt, out_noise, out_scale):
 
 @numba.njit(cache=True, nogil=True)
 def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, nu, sc,
-                A, bvec, z, xbar, B, sw, alpha, Gext, start, stop, out_coef, out_icpt,
-                out_noise, out_scale):
+                A, bvec, z, xbar, B, sw, alpha, Gext, XT, colsq, start, stop, out_coef,
+                out_icpt, out_noise, out_scale):
     """Sweeps ``start, ..., stop - 1`` of a Gaussian-noise chain, from and into its state.
 
     The chain is ``init_state`` followed by blocks covering ``0 .. (tune + draws) * thin``;
@@ -655,7 +668,7 @@ def gibbs_block(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, theta, d, lam2, n
     omega = np.empty(0)
     for sweep in range(start, stop):
         _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
-               A, bvec, z, xbar, B, sw, alpha, Gext)
+               A, bvec, z, xbar, B, sw, alpha, Gext, XT, colsq)
         _keep(sweep, ipar, theta, sc, out_coef, out_icpt, out_noise, out_scale)
 
 
@@ -727,7 +740,8 @@ def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu
     (partially collapsed Gibbs, van Dyk & Park 2008). The slice width depends on ``n`` only.
     """
     _sweep(rng, ipar, fpar, ZtZ, Zty, Zty, Zty, X, kappa, kappa, omega, theta, d, lam2, nu,
-           sc, A, bvec, z, xbar, B, sw, alpha, np.empty((0, 0)))
+           sc, A, bvec, z, xbar, B, sw, alpha, np.empty((0, 0)), np.empty((0, 0)),
+           np.empty(0))
     n, p = X.shape
     for i in range(n):
         acc = 0.0

@@ -77,7 +77,7 @@ def _block(data, rng, s, G, start, stop, out):
     _k.gibbs_block(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.t0, data.g0, data.X,
                    data.y, data.resp, s["theta"], s["d"], s["lam2"], s["nu"], s["sc"],
                    s["A"], s["bvec"], s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], G,
-                   start, stop, *out)
+                   data.XT, data.colsq, start, stop, *out)
 
 
 def _external_chain(data, rng, s, total, out, stop, progress, c):
