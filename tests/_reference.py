@@ -196,3 +196,22 @@ def assert_one_coefficient_agrees(w, mean, var, cdf, min_ess=0.0):
     assert abs(w.mean() - mean) < 5 * np.sqrt(var / ess)
     assert abs(w.std() - np.sqrt(var)) < 5 * np.sqrt(var / (2 * ess))
     assert stats.kstest(w.ravel()[::4], cdf).pvalue > 1e-3
+
+
+def gibbs_and_nuts(model, seed: int, *, chains: int = 2, gibbs_draws: int = 2000,
+                   gibbs_tune: int = 300, nuts_tune: int = 1000):
+    """``model`` sampled by mapreg's Gibbs sampler and by nutpie (1,000 draws a chain), the
+    same seed, progress bars off and :class:`~mapreg.exceptions.SamplingWarning` silenced
+    (short test runs; the comparison decides)."""
+    import warnings
+
+    from mapreg.exceptions import SamplingWarning
+    from mapreg.posterior.sample import sample_posterior
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        gibbs = sample_posterior(model, draws=gibbs_draws, tune=gibbs_tune, chains=chains,
+                                 sampler="gibbs", random_seed=seed, progressbar=False)
+        nuts = sample_posterior(model, draws=1000, tune=nuts_tune, chains=chains,
+                                sampler="nutpie", random_seed=seed, progressbar=False)
+    return gibbs, nuts

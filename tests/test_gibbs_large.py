@@ -12,7 +12,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
-from _reference import assert_quantiles_agree
+from _reference import assert_quantiles_agree, gibbs_and_nuts
 
 import mapreg
 from mapreg.exceptions import SamplingWarning
@@ -149,12 +149,7 @@ def test_p_gt_n_horseshoe_gibbs_agrees_with_nuts():
     """n = 12, p = 40: the global scale drawn with the coefficients integrated out."""
     X, y = _p_gt_n(6, 12, 40, k=2)
     model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=7, progressbar=False)
-        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
-                                random_seed=7, progressbar=False)
+    gibbs, nuts = gibbs_and_nuts(model, 7)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
     for var in ("coef", "intercept", "tau"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)

@@ -8,7 +8,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
-from _reference import assert_quantiles_agree
+from _reference import assert_quantiles_agree, gibbs_and_nuts
 from scipy import integrate
 
 import mapreg
@@ -112,12 +112,7 @@ def test_horseshoe_gibbs_agrees_with_nuts(noise_prior):
     X, y = _small_problem()
     kw = {"noise_sigma": 1.0} if noise_prior is None else {"noise_prior": noise_prior}
     model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), **kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=3)
-        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
-                                random_seed=3, progressbar=False)
+    gibbs, nuts = gibbs_and_nuts(model, 3)
     assert nuts.attrs["sampler"] == "nutpie" and gibbs.attrs["sampler"] == "gibbs"
     for var in ("coef", "intercept", "tau", *(["noise_sigma"] if noise_prior else [])):
         assert var in gibbs["posterior"] and var in nuts["posterior"]
@@ -134,12 +129,7 @@ def test_regularized_horseshoe_gibbs_agrees_with_nuts():
     X[:, 0] /= 4.0  # its coefficient becomes ~4.8, which the slab (scale 1) pulls in
     model = mapreg.Model(X, y, mapreg.RegularizedHorseshoe(1.0, slab_scale=1.0, slab_df=4.0),
                          noise_prior=mapreg.HalfCauchy(2.0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=3)
-        nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, sampler="nutpie",
-                                random_seed=3, progressbar=False)
+    gibbs, nuts = gibbs_and_nuts(model, 3)
     assert gibbs.attrs["gibbs_sweeps_per_draw"] == 10
     assert np.all(np.isnan(gibbs["sample_stats"]["lp"].values))  # no closed-form density
     for var in ("coef", "intercept", "tau", "noise_sigma"):
@@ -256,12 +246,7 @@ def test_p_gt_n_horseshoe_weakly_supported_coefficient_agrees_with_nuts():
     w[:2] = [2.0, 0.45]
     y = X @ w + 0.3 + rng.standard_normal(n)
     model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        gibbs = sample_posterior(model, draws=2000, tune=300, chains=4, sampler="gibbs",
-                                 random_seed=5, progressbar=False)
-        nuts = sample_posterior(model, draws=1000, tune=1000, chains=4, sampler="nutpie",
-                                random_seed=5, progressbar=False)
+    gibbs, nuts = gibbs_and_nuts(model, 5, chains=4)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
     for var in ("coef", "intercept", "tau"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)

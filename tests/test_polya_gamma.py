@@ -12,7 +12,7 @@ import warnings
 import arviz_stats as azs
 import numpy as np
 import pytest
-from _reference import assert_quantiles_agree
+from _reference import assert_quantiles_agree, gibbs_and_nuts
 from polyagamma import random_polyagamma
 
 import mapreg
@@ -89,12 +89,7 @@ def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
     eta = X[:, :3] @ np.array([1.2, -0.8, 0.5]) - 0.4
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     model = mapreg.Model(X, y, mapreg.Laplace(0.7), family="bernoulli")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        gibbs = sample_posterior(model, draws=2000, tune=300, chains=2, sampler="gibbs",
-                                 random_seed=5, progressbar=False)
-        nuts = sample_posterior(model, draws=1000, tune=700, chains=2, sampler="nutpie",
-                                random_seed=5, progressbar=False)
+    gibbs, nuts = gibbs_and_nuts(model, 5, nuts_tune=700)
     assert gibbs.attrs["gibbs_method"] == ("rue" if n > p else "bhattacharya")
     # k <= n: independence steps between the sweeps; k > n: no proposal, sweeps alone
     assert gibbs.attrs.get("gibbs_independence_steps", 0) == (30 if n > p else 0)
