@@ -98,6 +98,10 @@ from mapreg.posterior.gaussian_draw import (
 )
 from mapreg.posterior.horseshoe_kernel import local_scales_collapsed
 
+# numba keys a cached function by its own file's content: this line changes when a
+# module whose jitted code it calls does (tests/test_numba_cache_keys.py)
+# numba cache key (callees): gaussian_draw=5b4d7353 horseshoe_kernel=1e71d072
+
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
 # ... and how a scale (the prior's, the noise's) is given: fixed, or by which hyperprior

@@ -26,6 +26,10 @@ import numpy as np
 
 from mapreg.penalties._bridge import bridge_prox_scalar
 
+# numba keys a cached function by its own file's content: this line changes when a
+# module whose jitted code it calls does (tests/test_numba_cache_keys.py)
+# numba cache key (callees): _bridge=7a37c55d
+
 # Let LLVM reassociate sums (SIMD dot products and axpys, ~2-4x faster sweeps); no
 # "no-NaN/no-inf" assumptions. The order of additions only changes the path of
 # the iteration: the certificate is recomputed from scratch in numpy afterwards.
