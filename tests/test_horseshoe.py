@@ -236,19 +236,29 @@ def test_collapsed_local_scale_sweep_alone_samples_the_fixed_tau_posterior():
     assert abs(got_big - p_big) < 4.5 * math.sqrt(p_big * (1 - p_big) / ess), (got_big, p_big)
 
 
-def test_p_gt_n_horseshoe_weakly_supported_coefficient_agrees_with_nuts():
+@pytest.mark.parametrize("setting", ["known-noise", "halfcauchy-noise", "fixed-tau"])
+def test_p_gt_n_horseshoe_weakly_supported_coefficient_agrees_with_nuts(setting):
     """p > n with a coefficient the data barely support (spike and slab in its posterior):
-    the Gibbs sampler's collapsed local-scale steps against NUTS, including the mass near 0."""
+    the Gibbs sampler's collapsed local-scale steps against NUTS, including the mass near 0,
+    with the noise known or sampled (the steps read the current noise) and with tau fixed
+    (no collapsed tau step before them)."""
     rng = np.random.default_rng(11)
     n, p = 14, 50
     X = rng.standard_normal((n, p))
     w = np.zeros(p)
     w[:2] = [2.0, 0.45]
     y = X @ w + 0.3 + rng.standard_normal(n)
-    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), noise_sigma=1.0)
+    prior = mapreg.Horseshoe(0.1, fixed_tau=True) if setting == "fixed-tau" else \
+        mapreg.Horseshoe(1.0)
+    noise = {"noise_prior": mapreg.HalfCauchy(1.0)} if setting == "halfcauchy-noise" else \
+        {"noise_sigma": 1.0}
+    model = mapreg.Model(X, y, prior, **noise)
     gibbs, nuts = gibbs_and_nuts(model, 5, chains=4)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
-    for var in ("coef", "intercept", "tau"):
+    sampled = [v for v in ("tau", "noise_sigma") if v in nuts["posterior"]]
+    assert sampled == {"known-noise": ["tau"], "halfcauchy-noise": ["tau", "noise_sigma"],
+                       "fixed-tau": []}[setting]
+    for var in ("coef", "intercept", *sampled):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
     near0 = []
     for t in (gibbs, nuts):
