@@ -13,8 +13,9 @@ model (sigma = 10), same data.
 ``--sizes``: auto against nutpie where the issue of real sizes asked (issue 10), side by
 side in one run: p > n (200 x 1,000 Bayesian lasso, b = 0.1, known noise), n >> p
 (10,000 x 200, b = 0.05), the breast-cancer logistic lasso (569 x 30, standardised,
-Laplace(1); auto, nutpie and the independence sampler alone), and the 200 x 10,000
-horseshoe (auto only: NUTS would take hours). ``--quick`` runs nutpie with 2 chains x
+Laplace(1); auto, nutpie and the independence sampler alone), a p > n logistic lasso
+(200 x 1,000, 5 signals, Laplace(0.2)), and the 200 x 10,000 horseshoe (auto only: NUTS
+would take hours). ``--quick`` runs nutpie with 2 chains x
 (200 + 200) at p > n (its 0.1-2 s per iteration there), everything else 4 x (1,000 +
 1,000); ESS per second is compared, not ESS.
 
@@ -87,6 +88,7 @@ SIZE_CASES = [
     ("n>>p lasso 10000x200", "auto"), ("n>>p lasso 10000x200", "nutpie"),
     ("logistic lasso breast cancer", "auto"), ("logistic lasso breast cancer", "independence"),
     ("logistic lasso breast cancer", "nutpie"),
+    ("p>n logistic lasso 200x1000", "auto"), ("p>n logistic lasso 200x1000", "nutpie"),
     ("p>n horseshoe 200x10000", "auto"),
 ]
 
@@ -106,6 +108,11 @@ def size_problem(name: str):
     n, p = (int(v) for v in name.split()[-1].split("x"))
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
+    if "logistic" in name:  # 5 signals, Laplace(0.2): bernoulli at p > n
+        w = np.zeros(p)
+        w[:5] = [2.0, -2.0, 1.5, -1.5, 1.0]
+        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(X @ w)))).astype(float)
+        return mapreg.Model(X, y, mapreg.Laplace(0.2), family="bernoulli"), np.arange(5)
     w = np.zeros(p)
     w[:10] = np.where(np.arange(10) % 2, -2.0, 2.0)
     y = X @ w + rng.standard_normal(n)
@@ -159,6 +166,7 @@ def run_size(name: str, sampler: str, quick: bool, seed: int) -> dict:
         coef = post["coef"].values.reshape(-1, model.n_features)
         lo, hi = np.quantile(coef, [0.05, 0.95], axis=0)
         found = (lo > 0) | (hi < 0)  # 90% interval excludes 0
+        row["n_signals"] = len(signals)
         row["signals_found"] = int(found[signals].sum())
         row["false_signals"] = int(found.sum() - found[signals].sum())
     return row
@@ -174,7 +182,8 @@ def sizes(quick: bool):
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
-        extra = (f"  signals {row['signals_found']}/10, false {row['false_signals']}"
+        extra = (f"  signals {row['signals_found']}/{row['n_signals']}, "
+                 f"false {row['false_signals']}"
                  if "signals_found" in row else "")
         print(f"{name:30s} {sampler:7s} ({row['used']:6s} {row['method']:12s}) "
               f"{row['chains']}x({row['tune']}+{row['draws']}) wall {row['wall_s']:7.1f} s "

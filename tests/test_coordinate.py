@@ -310,8 +310,13 @@ def test_refusals_name_the_problem():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 3))
     y = (X[:, 0] > 0).astype(float)
-    assert "gaussian family" in coordinate_refusal(
-        mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli"))
+    # bernoulli through Pólya-Gamma weights, at fixed prior scales only; not poisson
+    assert coordinate_refusal(mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli")) is None
+    assert "fixed prior scales only" in coordinate_refusal(
+        mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli",
+                     scale_prior=mapreg.GammaLambdaSq(1.0, 1.0)))
+    assert "gaussian or bernoulli family, not 'poisson'" in coordinate_refusal(
+        mapreg.Model(X, y, mapreg.Laplace(1.0), family="poisson"))
     assert "Horseshoe" in coordinate_refusal(
         mapreg.Model(X, X[:, 0], mapreg.Horseshoe(1.0), noise_sigma=1.0))
     lam = mapreg.Model(X, X[:, 0], mapreg.Laplace(1.0), noise_sigma=1.0,
@@ -321,9 +326,10 @@ def test_refusals_name_the_problem():
         sample_coordinate(mapreg.Model(X, X[:, 0], mapreg.Laplace(1.0), noise_sigma=1.0),
                           10, 10, 1, 0, overrelax=-1.0)
     with pytest.raises(ValueError, match="coordinate Gibbs sampler does not apply: it needs"):
-        sample_coordinate(mapreg.Model(X, y, mapreg.Laplace(1.0), family="bernoulli"),
+        sample_coordinate(mapreg.Model(X, y, mapreg.Laplace(1.0), family="poisson"),
                           10, 10, 1, 0)
-    # the elastic net outside the gaussian family: no Gibbs sampler, and the reason says why
-    enet = mapreg.Model(X, y, mapreg.ElasticNet(1.0, 1.0), family="bernoulli")
-    with pytest.raises(ValueError, match="needs the gaussian family"):
+    # the elastic net outside the gaussian and bernoulli families: no Gibbs sampler, and the
+    # reason says why
+    enet = mapreg.Model(X, y, mapreg.ElasticNet(1.0, 1.0), family="poisson")
+    with pytest.raises(ValueError, match="needs the gaussian or bernoulli family"):
         sample_posterior(enet, sampler="gibbs")

@@ -46,8 +46,14 @@ def test_polyagamma_draws_have_the_known_moments(c):
     assert abs(x.var() - var) < 4.5 * math.sqrt(20 * var**2 / n)
 
 
-def test_logistic_gibbs_matches_a_quadrature_posterior():
-    """One feature and an intercept, Laplace(0.5): the posterior of (w, w0) on a grid."""
+@pytest.mark.parametrize("path", ["block", "coordinate"])
+def test_logistic_gibbs_matches_a_quadrature_posterior(path, monkeypatch):
+    """One feature and an intercept, Laplace(0.5): the posterior of (w, w0) on a grid; the
+    block Pólya-Gamma sweep with its independence steps, and the coordinate-wise path."""
+    from mapreg.posterior import gibbs
+
+    refuse = "coordinate_refusal" if path == "block" else "block_refusal"
+    monkeypatch.setattr(gibbs, refuse, lambda model: f"the {path} path is measured here")
     rng = np.random.default_rng(2)
     n, b = 40, 0.5
     x = rng.standard_normal(n)
@@ -68,9 +74,11 @@ def test_logistic_gibbs_matches_a_quadrature_posterior():
 
     idata = sample_posterior(model, draws=3000, tune=200, chains=2, sampler="gibbs",
                              random_seed=3, progressbar=False)
-    # the sweeps with independence Metropolis-Hastings steps between them
-    assert idata.attrs["gibbs_independence_steps"] == 30
-    assert 0.0 < idata.attrs["gibbs_independence_acceptance"] < 1.0
+    if path == "block":  # the sweeps with independence Metropolis-Hastings steps between
+        assert idata.attrs["gibbs_independence_steps"] == 30
+        assert 0.0 < idata.attrs["gibbs_independence_acceptance"] < 1.0
+    else:
+        assert idata.attrs["gibbs_method"] == "coordinate" and idata.attrs["gibbs_polya_gamma"]
     for name, draws in (("w", idata["posterior"]["coef"].values[..., 0]),
                         ("w0", idata["posterior"]["intercept"].values)):
         mean, sd = moments[name]
@@ -82,7 +90,11 @@ def test_logistic_gibbs_matches_a_quadrature_posterior():
 
 
 @pytest.mark.parametrize("n, p", [(80, 4), (10, 24)], ids=["rue", "bhattacharya"])
-def test_logistic_lasso_gibbs_agrees_with_nuts(n, p):
+def test_logistic_lasso_gibbs_agrees_with_nuts(n, p, monkeypatch):
+    """The block Pólya-Gamma sweeps (the coordinate-wise path has its own test below)."""
+    from mapreg.posterior import gibbs as gibbs_module
+
+    monkeypatch.setattr(gibbs_module, "coordinate_refusal", lambda model: "block path here")
     rng = np.random.default_rng(4)
     X = rng.standard_normal((n, p))
     X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
@@ -123,3 +135,58 @@ def test_breast_cancer_lasso_sweeps_with_independence_steps_agree_with_nuts():
     assert gibbs.attrs["max_rhat"] < 1.02
     for var in ("coef", "intercept"):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
+
+
+# ---------------------------------------------------------------- the coordinate-wise path
+def test_pg_coordinate_one_coefficient_matches_quadrature():
+    """Pólya-Gamma weights with overrelaxed two-piece coordinate updates: one coefficient
+    (no intercept, Laplace(1)) against its posterior by quadrature (mean, sd, KS)."""
+    from _reference import assert_one_coefficient_agrees, one_coefficient_logistic
+
+    from mapreg.posterior.pg_coordinate import sample_pg_coordinate
+
+    model, mean, var, cdf = one_coefficient_logistic()
+    d = sample_pg_coordinate(model, draws=4000, tune=200, chains=2, seed=3)
+    assert d.attrs["gibbs_polya_gamma"] == 1 and np.all(d.intercept == 0.0)
+    assert_one_coefficient_agrees(d.coef[..., 0], mean, var, cdf, min_ess=1000)
+    again = sample_pg_coordinate(model, draws=50, tune=10, chains=2, seed=3)
+    np.testing.assert_array_equal(again.coef, sample_pg_coordinate(
+        model, draws=50, tune=10, chains=2, seed=3).coef)  # the seed fixes the draws
+
+
+@pytest.mark.parametrize("prior", [mapreg.Laplace(0.5), mapreg.Gaussian(0.7),
+                                   mapreg.ElasticNet(0.5, 1.0)],
+                         ids=["laplace", "gaussian", "elasticnet"])
+def test_pg_coordinate_p_gt_n_agrees_with_nuts(prior, monkeypatch):
+    """p > n logistic (16 x 40, an intercept, correlated columns): the coordinate-wise
+    Pólya-Gamma sampler against nutpie, quantiles of every coefficient and the intercept."""
+    from mapreg.posterior import gibbs
+
+    # the block Pólya-Gamma sweep would be cheaper at this size: measure the coordinate path
+    monkeypatch.setattr(gibbs, "block_refusal", lambda model: "not here")
+    rng = np.random.default_rng(9)
+    n, p = 16, 40
+    X = rng.standard_normal((n, p))
+    X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
+    y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - 1.0 * X[:, 2] + 0.3)))).astype(float)
+    model = mapreg.Model(X, y, prior, family="bernoulli")
+    gibbs_tree, nuts = gibbs_and_nuts(model, 4, chains=4)
+    assert gibbs_tree.attrs["gibbs_method"] == "coordinate"
+    assert gibbs_tree.attrs["gibbs_polya_gamma"] == 1
+    for var in ("coef", "intercept"):
+        assert_quantiles_agree(gibbs_tree, nuts, var, z=5.0)
+
+
+def test_auto_takes_the_pg_coordinate_sampler_for_a_wide_logistic_lasso():
+    """200 x 1,000 logistic lasso: HMC and the independence sampler need k <= n, the block
+    Pólya-Gamma sweep costs n**2 p; auto takes the coordinate-wise one (benchmarks/README.md:
+    ~8x nutpie's ESS per second). Breast cancer (collinear, n > p) stays on HMC
+    (tests/test_hmc.py)."""
+    from mapreg.posterior.choose import auto_choice
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 1000))
+    y = (rng.random(200) < 1 / (1 + np.exp(-(2 * X[:, 0] - 2 * X[:, 1])))).astype(float)
+    choice = auto_choice(mapreg.Model(X, y, mapreg.Laplace(0.2), family="bernoulli"))
+    assert choice.sampler == "gibbs" and choice.plan.label == "coordinate", choice.reason
+    assert "coordinate-wise" in choice.reason and "hmc: 1001 coefficients" in choice.reason

@@ -274,10 +274,13 @@ def gibbs_plan(model) -> GibbsPlan:
     if coordinate_refusal(model) is not None:
         return block
     coordinate = coordinate_gibbs_plan(model)
-    if block is not None and (block.seconds_per_draw * BLOCK_SWEEPS_PER_ESS[model.prior.name]
-                              < coordinate.seconds_per_draw):
-        return block
-    return coordinate
+    if block is None:
+        return coordinate
+    # a Pólya-Gamma block plan is already priced per NUTS-equivalent (effective) draw
+    per_ess = 1.0 if model.family.name == "bernoulli" else \
+        BLOCK_SWEEPS_PER_ESS[model.prior.name]
+    return block if block.seconds_per_draw * per_ess < coordinate.seconds_per_draw \
+        else coordinate
 
 
 def coordinate_gibbs_plan(model) -> GibbsPlan:
@@ -286,7 +289,8 @@ def coordinate_gibbs_plan(model) -> GibbsPlan:
     cp = coordinate_plan(model)
     per_ess = cp.seconds_per_sweep * cp.sweeps_per_ess
     n, p = model.n_samples, model.n_features
-    flops = 4.0 * n * p if cp.rows else 2.0 * p * p
+    per_row = 8.0 if model.family.name == "bernoulli" else 4.0  # the weights' passes too
+    flops = per_row * n * p if cp.rows else 2.0 * p * p
     # cheap sweeps: thin to about one effective draw per kept draw (as the horseshoe does),
     # by an odd number: overrelaxed draws are anti-correlated at odd lags, positively at even
     thin = 1

@@ -122,7 +122,9 @@ def sample_posterior(model: Model, draws: int = 1000, tune: int = 1000, chains: 
         model's posterior; ``RegularizedHorseshoe`` adds exact Metropolis and slice steps.
         For the gaussian family the Laplace, Gaussian and elastic-net priors also have a
         coordinate-wise sampler (:mod:`mapreg.posterior.coordinate`; ``attrs
-        ["gibbs_method"]`` says which ran).
+        ["gibbs_method"]`` says which ran), and for the bernoulli family at fixed prior
+        scales its Pólya-Gamma version (:mod:`mapreg.posterior.pg_coordinate`; nothing
+        ``p x p``: the logistic sampler at ``p > n``).
         ``"independence"``: independence Metropolis-Hastings from a Student-t on a Gaussian
         approximation of the posterior (any family, fixed scales, a prior with a mode,
         ``k <= n``; :mod:`mapreg.posterior.independence`), gated by Pareto k-hat: an
