@@ -187,7 +187,8 @@ def overrelax_coordinate(rng, A, c, alpha, x, a):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _update(rng, A, c, alpha, x, a):
+def update_coordinate(rng, A, c, alpha, x, a):
+    """The update of one coefficient: a fresh draw (``a = 0``) or Adler's overrelaxation."""
     if a == 0.0:
         return draw_coordinate(rng, A, c, alpha)
     return overrelax_coordinate(rng, A, c, alpha, x, a)
@@ -224,8 +225,8 @@ def _rows_sweep(rng, XT, colsq, w, r, inv_s2, alpha, gamma, a):
         for i in range(n):
             dot += XT[j, i] * r[i]
         wj = w[j]
-        new = _update(rng, colsq[j] * inv_s2 + gamma, (dot + colsq[j] * wj) * inv_s2, alpha,
-                      wj, a)
+        new = update_coordinate(rng, colsq[j] * inv_s2 + gamma,
+                                (dot + colsq[j] * wj) * inv_s2, alpha, wj, a)
         delta = new - wj
         for i in range(n):
             r[i] -= delta * XT[j, i]
@@ -238,8 +239,8 @@ def _gram_sweep(rng, G, g0, w, h, inv_s2, alpha, gamma, a):
     for j in range(p):
         wj = w[j]
         gjj = G[j, j]
-        new = _update(rng, gjj * inv_s2 + gamma, (g0[j] - h[j] + gjj * wj) * inv_s2, alpha,
-                      wj, a)
+        new = update_coordinate(rng, gjj * inv_s2 + gamma,
+                                (g0[j] - h[j] + gjj * wj) * inv_s2, alpha, wj, a)
         delta = new - wj
         for i in range(p):  # G is symmetric: row j is column j, and contiguous
             h[i] += delta * G[j, i]

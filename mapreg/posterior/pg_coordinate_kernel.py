@@ -22,18 +22,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mapreg.posterior.coordinate_kernel import draw_coordinate, overrelax_coordinate
+from mapreg.posterior.coordinate_kernel import update_coordinate
 
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
-# numba cache key (callees): coordinate_kernel=1d404b31
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _update(rng, A, c, alpha, x, a):
-    if a == 0.0:
-        return draw_coordinate(rng, A, c, alpha)
-    return overrelax_coordinate(rng, A, c, alpha, x, a)
-
+# numba cache key (callees): coordinate_kernel=23c6ba95
 
 @numba.njit(cache=True, nogil=True)
 def pg_coordinate_sweep(rng, XT, kappa, omega, w, w0, icpt, eta, alpha, gamma, a):
@@ -51,7 +44,7 @@ def pg_coordinate_sweep(rng, XT, kappa, omega, w, w0, icpt, eta, alpha, gamma, a
             dot += xj[i] * e[i]
             a0 += omega[i] * xj[i] * xj[i]
         wj = w[j]
-        new = _update(rng, a0 + gamma, dot + a0 * wj, alpha, wj, a)
+        new = update_coordinate(rng, a0 + gamma, dot + a0 * wj, alpha, wj, a)
         delta = new - wj
         if delta != 0.0:
             for i in range(n):
@@ -66,7 +59,7 @@ def pg_coordinate_sweep(rng, XT, kappa, omega, w, w0, icpt, eta, alpha, gamma, a
             big_a += omega[i]
             c += e[i]
         old = w0[0]
-        new = _update(rng, big_a, c + big_a * old, 0.0, old, a)
+        new = update_coordinate(rng, big_a, c + big_a * old, 0.0, old, a)
         delta = new - old
         w0[0] = new
         for i in range(n):
