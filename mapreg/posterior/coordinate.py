@@ -52,9 +52,12 @@ SCALE_KINDS = {"gaussian": frozenset({"sd", "var"}), "laplace": frozenset({"lam_
 # the rows: ~0.33 ms per overrelaxed sweep measured, 0.45 modelled.
 LOOP_FLOPS_PER_S = 2.7e9
 S_PER_COORD = 1.5e-7
-# Pólya-Gamma (bernoulli) sweeps: one PG(1, eta_i) draw per row (the polyagamma package) and
-# the Python call between sweeps; 200 x 1,000: 0.35 ms a sweep measured, 0.34 modelled
-S_PER_PG_WEIGHT = 2.5e-7
+# Pólya-Gamma (bernoulli) sweeps: 8 n p flops (two vectorised dot products and two updates
+# per coefficient, the coefficient's draw included) at PG_LOOP_FLOPS_PER_S, one PG(1, eta_i)
+# draw per row (the polyagamma package: 22 us for 200) and the Python call between sweeps;
+# 200 x 1,000: 0.26-0.28 ms a sweep measured (kernel alone 0.23), 0.31 modelled
+PG_LOOP_FLOPS_PER_S = 7e9
+S_PER_PG_WEIGHT = 1.1e-7
 S_PER_PG_ROUND_TRIP = 3e-5
 # At p > n the surrogate is optimistic, and more so as p grows: a Laplace prior barely
 # shrinks the large coefficients, which then trade mass with the many small ones through
@@ -195,11 +198,10 @@ def coordinate_plan(model) -> CoordinatePlan:
     flops = 4.0 * n * p if rows else 2.0 * p * p
     sweep = flops / LOOP_FLOPS_PER_S + p * S_PER_COORD
     if model.family.name == "bernoulli":
-        # the Pólya-Gamma path: Sum omega x_j**2 and eta's update on top (8 n p), a weight
-        # per row and the Python round trip of a sweep; the surrogate (weights 1/4) predicted
-        # 9.0 sweeps per effective draw at 200 x 1,000 (Laplace(0.2)), measured 9.1
-        sweep = (8.0 * n * p / LOOP_FLOPS_PER_S + p * S_PER_COORD + n * S_PER_PG_WEIGHT
-                 + S_PER_PG_ROUND_TRIP)
+        # the Pólya-Gamma path (constants above); the surrogate (weights 1/4) predicted 9.0
+        # sweeps per effective draw at 200 x 1,000 (Laplace(0.2)), measured 9.1 (thin 1) and
+        # 11 (thin 9, 4 x 1,000 draws)
+        sweep = 8.0 * n * p / PG_LOOP_FLOPS_PER_S + n * S_PER_PG_WEIGHT + S_PER_PG_ROUND_TRIP
     factor = P_GT_N_SWEEPS_FACTOR * (p / n) ** 0.25 if p > n else 1.0
     return CoordinatePlan(rows, sweep, factor / slowest_mixing(model))
 

@@ -8,8 +8,8 @@ and a sweep costs ~8 n p flops, so it is the logistic sampler for ``p > n``, whe
 the independence sampler (which need a Gaussian approximation with ``k <= n``) do not
 apply and the block Pólya-Gamma sweep costs ``n**2 p``. Measured on a 200 x 1,000 logistic
 lasso (Laplace(0.2), 5 signals): 0.11 effective draws per sweep for the slowest
-coefficient at 0.35 ms a sweep (0.054 without overrelaxation), against nutpie's ~24
-effective draws per second on 2 cores (``benchmarks/README.md``). On strongly collinear
+coefficient at ~0.27 ms a sweep (0.054 without overrelaxation); 9x nutpie's effective
+draws per second (``benchmarks/README.md``). On strongly collinear
 designs single-site updates mix slowly (the breast-cancer data: 0.022 per sweep);
 :func:`mapreg.posterior.coordinate.coordinate_plan` prices that in and ``auto`` takes HMC
 there.
@@ -43,6 +43,7 @@ def sample_pg_coordinate(model, draws: int, tune: int, chains: int, seed: int,
 
     X = np.asarray(model.X, dtype=float)
     XT = np.ascontiguousarray(X.T)
+    XT2 = XT * XT  # read by every chain: sum_i omega_i x_ij**2 as a dot product
     kappa = np.asarray(model.y, dtype=float) - 0.5
     n, p = X.shape
     alpha, gamma = COORDINATE_PRIORS[model.prior.name](model.prior)
@@ -62,8 +63,8 @@ def sample_pg_coordinate(model, draws: int, tune: int, chains: int, seed: int,
             if stop.is_set():
                 raise _Stopped
             random_polyagamma(1.0, eta, out=omega, random_state=rng)
-            _k.pg_coordinate_sweep(rng, XT, kappa, omega, w, w0, icpt, eta, alpha, gamma,
-                                   overrelax)
+            _k.pg_coordinate_sweep(rng, XT, XT2, kappa, omega, w, w0, icpt, eta, alpha,
+                                   gamma, overrelax)
             it = sweep // thin
             if it >= tune and (sweep + 1) % thin == 0:
                 coef[c, it - tune] = w
