@@ -161,3 +161,32 @@ def test_sklearn_path_for_the_lasso_is_lasso_at_each_scale(diabetes):
             diabetes.X, diabetes.y).coef_
         np.testing.assert_allclose(witness.coef[k], ref, atol=1e-6 * np.abs(ref).max())
     assert "lasso_path" in witness.label
+
+
+def test_sklearn_path_leaves_out_fits_that_did_not_converge_and_keeps_its_budget(monkeypatch):
+    """An L1 logistic path: converged fits equal the MAP; a fit stopped by its iteration cap
+    is NaN and the label says so; a time budget stops the fits and the label says so too."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 4))
+    y = (rng.random(60) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - X[:, 1])))).astype(float)
+    model = Model(X, y, prior=Laplace(1.0), family="bernoulli")
+    scales = np.array([0.3, 1.0])
+    witness = conversions.sklearn_path(model, scales)
+    for k, b in enumerate(scales):  # converged: the witness is the MAP
+        ref = find_map(Model(X, y, prior=Laplace(b), family="bernoulli")).coef
+        np.testing.assert_allclose(witness.coef[k], ref, atol=1e-5)
+    assert "left out" not in witness.label and "budget" not in witness.label
+
+    # saga capped at 2 epochs cannot converge: no witness at any scale
+    capped = conversions._SKLEARN_PEERS[("laplace", "bernoulli")]
+    monkeypatch.setitem(conversions._SKLEARN_PEERS, ("laplace", "bernoulli"),
+                        lambda lm_, prior, family, n, common: capped(
+                            lm_, prior, family, n, {**common, "max_iter": 2}))
+    stopped = conversions.sklearn_path(model, scales)
+    assert np.all(np.isnan(stopped.coef))
+    assert "2 of 2 fits left out: not converged in 2 iterations" in stopped.label
+
+    monkeypatch.undo()
+    quick = conversions.sklearn_path(model, scales, budget_s=0.0)  # time's up after one fit
+    assert np.all(np.isfinite(quick.coef[0])) and np.all(np.isnan(quick.coef[1]))
+    assert "1 not fitted within the 0 s budget" in quick.label

@@ -326,8 +326,10 @@ def penalized_path(model: Model, scales: Sequence[float] | None = None, *,
 
 
 def compare_paths(model: Model, scales: Sequence[float] | None = None, *,
-                  sklearn: bool = True) -> PathComparison:
-    """The MAP path, the penalised path and (``sklearn``) scikit-learn's, on one grid."""
+                  sklearn: bool = True, sklearn_budget_s: float | None = None) -> PathComparison:
+    """The MAP path, the penalised path and (``sklearn``) scikit-learn's, on one grid;
+    ``sklearn_budget_s`` bounds the seconds spent on scikit-learn's fits
+    (:func:`mapreg.fit.conversions.sklearn_path`)."""
     from mapreg.fit.conversions import sklearn_path
 
     _check_model(model)
@@ -335,7 +337,7 @@ def compare_paths(model: Model, scales: Sequence[float] | None = None, *,
     witness, note = None, "not requested"
     if sklearn:
         try:
-            witness = sklearn_path(model, scales)
+            witness = sklearn_path(model, scales, budget_s=sklearn_budget_s)
             note = "" if witness is not None else "no scikit-learn equivalent"
         except ImportError:
             note = "scikit-learn not installed"
