@@ -12,9 +12,10 @@ gaussian family's (:func:`mapreg.posterior.coordinate_kernel.draw_coordinate`) w
 and the flat intercept's is Gaussian with ``A = sum_i omega_i``, ``c = sum_i e_i + A w0``.
 Every update is overrelaxed as in the gaussian family's sampler
 (:func:`~mapreg.posterior.coordinate_kernel.overrelax_coordinate`); no latent scales, no
-``p x p`` or ``n x n`` matrix: three length-n passes per coefficient (``x_j'e``,
-``sum omega x_j**2``, the updates of ``e`` and ``eta``). The weights are drawn
-between sweeps in Python by the ``polyagamma`` package (:mod:`mapreg.posterior.pg_coordinate`).
+``p x p`` or ``n x n`` matrix: per coefficient two dot products (``x_j'e``, and
+``omega'x_j**2`` over a stored ``X'**2``) and one pass updating ``e`` and ``eta``. The weights
+are drawn between sweeps in Python by the ``polyagamma`` package
+(:mod:`mapreg.posterior.pg_coordinate`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mapreg.posterior.coordinate_kernel import update_coordinate
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
 # numba cache key (callees): coordinate_kernel=23c6ba95
+
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _dot(u, v):
