@@ -215,3 +215,23 @@ def gibbs_and_nuts(model, seed: int, *, chains: int = 2, gibbs_draws: int = 2000
         nuts = sample_posterior(model, draws=1000, tune=nuts_tune, chains=chains,
                                 sampler="nutpie", random_seed=seed, progressbar=False)
     return gibbs, nuts
+
+
+def small_model(**kwargs):
+    """A 30 x 3 gaussian model, Laplace(1), noise 1, with ``kwargs`` replacing any of
+    ``Model``'s arguments (the refusal tests' starting point)."""
+    import mapreg
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    args = {"X": X, "y": y, "prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
+    return mapreg.Model(**args)
+
+
+def small_dask_model():
+    """:func:`small_model`'s data as dask arrays (chunks of 10 rows)."""
+    import dask.array as da
+
+    m = small_model()
+    return type(m)(da.from_array(m.X, chunks=10), da.from_array(m.y, chunks=10), m.prior,
+                   noise_sigma=1.0)

@@ -29,6 +29,8 @@ from tests._reference import (
     assert_means_sds_agree,
     assert_one_coefficient_agrees,
     one_coefficient_logistic,
+    small_dask_model,
+    small_model,
     stack_theta,
 )
 
@@ -262,21 +264,15 @@ def test_huge_step_size_warns_of_divergences():
     ({"X": np.ones((30, 40)) + np.eye(30, 40)}, "> n = 30 rows"),
 ])
 def test_refusals_name_the_problem(kwargs, words):
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
-    args = {"X": X, "y": y, "prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
-    model = mapreg.Model(**args)
+    model = small_model(**kwargs)
     assert words in hmc_refusal(model)
     with pytest.raises(ValueError, match=words):
         sample_hmc(model, draws=10, tune=0, chains=1, seed=0)
 
 
 def test_refuses_dask_data_and_bad_arguments():
-    da = pytest.importorskip("dask.array")
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
-    model = mapreg.Model(da.from_array(X, chunks=10), da.from_array(y, chunks=10),
-                         mapreg.Laplace(1.0), noise_sigma=1.0)
+    pytest.importorskip("dask.array")
+    model = small_dask_model()
     assert "dask" in hmc_refusal(model)
     assert "mapreg.Model" in hmc_refusal("not a model")
     model = _model("bernoulli", "laplace")

@@ -24,6 +24,8 @@ from tests._reference import (
     assert_means_sds_agree,
     assert_one_coefficient_agrees,
     one_coefficient_logistic,
+    small_dask_model,
+    small_model,
     stack_theta,
 )
 
@@ -118,10 +120,7 @@ def test_gate_flags_a_nearly_separable_problem():
     ({"X": np.ones((30, 40)) + np.eye(30, 40)}, "> n = 30 rows"),
 ])
 def test_refusals_name_the_problem(kwargs, words):
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
-    args = {"X": X, "y": y, "prior": mapreg.Laplace(1.0), "noise_sigma": 1.0, **kwargs}
-    model = mapreg.Model(**args)
+    model = small_model(**kwargs)
     assert words in independence_refusal(model)
     with pytest.raises(ValueError, match=words):
         independence_plan(model)
@@ -130,11 +129,8 @@ def test_refusals_name_the_problem(kwargs, words):
 
 
 def test_refuses_dask_data():
-    da = pytest.importorskip("dask.array")
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
-    model = mapreg.Model(da.from_array(X, chunks=10), da.from_array(y, chunks=10),
-                         mapreg.Laplace(1.0), noise_sigma=1.0)
+    pytest.importorskip("dask.array")
+    model = small_dask_model()
     assert "dask" in independence_refusal(model)
 
 

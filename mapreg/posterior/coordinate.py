@@ -184,26 +184,32 @@ class CoordinatePlan(NamedTuple):
         ``P_GT_N_SWEEPS_FACTOR * (p / n)**0.25`` at ``p > n``), plain Gibbs' estimate, kept for the
         overrelaxed sampler (measured per effective draw: 24 sweeps against 19.5 predicted
         for rho = 0.99 pairs; 12 against 11.7 at 200 x 1,000).
+    flops : float
+        Flops of a sweep: ``4 n p`` on the rows (``8 n p`` on the Pólya-Gamma path),
+        ``2 p**2`` on the Gram matrix.
     """
 
     rows: bool
     seconds_per_sweep: float
     sweeps_per_ess: float
+    flops: float
 
 
 def coordinate_plan(model) -> CoordinatePlan:
     """The cost model of :mod:`mapreg.posterior.coordinate` for ``model``."""
     n, p = model.n_samples, model.n_features
     rows = _uses_rows(model)
-    flops = 4.0 * n * p if rows else 2.0 * p * p
-    sweep = flops / LOOP_FLOPS_PER_S + p * S_PER_COORD
     if model.family.name == "bernoulli":
         # the Pólya-Gamma path (constants above); the surrogate (weights 1/4) predicted 9.0
         # sweeps per effective draw at 200 x 1,000 (Laplace(0.2)), measured 9.1 (thin 1) and
         # 11 (thin 9, 4 x 1,000 draws)
-        sweep = 8.0 * n * p / PG_LOOP_FLOPS_PER_S + n * S_PER_PG_WEIGHT + S_PER_PG_ROUND_TRIP
+        flops = 8.0 * n * p
+        sweep = flops / PG_LOOP_FLOPS_PER_S + n * S_PER_PG_WEIGHT + S_PER_PG_ROUND_TRIP
+    else:
+        flops = 4.0 * n * p if rows else 2.0 * p * p
+        sweep = flops / LOOP_FLOPS_PER_S + p * S_PER_COORD
     factor = P_GT_N_SWEEPS_FACTOR * (p / n) ** 0.25 if p > n else 1.0
-    return CoordinatePlan(rows, sweep, factor / slowest_mixing(model))
+    return CoordinatePlan(rows, sweep, factor / slowest_mixing(model), flops)
 
 
 class _Data(NamedTuple):

@@ -36,7 +36,12 @@ class Draws:
     attrs: dict = field(default_factory=dict)
 
 
-def n_cores() -> int:
-    """The cores chains may run on at once: the CPUs this process may use, at most 4."""
+def n_cpus() -> int:
+    """The CPUs this process may use."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(n or 1, 4))
+    return max(1, n or 1)
+
+
+def n_cores() -> int:
+    """The cores chains may run on at once: :func:`n_cpus`, at most 4."""
+    return min(n_cpus(), 4)

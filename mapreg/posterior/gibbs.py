@@ -288,9 +288,7 @@ def coordinate_gibbs_plan(model) -> GibbsPlan:
     sampler's): its flops per sweep, odd thinning, and seconds per effective draw."""
     cp = coordinate_plan(model)
     per_ess = cp.seconds_per_sweep * cp.sweeps_per_ess
-    n, p = model.n_samples, model.n_features
-    per_row = 8.0 if model.family.name == "bernoulli" else 4.0  # the weights' passes too
-    flops = per_row * n * p if cp.rows else 2.0 * p * p
+    flops = cp.flops
     # cheap sweeps: thin to about one effective draw per kept draw (as the horseshoe does),
     # by an odd number: overrelaxed draws are anti-correlated at odd lags, positively at even
     thin = 1

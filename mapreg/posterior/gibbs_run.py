@@ -23,7 +23,6 @@ re-raises: nothing is returned, so nothing half-sampled can be written anywhere.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 import numpy as np
 
 from mapreg.posterior import gibbs_kernel as _k
+from mapreg.posterior.draws import n_cpus
 
 #: The wall time a block of sweeps aims at (seconds): what Ctrl-C waits for, at most ~2x.
 BLOCK_SECONDS = 0.2
@@ -198,8 +198,7 @@ def run_threads(chains: int, total: int, n_threads: int, progressbar: bool, desc
     # share the cores with BLAS's own threads: capped so that workers x BLAS threads is at
     # most the CPUs (2 chains x 2 OpenBLAS threads on 2 cores made the poisson 2,000 x 20
     # independence run 1.5x slower)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    limits = threadpool_limits(limits=max(1, (cpus or 1) // workers), user_api="blas")
+    limits = threadpool_limits(limits=max(1, n_cpus() // workers), user_api="blas")
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = [pool.submit(chain, c, stop, progress) for c in range(chains)]
     try:
