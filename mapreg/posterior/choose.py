@@ -17,9 +17,11 @@ flops. A Gibbs sweep costs ``min(p**3/3, 2 n**2 p)`` (Rue / Bhattacharya et al.)
 ``2 n p**2`` to form ``Z'Omega Z`` for a Pólya-Gamma sweep. A NUTS draw costs about
 ``L = 4 sqrt(k)`` gradients (measured with nutpie: 12.5 on diabetes, k = 11; 33 on the
 breast-cancer logistic model, k = 31; 130 at n = 200, p = 500; about 200 at p = 1,000 to
-2,000), each ``4 k**2`` flops on the Gaussian sufficient statistics (where ``k <= n``) or
-``4 n k`` on the rows (other families, and the Gaussian one at ``p > n``), plus a few
-microseconds, and NUTS compiles its model first (a few seconds).
+2,000; under a horseshoe prior ``19 sqrt(k)`` and more,
+:data:`NUTS_GRADS_PER_SQRT_K_BY_PRIOR`), each ``4 k**2`` flops on the Gaussian sufficient
+statistics (where ``k <= n``) or ``4 n k`` on the rows (other families, and the Gaussian
+one at ``p > n``), plus a few microseconds, and NUTS compiles its model first (a few
+seconds).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ SAMPLERS = ("auto", *NUTS_SAMPLERS, "exact", "gibbs", "independence", "hmc")
 # (at most 1,023, the tree-depth limit), the flop rate of a gradient's matrix-vector
 # products and its fixed cost, and the model's compilation.
 NUTS_GRADS_PER_SQRT_K = 4.0
+# The horseshoes' NUTS runs at target_accept 0.99 (mapreg.posterior.nuts.TARGET_ACCEPT) through
+# the funnel of each w_j and its local scale: nutpie took 19, 24 and 77 gradients per sqrt(k)
+# per draw on three logistic horseshoes (500 x 100, 200 x 30 and breast cancer) against 1.5,
+# 1.6 and 6.2 under a Laplace prior (benchmarks/README.md); the lowest is kept.
+NUTS_GRADS_PER_SQRT_K_BY_PRIOR = {"horseshoe": 19.0, "regularized-horseshoe": 19.0}
 NUTS_FLOPS_PER_S = 2e9
 NUTS_S_PER_GRAD = 5e-6
 NUTS_COMPILE_S = 5.0
@@ -89,7 +96,8 @@ def valid_samplers(model) -> tuple[str, ...]:
 def nuts_seconds(model, iterations: int) -> tuple[float, float]:
     """The cost model's NUTS time for ``iterations`` draws of one chain, and its gradients/draw."""
     n, k = model.n_samples, model.n_features + int(model.fit_intercept)
-    grads = min(1023.0, NUTS_GRADS_PER_SQRT_K * math.sqrt(k))
+    per_sqrt_k = NUTS_GRADS_PER_SQRT_K_BY_PRIOR.get(model.prior.name, NUTS_GRADS_PER_SQRT_K)
+    grads = min(1023.0, per_sqrt_k * math.sqrt(k))
     # The Gaussian likelihood goes through Z'Z only where that is cheaper than the rows
     # (mapreg.posterior.pymc_model.uses_sufficient_stats: k <= n).
     flops = 4.0 * k * min(k, n) if model.family.name == "gaussian" else 4.0 * n * k

@@ -164,10 +164,15 @@ def _hyper_mode(hp) -> tuple[int, tuple[float, float]]:
 
 
 
-# A horseshoe draw is GibbsPrior.sweeps_per_draw sweeps only while a sweep is cheap (about a
-# millisecond or less): thinning keeps the output the size asked for, but it never raises the
-# ESS per sweep, so where every sweep costs real time (large p) each one is kept.
+# A horseshoe draw is GibbsPrior.sweeps_per_draw sweeps only while a sweep is cheap: thinning
+# keeps the output the size asked for, but it never raises the ESS per sweep, so where every
+# sweep costs real time (large p) each one is kept. Cheap: at most 1e6 flops, or for a
+# Pólya-Gamma sweep, whose per-row work (a PG draw, eta) the flops do not count, at most a
+# millisecond by the cost model below. The flops alone left the breast-cancer logistic
+# horseshoe (1.1e6 flops, ~0.45 ms a sweep) unthinned: min bulk ESS 94 of 4 x 1,000 draws,
+# R-hat 1.067 (benchmarks/README.md has it thinned).
 _CHEAP_SWEEP_FLOPS = 1e6
+_CHEAP_SWEEP_S = 1e-3
 # The coordinate sampler's sweeps are thinned up to 4 n p = 4e6 flops (p = 5,000 at n = 200,
 # ~3 ms): unthinned, 4 x (1,000 + 1,000) sweeps at 200 x 2,000 gave a min ESS of 181 (a
 # warning) in 4.5 s where the block sampler took 22 s for 575.
@@ -307,17 +312,27 @@ def block_plan(model) -> GibbsPlan:
     method, flops = (RUE, rue) if rue <= bcm else (BCM, bcm)
     if getattr(model, "is_dask", False):  # only Z'Z, Z'y exist: Rue's path
         method, flops = RUE, rue
-    thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if flops <= _CHEAP_SWEEP_FLOPS else 1
     rate = SYRK_FLOPS_PER_S if method == BCM and not weighted and \
         n * n * p >= EXTERNAL_PRODUCT_MIN else FLOPS_PER_S
-    sweep = flops / rate + p * S_PER_COEF
+    # a Pólya-Gamma Rue sweep forms Z'Omega Z by BLAS (np.dot): measured 3.5 ms a sweep at
+    # 2,000 x 200 and 5.6 ms at 1,000 x 400 (one thread), ~5e10 flop/s; at FLOPS_PER_S the
+    # model had them 12-15x slower, and kept logistic horseshoes there on NUTS
+    product = rue_flops(n, k, True) - rue_flops(n, k, False) if method == RUE and weighted \
+        else 0.0
+    sweep = (flops - product) / rate + product / SYRK_FLOPS_PER_S + p * S_PER_COEF
     if collapsed_local_scales(model, method):
         sweep += 4.0 * n * p / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
+    if weighted:
+        sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
+    cheap = flops <= _CHEAP_SWEEP_FLOPS or (weighted and sweep <= _CHEAP_SWEEP_S)
+    thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if cheap else 1
     if not weighted:
         return GibbsPlan(method, flops, thin, thin * sweep)
-    sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
     if independence_refusal(model) is not None:
-        return GibbsPlan(method, flops, thin, thin * PG_SWEEPS_PER_NUTS_DRAW * sweep)
+        # PG_SWEEPS_PER_NUTS_DRAW sweeps are worth a NUTS draw, however they are thinned:
+        # a horseshoe draw of 10 sweeps is one (measured 5-8 sweeps per NUTS draw on four
+        # logistic horseshoes, where NUTS draws are worth less: benchmarks/README.md)
+        return GibbsPlan(method, flops, thin, max(thin, PG_SWEEPS_PER_NUTS_DRAW) * sweep)
     # a proposal exists (fixed scales, a mode, k <= n): global independence steps too
     sweep += independence_cost(model, PG_IMH_STEPS)
     return GibbsPlan(method, flops, thin, thin * PG_IMH_SWEEPS_PER_NUTS_DRAW * sweep,
