@@ -79,6 +79,22 @@ def test_blocks_and_shapes():
     assert rhat_rank(x[:, :, 0]).shape == ()
 
 
+def test_threaded_blocks_give_the_single_threads_numbers(monkeypatch):
+    """Coordinates split over CPUs (blocks in threads) give bit-for-bit the one-block values."""
+    from mapreg.posterior import diagnostics
+
+    x = next(_cases())[1]
+    x = np.concatenate([x] * 12, axis=2)  # 288 coordinates: 9 blocks of 32 on 9 "CPUs"
+    monkeypatch.setattr(diagnostics, "n_cpus", lambda: 1)
+    assert len(diagnostics._blocks(x)[0]) == 1
+    one = summaries(x)
+    monkeypatch.setattr(diagnostics, "n_cpus", lambda: 9)
+    assert len(diagnostics._blocks(x)[0]) == 9
+    for a, b in zip(summaries(x), one, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(rhat_rank(x), one[0])
+
+
 def test_nan_and_too_short():
     x = np.random.default_rng(3).standard_normal((2, 50, 3))
     x[0, 7, 1] = np.nan
