@@ -7,8 +7,9 @@ Pólya-Gamma Gibbs sweep (10 sweeps a kept draw) by the cost model of
 :mod:`mapreg.posterior.choose` and :mod:`mapreg.posterior.gibbs`; this script runs both and
 shows the model's seconds a chain next to the measured wall time.
 
-Problems: 3 signals (2, -1.5, 1) among standard-normal columns at 200 x 30, 500 x 100 and
-100 x 300 (p > n: the data are separable, the posterior has no light tails), and the
+Problems: 3 signals (2, -1.5, 1) among standard-normal columns at 200 x 30, 500 x 100,
+2,000 x 200 and 100 x 300 (p > n: the data are separable, the posterior has no light
+tails), and the
 standardised breast-cancer data (569 x 30); ``Horseshoe(1)``, and ``RegularizedHorseshoe(1)``
 at 200 x 30. 4 chains x (1,000 + 1,000), each run in a fresh process (compilation
 included), BLAS as the machine has it. "min ESS" is the result's ``attrs["min_ess_bulk"]``:
@@ -36,7 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROBLEMS = [("200x30", "horseshoe"), ("200x30", "regularized-horseshoe"),
             ("breast-cancer", "horseshoe"), ("500x100", "horseshoe"),
-            ("100x300", "horseshoe")]
+            ("2000x200", "horseshoe"), ("100x300", "horseshoe")]
 
 
 def problem(name: str, prior: str):

@@ -190,6 +190,41 @@ def test_collapsed_local_scale_density_matches_quadrature(tau2, s, b):
     np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
+def test_collapsed_global_scale_in_p_space_matches_the_n_space_marginal(intercept):
+    """The Pólya-Gamma sweep's ``log p(log tau | lam, data)`` (Rue's path, ``p``-space:
+    ``A = Z'WZ``, ``b = Z'Wz``) against ``log N(z; 0, W^-1 + Z D Z')`` in ``n``-space by
+    scipy, plus ``log HalfCauchy(tau) + log tau``: equal differences between points. A
+    flat intercept is a column of prior variance 1e8 in the reference."""
+    from scipy import stats
+
+    from mapreg.posterior.gibbs_kernel import _rue_collapsed_log_post
+
+    rng = np.random.default_rng(3)
+    n, p, beta = 12, 4, 0.7
+    X = rng.standard_normal((n, p))
+    Z = np.column_stack([X, np.ones(n)]) if intercept else X
+    W = rng.uniform(0.05, 0.3, n)            # Pólya-Gamma-like weights
+    z = rng.standard_normal(n) / W * 0.3     # a working response kappa / omega
+    lam2 = rng.uniform(0.1, 3.0, p)
+    A, b = Z.T @ (W[:, None] * Z), Z.T @ (W * z)
+    k = Z.shape[1]
+
+    def reference(log_tau):
+        d = np.append(lam2 * math.exp(2 * log_tau), [1e8] * intercept)
+        cov = np.diag(1 / W) + (Z * d) @ Z.T
+        hc = math.log(2 / (math.pi * beta)) - math.log1p(math.exp(2 * log_tau) / beta**2)
+        # the flat intercept's log(2 pi 1e8) / 2 is the same at every tau: it cancels
+        return stats.multivariate_normal(np.zeros(n), cov).logpdf(z) + hc + log_tau
+
+    xs = np.linspace(-3.0, 2.0, 9)
+    got = np.array([_rue_collapsed_log_post(A, b, lam2, x, beta, np.empty((k, k)),
+                                            np.empty(k)) for x in xs])
+    ref = np.array([reference(x) for x in xs])
+    np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0, atol=1e-6 if intercept
+                               else 1e-10)
+
+
 def test_collapsed_local_scale_sweep_alone_samples_the_fixed_tau_posterior():
     """The (lam, w) block update by itself is a complete sampler for one coefficient with
     tau fixed: its draws match the 1-D posterior by quadrature (a spike at 0 and a slab)."""

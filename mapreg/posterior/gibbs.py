@@ -320,10 +320,15 @@ def block_plan(model) -> GibbsPlan:
     product = rue_flops(n, k, True) - rue_flops(n, k, False) if method == RUE and weighted \
         else 0.0
     sweep = (flops - product) / rate + product / SYRK_FLOPS_PER_S + p * S_PER_COEF
-    if collapsed_local_scales(model, method):
-        sweep += 4.0 * n * p / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
+    if collapsed_local_scales(model, method):  # two length-n passes per coefficient
+        sweep += (6.0 if weighted else 4.0) * n * p / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
     if weighted:
         sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
+        if method == RUE and model.prior.name == "horseshoe" and \
+                not getattr(model.prior, "fixed_tau", False):
+            # tau with the coefficients integrated out: TAU_MH_STEPS k x k Choleskys
+            # (gibbs_kernel._horseshoe_tau_collapsed_rue)
+            sweep += _k.TAU_MH_STEPS * (k**3 / 3.0 + k * k) / FLOPS_PER_S
     cheap = flops <= _CHEAP_SWEEP_FLOPS or (weighted and sweep <= _CHEAP_SWEEP_S)
     thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if cheap else 1
     if not weighted:
@@ -341,9 +346,12 @@ def block_plan(model) -> GibbsPlan:
 
 def collapsed_local_scales(model, method: int) -> bool:
     """Whether the horseshoe's local scales are drawn with their coefficients integrated
-    out (:mod:`mapreg.posterior.horseshoe_kernel`): gaussian family, Bhattacharya's path."""
-    return (GIBBS_FAMILIES[model.family.name] == _k.GAUSSIAN and method == BCM
-            and GIBBS_PRIORS[model.prior.name].code == _k.PRIOR_HORSESHOE)
+    out (:mod:`mapreg.posterior.horseshoe_kernel`): gaussian family on Bhattacharya's path,
+    or the bernoulli family (given the Pólya-Gamma weights) on either."""
+    if GIBBS_PRIORS[model.prior.name].code != _k.PRIOR_HORSESHOE:
+        return False
+    family = GIBBS_FAMILIES[model.family.name]
+    return family == _k.BERNOULLI or (family == _k.GAUSSIAN and method == BCM)
 
 
 class ChainData(NamedTuple):

@@ -136,7 +136,7 @@ def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
         random_polyagamma(1.0, eta, out=omega, random_state=rng)
         _k.pg_sweep(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.X, data.resp, omega,
                     eta, theta, s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
-                    s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], sweep, *out)
+                    s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], data.XT, sweep, *out)
         if imh is not None and imh.move(theta, eta):
             _k.after_move(rng, data.ipar, data.X, theta, s["d"], s["sc"], eta)
         progress[c] = sweep + 1
