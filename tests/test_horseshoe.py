@@ -123,6 +123,57 @@ def test_horseshoe_gibbs_agrees_with_nuts(noise_prior):
     assert accept.mean() > 0.95
 
 
+@pytest.mark.parametrize("noise_prior", [None, mapreg.HalfCauchy(2.0)],
+                         ids=["known-noise", "halfcauchy-noise"])
+def test_unthinned_rue_horseshoe_with_collapsed_tau_agrees_with_nuts(noise_prior,
+                                                                      monkeypatch):
+    """Rue's path where a draw is one sweep (p >~ 150: forced here on the small problem): tau
+    drawn with the coefficients integrated out, then the (lam_j, w_j) pairs from Z'Z."""
+    from mapreg.posterior import gibbs
+
+    monkeypatch.setattr(gibbs, "_CHEAP_SWEEP_FLOPS", 0.0)
+    X, y = _small_problem()
+    kw = {"noise_sigma": 1.0} if noise_prior is None else {"noise_prior": noise_prior}
+    model = mapreg.Model(X, y, mapreg.Horseshoe(1.0), **kw)
+    assert gibbs.gibbs_plan(model).thin == 1
+    g, nuts = gibbs_and_nuts(model, 4, chains=4, gibbs_draws=3000)
+    assert g.attrs["gibbs_method"] == "rue" and g.attrs["gibbs_sweeps_per_draw"] == 1
+    for var in ("coef", "intercept", "tau", *(["noise_sigma"] if noise_prior else [])):
+        assert_quantiles_agree(g, nuts, var, z=5.0)
+
+
+def test_gram_pair_updates_equal_the_rows_ones():
+    """The (lam_j, w_j) block updates from Z'Z, Z'y (Rue's path) draw what the row-wise ones
+    (tested against quadrature below) draw: same random stream, same states to rounding."""
+    from mapreg.posterior.horseshoe_kernel import (
+        local_scales_collapsed,
+        local_scales_collapsed_gram,
+    )
+
+    rng = np.random.default_rng(8)
+    n, p, sig2, tau2 = 30, 6, 1.7, 0.3
+    X = rng.standard_normal((n, p))
+    y = X[:, 0] * 1.5 + 0.4 + rng.standard_normal(n)
+    Z = np.column_stack([X, np.ones(n)])
+    start = (rng.standard_normal(p + 1), rng.uniform(0.2, 2.0, p), rng.uniform(0.5, 2.0, p))
+    states = []
+    for rows in (True, False):
+        theta, lam2, nu = (a.copy() for a in start)
+        d = lam2 * tau2
+        gen = np.random.default_rng(11)
+        for _ in range(5):
+            if rows:
+                local_scales_collapsed(gen, X, np.ascontiguousarray(X.T), (X**2).sum(0), y,
+                                       theta, True, lam2, nu, d, tau2, sig2)
+            else:
+                local_scales_collapsed_gram(gen, Z.T @ Z, Z.T @ y, theta, lam2, nu, d, tau2,
+                                            sig2)
+        states.append((theta, lam2, nu, d))
+    for a, b in zip(*states, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(states[0][0], start[0])  # the coefficients moved
+
+
 def test_regularized_horseshoe_gibbs_agrees_with_nuts():
     """Metropolis and slice steps for the slab's non-conjugate scales: still exact."""
     X, y = _small_problem()

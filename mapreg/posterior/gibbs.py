@@ -320,17 +320,23 @@ def block_plan(model) -> GibbsPlan:
     product = rue_flops(n, k, True) - rue_flops(n, k, False) if method == RUE and weighted \
         else 0.0
     sweep = (flops - product) / rate + product / SYRK_FLOPS_PER_S + p * S_PER_COEF
-    if collapsed_local_scales(model, method):  # two length-n passes per coefficient
-        sweep += (6.0 if weighted else 4.0) * n * p / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
+    gram_pairs = method == RUE and not weighted  # the pairs from Z'Z: O(k**2) a sweep
+    if collapsed_local_scales(model, method):  # else two length-n passes per coefficient
+        passes = 2.0 * k * k if gram_pairs else (6.0 if weighted else 4.0) * n * p
+        sweep += passes / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
     if weighted:
         sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
-        if method == RUE and model.prior.name == "horseshoe" and \
-                not getattr(model.prior, "fixed_tau", False):
-            # tau with the coefficients integrated out: TAU_MH_STEPS k x k Choleskys
-            # (gibbs_kernel._horseshoe_tau_collapsed_rue)
-            sweep += _k.TAU_MH_STEPS * (k**3 / 3.0 + k * k) / FLOPS_PER_S
+    # tau with the coefficients integrated out on Rue's path: TAU_MH_STEPS k x k Choleskys
+    # (gibbs_kernel._horseshoe_tau_collapsed_rue), always for the Pólya-Gamma sweep
+    tau_collapsed = (method == RUE and model.prior.name == "horseshoe"
+                     and not getattr(model.prior, "fixed_tau", False))
+    tau_cost = _k.TAU_MH_STEPS * (k**3 / 3.0 + k * k) / FLOPS_PER_S if tau_collapsed else 0.0
+    if weighted:
+        sweep += tau_cost
     cheap = flops <= _CHEAP_SWEEP_FLOPS or (weighted and sweep <= _CHEAP_SWEEP_S)
     thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if cheap else 1
+    if not weighted and thin == 1:  # ... and for the Gaussian one where a draw is one sweep
+        sweep += tau_cost
     if not weighted:
         return GibbsPlan(method, flops, thin, thin * sweep)
     if independence_refusal(model) is not None:
@@ -346,12 +352,10 @@ def block_plan(model) -> GibbsPlan:
 
 def collapsed_local_scales(model, method: int) -> bool:
     """Whether the horseshoe's local scales are drawn with their coefficients integrated
-    out (:mod:`mapreg.posterior.horseshoe_kernel`): gaussian family on Bhattacharya's path,
-    or the bernoulli family (given the Pólya-Gamma weights) on either."""
-    if GIBBS_PRIORS[model.prior.name].code != _k.PRIOR_HORSESHOE:
-        return False
-    family = GIBBS_FAMILIES[model.family.name]
-    return family == _k.BERNOULLI or (family == _k.GAUSSIAN and method == BCM)
+    out (:mod:`mapreg.posterior.horseshoe_kernel`): always for the horseshoe (the gaussian
+    family on Bhattacharya's path from the rows, on Rue's from ``Z'Z``; the bernoulli family
+    given the Pólya-Gamma weights)."""
+    return GIBBS_PRIORS[model.prior.name].code == _k.PRIOR_HORSESHOE
 
 
 class ChainData(NamedTuple):
@@ -441,7 +445,8 @@ def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
     if family == _k.GAUSSIAN and plan.method == RUE:
         X = none2  # Rue on Z'Z: the data are no longer needed
     XT, colsq = np.empty((0, 0)), np.empty(0)
-    if collapsed_local_scales(model, plan.method):
+    if collapsed_local_scales(model, plan.method) and not (
+            family == _k.GAUSSIAN and plan.method == RUE):  # (that one reads Z'Z)
         XT = np.ascontiguousarray(X.T)  # the columns, each contiguous: one more n x p
         colsq = np.einsum("ij,ij->j", X, X)
     return ChainData(ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, xbar, k,
