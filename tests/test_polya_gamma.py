@@ -138,6 +138,15 @@ def test_breast_cancer_lasso_sweeps_with_independence_steps_agree_with_nuts():
 
 
 # ---------------------------------------------------------------- the coordinate-wise path
+def _correlated_logistic(seed, n, p, prior):
+    """A logistic model with an intercept, x_1 correlated with x_0 (0.6) and two signals."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
+    y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - 1.0 * X[:, 2] + 0.3)))).astype(float)
+    return mapreg.Model(X, y, prior, family="bernoulli")
+
+
 def test_pg_coordinate_one_coefficient_matches_quadrature():
     """Pólya-Gamma weights with overrelaxed two-piece coordinate updates: one coefficient
     (no intercept, Laplace(1)) against its posterior by quadrature (mean, sd, KS)."""
@@ -164,12 +173,7 @@ def test_pg_coordinate_p_gt_n_agrees_with_nuts(prior, monkeypatch):
 
     # the block Pólya-Gamma sweep would be cheaper at this size: measure the coordinate path
     monkeypatch.setattr(gibbs, "block_refusal", lambda model: "not here")
-    rng = np.random.default_rng(9)
-    n, p = 16, 40
-    X = rng.standard_normal((n, p))
-    X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
-    y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - 1.0 * X[:, 2] + 0.3)))).astype(float)
-    model = mapreg.Model(X, y, prior, family="bernoulli")
+    model = _correlated_logistic(9, 16, 40, prior)
     gibbs_tree, nuts = gibbs_and_nuts(model, 4, chains=4)
     assert gibbs_tree.attrs["gibbs_method"] == "coordinate"
     assert gibbs_tree.attrs["gibbs_polya_gamma"] == 1
@@ -198,12 +202,7 @@ def test_auto_takes_the_pg_coordinate_sampler_for_a_wide_logistic_lasso():
 def test_logistic_horseshoe_gibbs_agrees_with_nuts(prior):
     """The block Pólya-Gamma sweep under the horseshoes (10 sweeps a kept draw: the local
     scales, the weights and the coefficients move each other slowly) against nutpie."""
-    rng = np.random.default_rng(5)
-    n, p = 60, 6
-    X = rng.standard_normal((n, p))
-    X[:, 1] = 0.6 * X[:, 0] + 0.8 * X[:, 1]
-    y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - 1.0 * X[:, 2] + 0.3)))).astype(float)
-    model = mapreg.Model(X, y, prior, family="bernoulli")
+    model = _correlated_logistic(5, 60, 6, prior)
     gibbs, nuts = gibbs_and_nuts(model, 3, gibbs_draws=1000)
     assert gibbs.attrs["gibbs_method"] == "rue" and gibbs.attrs["gibbs_sweeps_per_draw"] == 10
     for var in ("coef", "intercept", "tau"):

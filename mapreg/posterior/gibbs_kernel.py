@@ -345,18 +345,24 @@ def _collapsed_log_post(G, alpha, log_tau, beta):
     M = t2 * G
     for i in range(n):
         M[i, i] += 1.0
+    logdet, q = _logdet_and_quad(M, alpha, np.empty(n))
+    return -0.5 * logdet - 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _logdet_and_quad(M, b, v):
+    """``(log|M|, b'M^-1 b)`` by one Cholesky ``M = L L'`` and ``L v = b`` (``v``: scratch)."""
     L = np.linalg.cholesky(M)
-    v = np.empty(n)
     logdet = 0.0
     q = 0.0
-    for i in range(n):
-        acc = alpha[i]
+    for i in range(M.shape[0]):
+        acc = b[i]
         for j in range(i):
             acc -= L[i, j] * v[j]
         v[i] = acc / L[i, i]
         q += v[i] * v[i]
         logdet += 2.0 * math.log(L[i, i])
-    return -0.5 * logdet - 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
+    return logdet, q
 
 
 @numba.njit(cache=True, nogil=True)
@@ -411,16 +417,7 @@ def _rue_collapsed_log_post(A, bvec, lam2, log_tau, beta, M, v):
         dj = min(max(lam2[j] * t2, _D_MIN), _D_MAX)
         M[j, j] += 1.0 / dj
         half_logdet_d += 0.5 * math.log(dj)
-    L = np.linalg.cholesky(M)
-    logdet = 0.0
-    q = 0.0
-    for i in range(k):
-        acc = bvec[i]
-        for j in range(i):
-            acc -= L[i, j] * v[j]
-        v[i] = acc / L[i, i]
-        q += v[i] * v[i]
-        logdet += 2.0 * math.log(L[i, i])
+    logdet, q = _logdet_and_quad(M, bvec, v)
     return -half_logdet_d - 0.5 * logdet + 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
 
 

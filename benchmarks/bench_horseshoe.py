@@ -1,4 +1,4 @@
-"""The logistic horseshoe: ``auto`` (Pólya-Gamma Gibbs) against nutpie, side by side.
+"""The horseshoe at n >= p, logistic and Gaussian: ``auto`` (Gibbs) against nutpie.
 
 A horseshoe prior on a logistic regression is where NUTS struggles most: PyMC's model runs
 at ``target_accept`` 0.99 (:data:`mapreg.posterior.nuts.TARGET_ACCEPT`) through the funnel
@@ -9,17 +9,18 @@ shows the model's seconds a chain next to the measured wall time.
 
 Problems: 3 signals (2, -1.5, 1) among standard-normal columns at 200 x 30, 500 x 100,
 2,000 x 200 and 100 x 300 (p > n: the data are separable, the posterior has no light
-tails), and the
-standardised breast-cancer data (569 x 30); ``Horseshoe(1)``, and ``RegularizedHorseshoe(1)``
-at 200 x 30. 4 chains x (1,000 + 1,000), each run in a fresh process (compilation
-included), BLAS as the machine has it. "min ESS" is the result's ``attrs["min_ess_bulk"]``:
+tails), and the standardised breast-cancer data (569 x 30); ``Horseshoe(1)``, and
+``RegularizedHorseshoe(1)`` at 200 x 30. One Gaussian problem (``2000x200-gaussian``: 10
+signals +-2, noise 1 known) runs on Rue's path unthinned, where the global scale is drawn
+collapsed. 4 chains x (1,000 + 1,000), each run in a fresh process (compilation included),
+BLAS as the machine has it. "min ESS" is the result's ``attrs["min_ess_bulk"]``:
 over the coefficients, the intercept and tau.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_logistic_horseshoe.py [--samplers auto nutpie]
+    .venv/bin/python benchmarks/bench_horseshoe.py [--samplers auto nutpie]
 
-Writes ``benchmarks/results/logistic_horseshoe.json`` and prints a table.
+Writes ``benchmarks/results/horseshoe.json`` and prints a table.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROBLEMS = [("200x30", "horseshoe"), ("200x30", "regularized-horseshoe"),
             ("breast-cancer", "horseshoe"), ("500x100", "horseshoe"),
-            ("2000x200", "horseshoe"), ("100x300", "horseshoe")]
+            ("2000x200", "horseshoe"), ("100x300", "horseshoe"),
+            ("2000x200-gaussian", "horseshoe")]
 
 
 def problem(name: str, prior: str):
@@ -51,6 +53,14 @@ def problem(name: str, prior: str):
 
         X, y = load_breast_cancer(return_X_y=True)
         X, y = (X - X.mean(0)) / X.std(0), y.astype(float)
+    elif name.endswith("-gaussian"):
+        n, p = (int(v) for v in name.split("-")[0].split("x"))
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((n, p))
+        w = np.zeros(p)
+        w[:10] = np.where(np.arange(10) % 2, -2.0, 2.0)
+        return mapreg.Model(X, X @ w + rng.standard_normal(n), mapreg.Horseshoe(1.0),
+                            noise_sigma=1.0)
     else:
         n, p = (int(v) for v in name.split("x"))
         rng = np.random.default_rng(0)
@@ -113,7 +123,7 @@ def main() -> None:
             print(f"{name:>13} {prior:<22} {sampler:<7} ({r['used']:<6}) {r['wall_s']:7.1f} s  "
                   f"min ESS {r['min_ess_bulk']:6.0f}  R-hat {r['max_rhat']:.3f}  "
                   f"{r['ess_per_s']:7.1f} ESS/s  warnings {r['warnings']}", flush=True)
-    path = HERE / "results" / "logistic_horseshoe.json"
+    path = HERE / "results" / "horseshoe.json"
     path.write_text(json.dumps({"cores": os.cpu_count(),
                                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                 "rows": rows}, indent=2) + "\n")
