@@ -211,7 +211,7 @@ def test_logistic_horseshoe_gibbs_agrees_with_nuts(prior):
 
 def test_auto_takes_the_pg_gibbs_sampler_for_the_breast_cancer_horseshoe(breast_cancer):
     """The logistic horseshoe on breast cancer: auto takes the Pólya-Gamma sweeps, 10 to a
-    draw (benchmarks/README.md: 7x nutpie's ESS per second, R-hat 1.005, where nutpie takes
+    draw (benchmarks/README.md: ~6x nutpie's ESS per second, R-hat 1.005, where nutpie takes
     ~420 gradients a draw at target_accept 0.99). It took nutpie while the cost model
     priced those sweeps 10 x 10 to a NUTS draw and NUTS at 4 sqrt(k) gradients."""
     from mapreg.posterior.choose import auto_choice
