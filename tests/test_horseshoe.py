@@ -142,12 +142,14 @@ def test_unthinned_rue_horseshoe_with_collapsed_tau_agrees_with_nuts(noise_prior
         assert_quantiles_agree(g, nuts, var, z=5.0)
 
 
-def test_gram_pair_updates_equal_the_rows_ones():
+@pytest.mark.parametrize("inv_c2", [0.0, 0.8], ids=["horseshoe", "regularized"])
+def test_gram_pair_updates_equal_the_rows_ones(inv_c2):
     """The (lam_j, w_j) block updates from Z'Z, Z'y (Rue's path) draw what the row-wise ones
     (tested against quadrature below) draw: same random stream, same states to rounding."""
     from mapreg.posterior.horseshoe_kernel import (
         local_scales_collapsed,
         local_scales_collapsed_gram,
+        prior_variance,
     )
 
     rng = np.random.default_rng(8)
@@ -159,29 +161,37 @@ def test_gram_pair_updates_equal_the_rows_ones():
     states = []
     for rows in (True, False):
         theta, lam2, nu = (a.copy() for a in start)
-        d = lam2 * tau2
+        d = np.array([prior_variance(v, tau2, inv_c2) for v in lam2])
         gen = np.random.default_rng(11)
         for _ in range(5):
             if rows:
                 local_scales_collapsed(gen, X, np.ascontiguousarray(X.T), (X**2).sum(0), y,
-                                       theta, True, lam2, nu, d, tau2, sig2)
+                                       theta, True, lam2, nu, d, tau2, sig2, inv_c2)
             else:
                 local_scales_collapsed_gram(gen, Z.T @ Z, Z.T @ y, theta, lam2, nu, d, tau2,
-                                            sig2)
+                                            sig2, inv_c2)
         states.append((theta, lam2, nu, d))
     for a, b in zip(*states, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert not np.allclose(states[0][0], start[0])  # the coefficients moved
 
 
-def test_regularized_horseshoe_gibbs_agrees_with_nuts():
-    """Metropolis and slice steps for the slab's non-conjugate scales: still exact."""
+@pytest.mark.parametrize("thin", [10, 1], ids=["thinned", "unthinned-collapsed-tau"])
+def test_regularized_horseshoe_gibbs_agrees_with_nuts(thin, monkeypatch):
+    """Metropolis and slice steps for the slab's non-conjugate scales, then the (lam_j, w_j)
+    pairs with the slab in their prior variance: still exact. Unthinned (forced here), tau
+    is drawn with the coefficients integrated out, the slab in ``D``."""
+    from mapreg.posterior import gibbs as gibbs_module
+
+    if thin == 1:
+        monkeypatch.setattr(gibbs_module, "_CHEAP_SWEEP_FLOPS", 0.0)
     X, y = _small_problem()
     X[:, 0] /= 4.0  # its coefficient becomes ~4.8, which the slab (scale 1) pulls in
     model = mapreg.Model(X, y, mapreg.RegularizedHorseshoe(1.0, slab_scale=1.0, slab_df=4.0),
                          noise_prior=mapreg.HalfCauchy(2.0))
-    gibbs, nuts = gibbs_and_nuts(model, 3)
-    assert gibbs.attrs["gibbs_sweeps_per_draw"] == 10
+    gibbs, nuts = gibbs_and_nuts(model, 3, chains=2 if thin == 10 else 4,
+                                 gibbs_draws=2000 if thin == 10 else 3000)
+    assert gibbs.attrs["gibbs_sweeps_per_draw"] == thin
     assert np.all(np.isnan(gibbs["sample_stats"]["lp"].values))  # no closed-form density
     for var in ("coef", "intercept", "tau", "noise_sigma"):
         assert var in gibbs["posterior"] and var in nuts["posterior"]
@@ -213,17 +223,21 @@ def test_diabetes_horseshoe_default_settings_converge():
     assert float(np.mean(np.abs(post["coef"].sel(feature="age").values) < 1.0)) > 0.3
 
 
-@pytest.mark.parametrize("tau2, s, b", [(1.0, 12.0, 0.0), (0.04, 12.0, 3.0), (0.5, 200.0, 90.0),
-                                        (1e-4, 50.0, -20.0)])
-def test_collapsed_local_scale_density_matches_quadrature(tau2, s, b):
+@pytest.mark.parametrize("tau2, s, b, inv_c2", [
+    (1.0, 12.0, 0.0, 0.0), (0.04, 12.0, 3.0, 0.0), (0.5, 200.0, 90.0, 0.0),
+    (1e-4, 50.0, -20.0, 0.0), (0.5, 200.0, 90.0, 4.0), (0.04, 12.0, 3.0, 25.0)])
+def test_collapsed_local_scale_density_matches_quadrature(tau2, s, b, inv_c2):
     """``log p(log lam | rest)`` with the coefficient integrated out: differences between
-    points equal ``log[HalfCauchy(lam) lam int N(w; 0, lam**2 tau**2) e^(b w - s w**2/2) dw]``
-    integrated numerically over ``w``."""
+    points equal ``log[HalfCauchy(lam) lam int N(w; 0, a) e^(b w - s w**2/2) dw]`` integrated
+    numerically over ``w``, ``a = lam**2 tau**2`` (the horseshoe) or ``1 / (1 / (lam**2
+    tau**2) + 1 / c**2)`` (the regularised horseshoe, ``inv_c2 = 1 / c**2 > 0``)."""
     from mapreg.posterior.horseshoe_kernel import collapsed_log_density
 
     def reference(eta):
         lam = math.exp(eta)
         a = lam * lam * tau2
+        if inv_c2:
+            a = 1.0 / (1.0 / a + inv_c2)
         q = s + 1.0 / a
         mode, sd = b / q, 1.0 / math.sqrt(q)
 
@@ -236,13 +250,14 @@ def test_collapsed_local_scale_density_matches_quadrature(tau2, s, b):
         return math.log(2 / math.pi) - math.log1p(lam * lam) + eta + top + math.log(val)
 
     etas = np.linspace(-6.0, 5.0, 12)
-    got = np.array([collapsed_log_density(e, tau2, s, b) for e in etas])
+    got = np.array([collapsed_log_density(e, tau2, s, b, inv_c2) for e in etas])
     ref = np.array([reference(e) for e in etas])
     np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("inv_c2", [0.0, 0.5], ids=["horseshoe", "regularized"])
 @pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
-def test_collapsed_global_scale_in_p_space_matches_the_n_space_marginal(intercept):
+def test_collapsed_global_scale_in_p_space_matches_the_n_space_marginal(intercept, inv_c2):
     """The Pólya-Gamma sweep's ``log p(log tau | lam, data)`` (Rue's path, ``p``-space:
     ``A = Z'WZ``, ``b = Z'Wz``) against ``log N(z; 0, W^-1 + Z D Z')`` in ``n``-space by
     scipy, plus ``log HalfCauchy(tau) + log tau``: equal differences between points. A
@@ -262,7 +277,10 @@ def test_collapsed_global_scale_in_p_space_matches_the_n_space_marginal(intercep
     k = Z.shape[1]
 
     def reference(log_tau):
-        d = np.append(lam2 * math.exp(2 * log_tau), [1e8] * intercept)
+        a = lam2 * math.exp(2 * log_tau)
+        if inv_c2:  # the regularised horseshoe's slab
+            a = 1 / (1 / a + inv_c2)
+        d = np.append(a, [1e8] * intercept)
         cov = np.diag(1 / W) + (Z * d) @ Z.T
         hc = math.log(2 / (math.pi * beta)) - math.log1p(math.exp(2 * log_tau) / beta**2)
         # the flat intercept's log(2 pi 1e8) / 2 is the same at every tau: it cancels
@@ -270,7 +288,7 @@ def test_collapsed_global_scale_in_p_space_matches_the_n_space_marginal(intercep
 
     xs = np.linspace(-3.0, 2.0, 9)
     got = np.array([_rue_collapsed_log_post(A, b, lam2, x, beta, np.empty((k, k)),
-                                            np.empty(k)) for x in xs])
+                                            np.empty(k), inv_c2) for x in xs])
     ref = np.array([reference(x) for x in xs])
     np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0, atol=1e-6 if intercept
                                else 1e-10)
@@ -308,7 +326,8 @@ def test_collapsed_local_scale_sweep_alone_samples_the_fixed_tau_posterior():
     gen = np.random.default_rng(5)
     draws = np.empty(30_000)
     for t in range(-500, draws.size):
-        local_scales_collapsed(gen, X, XT, colsq, y, theta, False, lam2, nu, d, tau**2, s**2)
+        local_scales_collapsed(gen, X, XT, colsq, y, theta, False, lam2, nu, d, tau**2, s**2,
+                               0.0)
         if t >= 0:
             draws[t] = theta[0]
     ess = float(azs.ess(draws[None, :], method="mean"))

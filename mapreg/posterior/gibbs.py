@@ -328,7 +328,7 @@ def block_plan(model) -> GibbsPlan:
         sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
     # tau with the coefficients integrated out on Rue's path: TAU_MH_STEPS k x k Choleskys
     # (gibbs_kernel._horseshoe_tau_collapsed_rue), always for the Pólya-Gamma sweep
-    tau_collapsed = (method == RUE and model.prior.name == "horseshoe"
+    tau_collapsed = (method == RUE and collapsed_local_scales(model, method)
                      and not getattr(model.prior, "fixed_tau", False))
     tau_cost = _k.TAU_MH_STEPS * (k**3 / 3.0 + k * k) / FLOPS_PER_S if tau_collapsed else 0.0
     if weighted:
@@ -351,11 +351,11 @@ def block_plan(model) -> GibbsPlan:
 
 
 def collapsed_local_scales(model, method: int) -> bool:
-    """Whether the horseshoe's local scales are drawn with their coefficients integrated
-    out (:mod:`mapreg.posterior.horseshoe_kernel`): always for the horseshoe (the gaussian
-    family on Bhattacharya's path from the rows, on Rue's from ``Z'Z``; the bernoulli family
-    given the Pólya-Gamma weights)."""
-    return GIBBS_PRIORS[model.prior.name].code == _k.PRIOR_HORSESHOE
+    """Whether the local scales are drawn with their coefficients integrated out
+    (:mod:`mapreg.posterior.horseshoe_kernel`): always for the horseshoe and the regularised
+    one (the gaussian family on Bhattacharya's path from the rows, on Rue's from ``Z'Z``;
+    the bernoulli family given the Pólya-Gamma weights)."""
+    return GIBBS_PRIORS[model.prior.name].code in (_k.PRIOR_HORSESHOE, _k.PRIOR_REG_HORSESHOE)
 
 
 class ChainData(NamedTuple):

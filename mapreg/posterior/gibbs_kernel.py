@@ -44,7 +44,12 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
   every update exact: each ``lam_j**2`` by independence Metropolis-Hastings with the
   horseshoe's conditional as proposal (acceptance ``sqrt(1 + a'/c**2) / sqrt(1 + a/c**2)``),
   ``nu_j`` and ``xi`` as before, ``log tau**2`` and ``log c**2`` by slice sampling
-  (Neal 2003) of their exact conditionals, O(p) per density evaluation.
+  (Neal 2003) of their exact conditionals, O(p) per density evaluation. Then each
+  ``(lam_j, w_j)`` pair as one block, as for the horseshoe, with the slab in ``w_j``'s prior
+  variance; on Rue's path ``tau`` is drawn collapsed where the horseshoe's is (the slab in
+  ``D``). At p > n ``tau`` is still drawn given the coefficients: collapsed, each
+  Metropolis proposal would need its own ``n**2 p`` product (``D`` is not linear in
+  ``tau**2`` there), and it mixes slowly (200 x 1,000: tau's bulk ESS 12 of 4 x 1,000).
 
 Full conditionals (each is a textbook conjugate update), one helper each:
 
@@ -106,11 +111,12 @@ from mapreg.posterior.horseshoe_kernel import (
     local_scales_collapsed,
     local_scales_collapsed_gram,
     local_scales_collapsed_weighted,
+    prior_variance,
 )
 
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
-# numba cache key (callees): gaussian_draw=5b4d7353 horseshoe_kernel=1e0c4da1
+# numba cache key (callees): gaussian_draw=5b4d7353 horseshoe_kernel=7d356ede
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
@@ -285,8 +291,10 @@ def _rhs_slice(rng, which, x0, theta, lam2, tau2, c2, xi, slab_a, slab_b):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _reg_horseshoe_step(rng, theta, d, lam2, nu, tau2, xi, c2, beta, slab_a, slab_b):
-    """The regularised horseshoe's scales (module docstring); returns ``(tau2, xi, c2)``."""
+def _reg_horseshoe_step(rng, theta, d, lam2, nu, tau2, xi, c2, beta, slab_a, slab_b,
+                        tau_free):
+    """The regularised horseshoe's scales (module docstring); returns ``(tau2, xi, c2)``.
+    ``tau_free``: ``tau`` is slice-sampled here (else it was drawn collapsed before)."""
     p = d.shape[0]
     for j in range(p):
         u = 0.5 * theta[j] * theta[j]
@@ -296,8 +304,9 @@ def _reg_horseshoe_step(rng, theta, d, lam2, nu, tau2, xi, c2, beta, slab_a, sla
                 1.0 + prop * tau2 / c2):
             lam2[j] = prop
         nu[j] = _inv_gamma(rng, 1.0, 1.0 + 1.0 / lam2[j])
-    tau2 = math.exp(_rhs_slice(rng, 0, math.log(tau2), theta, lam2, tau2, c2, xi, slab_a,
-                               slab_b))
+    if tau_free:
+        tau2 = math.exp(_rhs_slice(rng, 0, math.log(tau2), theta, lam2, tau2, c2, xi, slab_a,
+                                   slab_b))
     xi = _inv_gamma(rng, 1.0, 1.0 / (beta * beta) + 1.0 / tau2)
     c2 = math.exp(_rhs_slice(rng, 1, math.log(c2), theta, lam2, tau2, c2, xi, slab_a, slab_b))
     for j in range(p):
@@ -401,9 +410,10 @@ def _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, tau2, beta, B, Gext
 
 
 @numba.njit(cache=True, nogil=True)
-def _rue_collapsed_log_post(A, bvec, lam2, log_tau, beta, M, v):
+def _rue_collapsed_log_post(A, bvec, lam2, log_tau, beta, M, v, inv_c2):
     """``log p(log tau | lam, data)`` with the coefficients (and flat intercept) integrated
-    out, in p-space: with ``d_j = lam_j^2 tau^2`` (clipped as the kernel clips it) and
+    out, in p-space: with ``d_j = lam_j^2 tau^2`` (or the regularised horseshoe's
+    ``1 / (1 / (lam_j^2 tau^2) + inv_c2)``; clipped as the kernel clips it) and
     ``P = A + D^-1`` (``A``, ``b``: the likelihood's precision and linear term in ``theta``),
     ``-sum_j log d_j / 2 - log|P| / 2 + b'P^-1 b / 2 + log HalfCauchy(tau) + log tau``.
     ``M`` (k x k) and ``v`` (k) are scratch."""
@@ -414,7 +424,7 @@ def _rue_collapsed_log_post(A, bvec, lam2, log_tau, beta, M, v):
             M[i, j] = A[i, j]
     half_logdet_d = 0.0
     for j in range(lam2.shape[0]):
-        dj = min(max(lam2[j] * t2, _D_MIN), _D_MAX)
+        dj = prior_variance(lam2[j], t2, inv_c2)
         M[j, j] += 1.0 / dj
         half_logdet_d += 0.5 * math.log(dj)
     logdet, q = _logdet_and_quad(M, bvec, v)
@@ -422,7 +432,7 @@ def _rue_collapsed_log_post(A, bvec, lam2, log_tau, beta, M, v):
 
 
 @numba.njit(cache=True, nogil=True)
-def _horseshoe_tau_collapsed_rue(rng, A, bvec, lam2, tau2, beta):
+def _horseshoe_tau_collapsed_rue(rng, A, bvec, lam2, tau2, beta, inv_c2):
     """``tau | lam, data`` with the coefficients integrated out, on Rue's path (``k <= n``):
     :data:`TAU_MH_STEPS` random-walk Metropolis steps on ``log tau``, each a ``k x k``
     Cholesky (:func:`_rue_collapsed_log_post`). Used for the Pólya-Gamma sweep, whose
@@ -432,10 +442,10 @@ def _horseshoe_tau_collapsed_rue(rng, A, bvec, lam2, tau2, beta):
     M = np.empty((k, k))
     v = np.empty(k)
     x = 0.5 * math.log(tau2)
-    lp = _rue_collapsed_log_post(A, bvec, lam2, x, beta, M, v)
+    lp = _rue_collapsed_log_post(A, bvec, lam2, x, beta, M, v, inv_c2)
     for _ in range(TAU_MH_STEPS):
         x_new = x + TAU_MH_SD * rng.standard_normal()
-        lp_new = _rue_collapsed_log_post(A, bvec, lam2, x_new, beta, M, v)
+        lp_new = _rue_collapsed_log_post(A, bvec, lam2, x_new, beta, M, v, inv_c2)
         if math.log(1.0 - rng.random()) < lp_new - lp:
             x, lp = x_new, lp_new
     return math.exp(2.0 * x)
@@ -604,9 +614,11 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     # dwarfs the five k x k Choleskys, and for the Gaussian one where a kept draw is a single
     # sweep (a Gaussian Rue sweep is one such Cholesky: where sweeps are cheap enough to
     # thin, ten of them mix tau for less; 500 x 100: 287 against 217 ESS/s)
-    rue_collapsed = (prior_kind == PRIOR_HORSESHOE and scale_mode == HALFCAUCHY
-                     and ipar[I_METHOD] == RUE
+    horseshoes = prior_kind == PRIOR_HORSESHOE or prior_kind == PRIOR_REG_HORSESHOE
+    rue_collapsed = (horseshoes and scale_mode == HALFCAUCHY and ipar[I_METHOD] == RUE
                      and (ipar[I_FAMILY] == BERNOULLI or ipar[I_THIN] == 1))
+    # the regularised horseshoe's slab: d_j = 1 / (1 / (lam_j^2 tau^2) + inv_c2)
+    inv_c2 = 1.0 / sc[S_C2] if prior_kind == PRIOR_REG_HORSESHOE else 0.0
     if collapsed:
         tau2, G = _horseshoe_tau_collapsed(rng, X, xbar, resp, sig2, lam2, sc[S_TAU2],
                                            fpar[F_SCALE_B], B, Gext)
@@ -631,10 +643,10 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
         _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B)
         if rue_collapsed:  # (tau, theta) as one block: tau with theta integrated out first
             tau2 = _horseshoe_tau_collapsed_rue(rng, A, bvec, lam2, sc[S_TAU2],
-                                                fpar[F_SCALE_B])
+                                                fpar[F_SCALE_B], inv_c2)
             sc[S_TAU2] = tau2
             for j in range(d.shape[0]):
-                d[j] = min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+                d[j] = prior_variance(lam2[j], tau2, inv_c2)
         rue_draw(rng, A, bvec, d, z, theta)
     elif _external(Gext, X.shape[0]):
         _bcm_theta_external(rng, ipar, fpar, resp, sig2, theta, d, xbar, B, Gext)
@@ -644,7 +656,7 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     if prior_kind == PRIOR_HORSESHOE and XT.shape[0] > 0:
         # tau is fixed or drawn collapsed above: only the (lam_j, w_j) blocks
         local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2, nu,
-                               d, sc[S_TAU2], sig2)
+                               d, sc[S_TAU2], sig2, 0.0)
         sc[S_SCALE] = math.sqrt(sc[S_TAU2])
     elif prior_kind == PRIOR_HORSESHOE:
         tau2, xi = _horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
@@ -655,14 +667,21 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
         sc[S_SCALE] = math.sqrt(tau2)
         if ipar[I_METHOD] == RUE and ipar[I_FAMILY] == GAUSSIAN:
             # then each (lam_j, w_j) as one block, from Z'Z (a null's spike and slab)
-            local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2)
+            local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2, 0.0)
     elif prior_kind == PRIOR_REG_HORSESHOE:
         tau2, xi, c2 = _reg_horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
                                            sc[S_C2], fpar[F_SCALE_B], fpar[F_SLAB_A],
-                                           fpar[F_SLAB_B])
+                                           fpar[F_SLAB_B], not rue_collapsed)
         sc[S_TAU2] = tau2
         sc[S_XI] = xi
         sc[S_C2] = c2
+        # then each (lam_j, w_j) as one block given tau and c^2 (a null's spike and slab)
+        if XT.shape[0] > 0:
+            local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2,
+                                   nu, d, tau2, sig2, 1.0 / c2)
+        elif ipar[I_METHOD] == RUE and ipar[I_FAMILY] == GAUSSIAN:
+            local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2,
+                                        1.0 / c2)
         sc[S_SCALE] = math.sqrt(tau2)
     elif prior_kind == PRIOR_LAPLACE:
         lam_sq = _laplace_step(rng, theta, d, sc[S_LAM_SQ], scale_mode, fpar[F_SCALE_A],
@@ -837,8 +856,9 @@ def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu
     if XT.shape[0] > 0:  # the pairs see the whole linear predictor, intercept included
         for i in range(n):
             eta[i] += w0
-        local_scales_collapsed_weighted(rng, XT, omega, kappa, eta, theta, lam2, nu, d,
-                                        sc[S_TAU2])
+        local_scales_collapsed_weighted(
+            rng, XT, omega, kappa, eta, theta, lam2, nu, d, sc[S_TAU2],
+            1.0 / sc[S_C2] if ipar[I_PRIOR] == PRIOR_REG_HORSESHOE else 0.0)
         for i in range(n):
             eta[i] -= w0
     if icpt:

@@ -25,6 +25,9 @@ then drawn given the new ``lam_j``. Cost per sweep: ``r`` (2 n p flops) and two 
 passes per coefficient over the columns of ``X'`` (``XT``, contiguous), plus a few
 scalar density evaluations.
 
+The regularised horseshoe's pairs are the same with ``a = 1 / (1 / (lam_j**2 tau**2) + 1 /
+c**2)`` (:func:`prior_variance`; ``c**2`` the slab, held fixed during the sweep).
+
 On Rue's path (``k <= n``) the Gaussian sweep runs them from the sufficient statistics
 ``Z'Z``, ``Z'y`` (:func:`local_scales_collapsed_gram`, O(k**2) a sweep), and the Pólya-Gamma
 sweep (bernoulli family, either path) runs them given its
@@ -51,33 +54,44 @@ _D_MIN, _D_MAX = 1e-100, 1e100
 _MAX_STEPS = 60
 
 
-@numba.njit(cache=True, nogil=True)
-def collapsed_log_density(eta, tau2, s, b):
-    """``log p(log lam = eta | rest)`` up to a constant (module docstring), ``a`` clipped as
-    the kernel clips ``d_j``: ``eta - log(1 + lam**2) - log(1 + a s) / 2 + b**2 a / (2 (1 + a
-    s))`` with ``lam = e**eta``, ``a = lam**2 tau**2``."""
-    lam2 = math.exp(min(2.0 * eta, 700.0))
+@numba.njit(cache=True, nogil=True, inline="always")
+def prior_variance(lam2, tau2, inv_c2):
+    """``d_j``, clipped as the Gibbs kernel clips it: ``lam**2 tau**2`` (the horseshoe,
+    ``inv_c2 = 0``) or ``1 / (1 / (lam**2 tau**2) + 1 / c**2)`` (the regularised one)."""
     a = min(max(lam2 * tau2, _D_MIN), _D_MAX)
+    if inv_c2 > 0.0:
+        a = min(max(1.0 / (1.0 / a + inv_c2), _D_MIN), _D_MAX)
+    return a
+
+
+@numba.njit(cache=True, nogil=True)
+def collapsed_log_density(eta, tau2, s, b, inv_c2):
+    """``log p(log lam = eta | rest)`` up to a constant (module docstring): ``eta - log(1 +
+    lam**2) - log(1 + a s) / 2 + b**2 a / (2 (1 + a s))`` with ``lam = e**eta`` and ``a`` the
+    prior variance of ``w_j`` (:func:`prior_variance`: ``lam**2 tau**2``, or with the
+    regularised horseshoe's slab ``1 / c**2 = inv_c2``)."""
+    lam2 = math.exp(min(2.0 * eta, 700.0))
+    a = prior_variance(lam2, tau2, inv_c2)
     return eta - math.log1p(lam2) - 0.5 * math.log1p(a * s) + 0.5 * b * b * a / (1.0 + a * s)
 
 
 @numba.njit(cache=True, nogil=True)
-def _slice_log_lam(rng, eta, tau2, s, b):
+def _slice_log_lam(rng, eta, tau2, s, b, inv_c2):
     """One slice-sampling update of ``eta = log lam`` (stepping out, shrinkage)."""
-    level = collapsed_log_density(eta, tau2, s, b) + math.log(1.0 - rng.random())
+    level = collapsed_log_density(eta, tau2, s, b, inv_c2) + math.log(1.0 - rng.random())
     lo = eta - SLICE_WIDTH * rng.random()
     hi = lo + SLICE_WIDTH
     for _ in range(_MAX_STEPS):
-        if collapsed_log_density(lo, tau2, s, b) <= level:
+        if collapsed_log_density(lo, tau2, s, b, inv_c2) <= level:
             break
         lo -= SLICE_WIDTH
     for _ in range(_MAX_STEPS):
-        if collapsed_log_density(hi, tau2, s, b) <= level:
+        if collapsed_log_density(hi, tau2, s, b, inv_c2) <= level:
             break
         hi += SLICE_WIDTH
     for _ in range(200):
         x = lo + (hi - lo) * rng.random()
-        if collapsed_log_density(x, tau2, s, b) > level:
+        if collapsed_log_density(x, tau2, s, b, inv_c2) > level:
             return x
         if x < eta:
             lo = x
@@ -87,7 +101,8 @@ def _slice_log_lam(rng, eta, tau2, s, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def local_scales_collapsed(rng, X, XT, colsq, y, theta, icpt, lam2, nu, d, tau2, sig2):
+def local_scales_collapsed(rng, X, XT, colsq, y, theta, icpt, lam2, nu, d, tau2, sig2,
+                           inv_c2):
     """One sweep of ``(lam_j, w_j)`` block updates over ``j`` (module docstring).
 
     ``X`` (n x p) and ``XT`` (its transpose, contiguous), ``colsq[j] = |x_j|**2``,
@@ -101,13 +116,14 @@ def local_scales_collapsed(rng, X, XT, colsq, y, theta, icpt, lam2, nu, d, tau2,
         xj = XT[j]
         dot = np.dot(xj, r)  # BLAS ddot: numba's own loop is not vectorised (a reduction)
         delta = _pair(rng, j, colsq[j] * inv_s2, (dot + colsq[j] * theta[j]) * inv_s2,
-                      theta, lam2, nu, d, tau2)
+                      theta, lam2, nu, d, tau2, inv_c2)
         for i in range(n):
             r[i] -= xj[i] * delta
 
 
 @numba.njit(cache=True, nogil=True)
-def local_scales_collapsed_weighted(rng, XT, omega, kappa, eta, theta, lam2, nu, d, tau2):
+def local_scales_collapsed_weighted(rng, XT, omega, kappa, eta, theta, lam2, nu, d, tau2,
+                                    inv_c2):
     """:func:`local_scales_collapsed` for the Pólya-Gamma likelihood given its weights.
 
     ``exp(kappa_i eta_i - omega_i eta_i**2 / 2)`` is Gaussian in ``w_j``: ``s = sum_i
@@ -125,13 +141,13 @@ def local_scales_collapsed_weighted(rng, XT, omega, kappa, eta, theta, lam2, nu,
             wx = omega[i] * xj[i]
             s += wx * xj[i]
             dot += xj[i] * kappa[i] - wx * eta[i]
-        delta = _pair(rng, j, s, dot + s * theta[j], theta, lam2, nu, d, tau2)
+        delta = _pair(rng, j, s, dot + s * theta[j], theta, lam2, nu, d, tau2, inv_c2)
         for i in range(n):
             eta[i] += xj[i] * delta
 
 
 @numba.njit(cache=True, nogil=True)
-def local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2):
+def local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2, inv_c2):
     """:func:`local_scales_collapsed` from the sufficient statistics ``Z'Z``, ``Z'y``
     (Rue's path, ``k <= n``; ``theta = (w, [w0])`` over the columns of ``Z``): with
     ``h = Z'Z theta``, ``c_j = (Z'y)_j - h_j + (Z'Z)_jj w_j``, ``s = (Z'Z)_jj / sigma**2``,
@@ -144,18 +160,18 @@ def local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2):
     for j in range(p):
         gjj = ZtZ[j, j]
         delta = _pair(rng, j, gjj * inv_s2, (Zty[j] - h[j] + gjj * theta[j]) * inv_s2,
-                      theta, lam2, nu, d, tau2)
+                      theta, lam2, nu, d, tau2, inv_c2)
         for i in range(k):
             h[i] += ZtZ[i, j] * delta
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _pair(rng, j, s, b, theta, lam2, nu, d, tau2):
+def _pair(rng, j, s, b, theta, lam2, nu, d, tau2, inv_c2):
     """The block ``(lam_j, w_j)`` given ``s``, ``b`` (module docstring); returns the change
     of ``w_j``. ``theta[j]``, ``lam2[j]``, ``nu[j]`` and ``d[j]`` are updated."""
-    eta = _slice_log_lam(rng, 0.5 * math.log(max(lam2[j], 1e-300)), tau2, s, b)
+    eta = _slice_log_lam(rng, 0.5 * math.log(max(lam2[j], 1e-300)), tau2, s, b, inv_c2)
     lam2[j] = math.exp(min(2.0 * eta, 700.0))
-    a = min(max(lam2[j] * tau2, _D_MIN), _D_MAX)
+    a = prior_variance(lam2[j], tau2, inv_c2)
     q = s + 1.0 / a
     w_new = b / q + rng.standard_normal() / math.sqrt(q)
     delta = w_new - theta[j]
