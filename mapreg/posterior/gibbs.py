@@ -320,15 +320,16 @@ def block_plan(model) -> GibbsPlan:
     product = rue_flops(n, k, True) - rue_flops(n, k, False) if method == RUE and weighted \
         else 0.0
     sweep = (flops - product) / rate + product / SYRK_FLOPS_PER_S + p * S_PER_COEF
+    pairs = collapsed_local_scales(model)
     gram_pairs = method == RUE and not weighted  # the pairs from Z'Z: O(k**2) a sweep
-    if collapsed_local_scales(model, method):  # else two length-n passes per coefficient
+    if pairs:  # else two length-n passes per coefficient
         passes = 2.0 * k * k if gram_pairs else (6.0 if weighted else 4.0) * n * p
         sweep += passes / FLOPS_PER_S + p * S_PER_COLLAPSED_SCALE
     if weighted:
         sweep += n * S_PER_PG_DRAW + S_PER_PG_SWEEP
     # tau with the coefficients integrated out on Rue's path: TAU_MH_STEPS k x k Choleskys
     # (gibbs_kernel._horseshoe_tau_collapsed_rue), always for the Pólya-Gamma sweep
-    tau_collapsed = (method == RUE and collapsed_local_scales(model, method)
+    tau_collapsed = (method == RUE and pairs
                      and not getattr(model.prior, "fixed_tau", False))
     tau_cost = _k.TAU_MH_STEPS * (k**3 / 3.0 + k * k) / FLOPS_PER_S if tau_collapsed else 0.0
     if weighted:
@@ -350,7 +351,7 @@ def block_plan(model) -> GibbsPlan:
                      PG_IMH_STEPS)
 
 
-def collapsed_local_scales(model, method: int) -> bool:
+def collapsed_local_scales(model) -> bool:
     """Whether the local scales are drawn with their coefficients integrated out
     (:mod:`mapreg.posterior.horseshoe_kernel`): always for the horseshoe and the regularised
     one (the gaussian family on Bhattacharya's path from the rows, on Rue's from ``Z'Z``;
@@ -445,7 +446,7 @@ def chain_data(model, plan: GibbsPlan, draws: int, tune: int) -> ChainData:
     if family == _k.GAUSSIAN and plan.method == RUE:
         X = none2  # Rue on Z'Z: the data are no longer needed
     XT, colsq = np.empty((0, 0)), np.empty(0)
-    if collapsed_local_scales(model, plan.method) and not (
+    if collapsed_local_scales(model) and not (
             family == _k.GAUSSIAN and plan.method == RUE):  # (that one reads Z'Z)
         XT = np.ascontiguousarray(X.T)  # the columns, each contiguous: one more n x p
         colsq = np.einsum("ij,ij->j", X, X)

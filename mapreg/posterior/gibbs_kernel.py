@@ -237,15 +237,6 @@ def _noise_step(rng, noise_mode, a, b, n, rss, aux):
 
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _local_variance(a, c2, prior_kind):
-    """``d_j`` from ``a = lam_j**2 tau**2``: ``a`` (horseshoe) or ``1/(1/a + 1/c**2)``, clipped."""
-    a = min(max(a, _D_MIN), _D_MAX)
-    if prior_kind == PRIOR_REG_HORSESHOE:
-        a = 1.0 / (1.0 / a + 1.0 / c2)
-    return min(max(a, _D_MIN), _D_MAX)
-
-
 @numba.njit(cache=True, nogil=True)
 def _rhs_log_density(which, x, theta, lam2, tau2, c2, xi, slab_a, slab_b):
     """Log conditional density of ``x = log tau**2`` (``which == 0``; given ``xi``) or of
@@ -310,7 +301,7 @@ def _reg_horseshoe_step(rng, theta, d, lam2, nu, tau2, xi, c2, beta, slab_a, sla
     xi = _inv_gamma(rng, 1.0, 1.0 / (beta * beta) + 1.0 / tau2)
     c2 = math.exp(_rhs_slice(rng, 1, math.log(c2), theta, lam2, tau2, c2, xi, slab_a, slab_b))
     for j in range(p):
-        d[j] = _local_variance(lam2[j] * tau2, c2, PRIOR_REG_HORSESHOE)
+        d[j] = prior_variance(lam2[j], tau2, 1.0 / c2)
     return tau2, xi, c2
 
 
@@ -491,7 +482,8 @@ def init_state(rng, ipar, fpar, scale_init, noise_init, theta, d, lam2, nu, sc):
     if prior_kind == PRIOR_HORSESHOE or prior_kind == PRIOR_REG_HORSESHOE:
         for j in range(p):
             lam2[j] = math.exp(rng.standard_normal())
-            d[j] = _local_variance(lam2[j] * tau2, c2, prior_kind)
+            d[j] = prior_variance(lam2[j], tau2,
+                                  1.0 / c2 if prior_kind == PRIOR_REG_HORSESHOE else 0.0)
     sc[S_SIG2] = sig2
     sc[S_AUX_NOISE] = 1.0
     sc[S_AUX_SCALE] = 1.0
@@ -592,6 +584,18 @@ def _rss_direct(X, y, theta, icpt):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _pairs(rng, ipar, ZtZ, Zty, X, XT, colsq, y, theta, lam2, nu, d, tau2, sig2, inv_c2):
+    """The Gaussian sweep's ``(lam_j, w_j)`` blocks (:mod:`mapreg.posterior.horseshoe_kernel`):
+    from the rows where ``XT`` is given (Bhattacharya's path), from ``Z'Z`` on Rue's; the
+    Pólya-Gamma sweep draws its own given the weights (:func:`pg_sweep`)."""
+    if XT.shape[0] > 0:
+        local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2, nu,
+                               d, tau2, sig2, inv_c2)
+    elif ipar[I_METHOD] == RUE and ipar[I_FAMILY] == GAUSSIAN:
+        local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2, inv_c2)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2, nu, sc,
            A, bvec, z, xbar, B, sw, alpha, Gext, XT, colsq):
     """One Gibbs sweep: ``theta``, then the prior's scales, then the noise (Gaussian).
@@ -655,8 +659,7 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     # 2. the prior's variances d_j and scales
     if prior_kind == PRIOR_HORSESHOE and XT.shape[0] > 0:
         # tau is fixed or drawn collapsed above: only the (lam_j, w_j) blocks
-        local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2, nu,
-                               d, sc[S_TAU2], sig2, 0.0)
+        _pairs(rng, ipar, ZtZ, Zty, X, XT, colsq, y, theta, lam2, nu, d, sc[S_TAU2], sig2, 0.0)
         sc[S_SCALE] = math.sqrt(sc[S_TAU2])
     elif prior_kind == PRIOR_HORSESHOE:
         tau2, xi = _horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
@@ -665,9 +668,8 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
         sc[S_TAU2] = tau2
         sc[S_XI] = xi
         sc[S_SCALE] = math.sqrt(tau2)
-        if ipar[I_METHOD] == RUE and ipar[I_FAMILY] == GAUSSIAN:
-            # then each (lam_j, w_j) as one block, from Z'Z (a null's spike and slab)
-            local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2, 0.0)
+        # then each (lam_j, w_j) as one block (a null's spike and slab)
+        _pairs(rng, ipar, ZtZ, Zty, X, XT, colsq, y, theta, lam2, nu, d, tau2, sig2, 0.0)
     elif prior_kind == PRIOR_REG_HORSESHOE:
         tau2, xi, c2 = _reg_horseshoe_step(rng, theta, d, lam2, nu, sc[S_TAU2], sc[S_XI],
                                            sc[S_C2], fpar[F_SCALE_B], fpar[F_SLAB_A],
@@ -676,12 +678,7 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
         sc[S_XI] = xi
         sc[S_C2] = c2
         # then each (lam_j, w_j) as one block given tau and c^2 (a null's spike and slab)
-        if XT.shape[0] > 0:
-            local_scales_collapsed(rng, X, XT, colsq, y, theta, ipar[I_INTERCEPT] != 0, lam2,
-                                   nu, d, tau2, sig2, 1.0 / c2)
-        elif ipar[I_METHOD] == RUE and ipar[I_FAMILY] == GAUSSIAN:
-            local_scales_collapsed_gram(rng, ZtZ, Zty, theta, lam2, nu, d, tau2, sig2,
-                                        1.0 / c2)
+        _pairs(rng, ipar, ZtZ, Zty, X, XT, colsq, y, theta, lam2, nu, d, tau2, sig2, 1.0 / c2)
         sc[S_SCALE] = math.sqrt(tau2)
     elif prior_kind == PRIOR_LAPLACE:
         lam_sq = _laplace_step(rng, theta, d, sc[S_LAM_SQ], scale_mode, fpar[F_SCALE_A],
