@@ -155,15 +155,18 @@ def test_p_gt_n_horseshoe_gibbs_agrees_with_nuts():
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
 
 
-def test_p_gt_n_regularized_horseshoe_gibbs_agrees_with_nuts():
-    """n = 12, p = 40: the slab's scales by Metropolis and slice steps, then the (lam_j, w_j)
-    pairs from the rows with the slab in w_j's prior variance (tau given the coefficients)."""
+@pytest.mark.parametrize("noise", [dict(noise_sigma=1.0),
+                                   dict(noise_prior=mapreg.HalfCauchy(1.0))],
+                         ids=["known-noise", "half-cauchy-noise"])
+def test_p_gt_n_regularized_horseshoe_gibbs_agrees_with_nuts(noise):
+    """n = 12, p = 40: tau with the coefficients integrated out (Metropolis, each proposal
+    its own n x n product: gibbs_kernel.rhs_tau_propose), the slab's c^2 by slice steps,
+    then the (lam_j, w_j) pairs from the rows with the slab in w_j's prior variance."""
     X, y = _p_gt_n(6, 12, 40, k=2)
-    model = mapreg.Model(X, y, mapreg.RegularizedHorseshoe(1.0, slab_scale=2.0),
-                         noise_sigma=1.0)
+    model = mapreg.Model(X, y, mapreg.RegularizedHorseshoe(1.0, slab_scale=2.0), **noise)
     gibbs, nuts = gibbs_and_nuts(model, 7, chains=4, gibbs_draws=3000)
     assert gibbs.attrs["gibbs_method"] == "bhattacharya"
-    for var in ("coef", "intercept", "tau"):
+    for var in ("coef", "intercept", "tau") + ("noise_sigma",) * ("noise_prior" in noise):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
 
 
@@ -171,8 +174,10 @@ def test_p_gt_n_regularized_horseshoe_gibbs_agrees_with_nuts():
     (mapreg.Laplace(0.5), dict(noise_prior=mapreg.HalfCauchy(1.0))),
     (mapreg.Horseshoe(1.0), dict(noise_sigma=1.0)),
     (mapreg.RegularizedHorseshoe(1.0), dict(noise_sigma=1.0)),
+    (mapreg.RegularizedHorseshoe(1.0), dict(noise_prior=mapreg.HalfCauchy(1.0))),
     (mapreg.Gaussian(0.3), dict(noise_prior=mapreg.InverseGamma(2.0, 1.0))),
-], ids=["lasso", "horseshoe", "regularized-horseshoe", "ridge"])
+], ids=["lasso", "horseshoe", "regularized-horseshoe", "regularized-horseshoe-noise",
+        "ridge"])
 def test_external_product_gives_the_fused_kernels_draws(prior, noise, monkeypatch):
     """The same chain (same seed, same random stream) with ``B B'`` formed in numpy between
     kernel calls: the draws equal the fused kernel's up to rounding (the fused kernel is
