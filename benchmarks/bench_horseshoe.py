@@ -12,15 +12,19 @@ Problems: 3 signals (2, -1.5, 1) among standard-normal columns at 200 x 30, 500 
 tails), and the standardised breast-cancer data (569 x 30); ``Horseshoe(1)``, and
 ``RegularizedHorseshoe(1)`` at 200 x 30. One Gaussian problem (``2000x200-gaussian``: 10
 signals +-2, noise 1 known), under both horseshoes, runs on Rue's path unthinned, where the
-global scale is drawn collapsed. 4 chains x (1,000 + 1,000), each run in a fresh process
-(compilation included), BLAS as the machine has it. "min ESS" is the result's
-``attrs["min_ess_bulk"]``: over the coefficients, the intercept and tau.
+global scale is drawn collapsed, and two at p > n (``100x500-gaussian``, and
+``200x1000-gaussian`` under the regularised one), on Bhattacharya's path, where both
+horseshoes draw tau collapsed. 4 chains x (1,000 + 1,000),
+each run in a fresh process (compilation included), BLAS as the machine has it. "min ESS"
+is the result's ``attrs["min_ess_bulk"]``: over the coefficients, the intercept and tau.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_horseshoe.py [--samplers auto nutpie]
+        [--problems 100x500-gaussian:regularized-horseshoe ...]
 
-Writes ``benchmarks/results/horseshoe.json`` and prints a table.
+Writes ``benchmarks/results/horseshoe.json`` (rows of problems not run are kept, each row
+dated) and prints a table.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ HERE = Path(__file__).resolve().parent
 PROBLEMS = [("200x30", "horseshoe"), ("200x30", "regularized-horseshoe"),
             ("breast-cancer", "horseshoe"), ("500x100", "horseshoe"),
             ("2000x200", "horseshoe"), ("100x300", "horseshoe"),
-            ("2000x200-gaussian", "horseshoe"), ("2000x200-gaussian", "regularized-horseshoe")]
+            ("2000x200-gaussian", "horseshoe"), ("2000x200-gaussian", "regularized-horseshoe"),
+            ("100x500-gaussian", "horseshoe"), ("100x500-gaussian", "regularized-horseshoe"),
+            ("200x1000-gaussian", "regularized-horseshoe")]
 
 
 def problem(name: str, prior: str):
@@ -108,26 +114,29 @@ def run_one(name: str, prior: str, sampler: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samplers", nargs="+", default=["auto", "nutpie"])
+    ap.add_argument("--problems", nargs="+", metavar="PROBLEM:PRIOR",
+                    default=[f"{n}:{p}" for n, p in PROBLEMS])
     ap.add_argument("--one", nargs=3, metavar=("PROBLEM", "PRIOR", "SAMPLER"),
                     help=argparse.SUPPRESS)  # one run, in this (fresh) process
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(*args.one)))
         return
-    rows = []
-    for name, prior in PROBLEMS:
+    path = HERE / "results" / "horseshoe.json"
+    rows = json.loads(path.read_text())["rows"] if path.exists() else []
+    for name, prior in (v.split(":") for v in args.problems):
         for sampler in args.samplers:
+            rows = [r for r in rows
+                    if (r["problem"], r["prior"], r["sampler"]) != (name, prior, sampler)]
             out = subprocess.run([sys.executable, __file__, "--one", name, prior, sampler],
                                  capture_output=True, text=True, check=True)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             r = rows[-1]
+            r["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             print(f"{name:>13} {prior:<22} {sampler:<7} ({r['used']:<6}) {r['wall_s']:7.1f} s  "
                   f"min ESS {r['min_ess_bulk']:6.0f}  R-hat {r['max_rhat']:.3f}  "
                   f"{r['ess_per_s']:7.1f} ESS/s  warnings {r['warnings']}", flush=True)
-    path = HERE / "results" / "horseshoe.json"
-    path.write_text(json.dumps({"cores": os.cpu_count(),
-                                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                                "rows": rows}, indent=2) + "\n")
+    path.write_text(json.dumps({"cores": os.cpu_count(), "rows": rows}, indent=2) + "\n")
     print(f"wrote {path}")
 
 
