@@ -327,11 +327,55 @@ def test_regularized_collapsed_global_scale_at_p_gt_n_matches_scipy(intercept):
     draws = np.random.default_rng(1)
     xs, got = [], []
     for _ in range(8):
-        k.rhs_tau_propose(draws, X, xbar, lam2, sc, B2)
+        k.rhs_tau_propose(draws, X, xbar, lam2, sc, np.empty(0), B2)
         x = sc[k.S_LOG_TAU_NEW]
         xs.append(x)
         got.append(k._rhs_log_marginal(B2 @ B2.T, resp / s, x, beta, np.empty(n)))
     assert np.ptp(xs) > 0.3  # the proposals spread: the differences are a real check
+    ref = np.array([reference(x) for x in xs])
+    got = np.array(got)
+    np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0,
+                               atol=1e-6 if intercept else 1e-10)
+
+
+@pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
+def test_regularized_collapsed_global_scale_given_polya_gamma_weights_matches_scipy(intercept):
+    """The same for the Pólya-Gamma sweep at p > n: given weights ``omega``, the working
+    response ``z = kappa / omega`` has ``log N(z; 0, Omega^-1 + X D X')`` (scipy; a flat
+    intercept a column of prior variance 1e8), and the sweep's whitened, weight-centred
+    ``alpha``, ``Phi`` (``_pg_working``, ``rhs_tau_propose`` with ``sw``) give the same
+    differences in log tau."""
+    from scipy import stats
+
+    from mapreg.posterior import gibbs_kernel as k
+
+    rng = np.random.default_rng(6)
+    n, p, beta, c2 = 9, 16, 0.7, 0.6
+    X = rng.standard_normal((n, p))
+    kappa = rng.integers(0, 2, n) - 0.5
+    omega = rng.uniform(0.05, 0.3, n)
+    lam2 = rng.uniform(0.1, 30.0, p)
+
+    def reference(log_tau):
+        d = 1 / (1 / (lam2 * math.exp(2 * log_tau)) + 1 / c2)
+        Z = np.column_stack([X, np.ones(n)]) if intercept else X
+        cov = np.diag(1 / omega) + (Z * np.append(d, [1e8] * intercept)) @ Z.T
+        hc = -math.log1p(math.exp(2 * log_tau) / beta**2)
+        return stats.multivariate_normal(np.zeros(n), cov).logpdf(kappa / omega) + hc + log_tau
+
+    xbar, sw, alpha = np.empty(p), np.empty(n), np.empty(n)
+    k._pg_working(intercept, X, kappa, omega, xbar, sw, alpha)
+    sc = np.zeros(k.N_STATE)
+    sc[k.S_C2], sc[k.S_TAU2] = c2, 0.3
+    B2 = np.empty((n, p))
+    draws = np.random.default_rng(2)
+    xs, got = [], []
+    for _ in range(8):
+        k.rhs_tau_propose(draws, X, xbar, lam2, sc, sw, B2)
+        x = sc[k.S_LOG_TAU_NEW]
+        xs.append(x)
+        got.append(k._rhs_log_marginal(B2 @ B2.T, alpha, x, beta, np.empty(n)))
+    assert np.ptp(xs) > 0.3
     ref = np.array([reference(x) for x in xs])
     got = np.array(got)
     np.testing.assert_allclose(got - got[0], ref - ref[0], rtol=0,

@@ -209,6 +209,18 @@ def test_logistic_horseshoe_gibbs_agrees_with_nuts(prior):
         assert_quantiles_agree(gibbs, nuts, var, z=5.0)
 
 
+def test_p_gt_n_logistic_regularized_horseshoe_gibbs_agrees_with_nuts():
+    """p > n (Bhattacharya's path given the weights): tau with the coefficients integrated
+    out, each Metropolis proposal its own weighted n x n product
+    (``gibbs_kernel.rhs_tau_propose`` with ``sw``), against nutpie. The data are separable
+    (p > n); the slab keeps the posterior's tails light."""
+    model = _correlated_logistic(4, 20, 30, mapreg.RegularizedHorseshoe(1.0, slab_scale=2.0))
+    gibbs, nuts = gibbs_and_nuts(model, 2, chains=4, gibbs_draws=2000)
+    assert gibbs.attrs["gibbs_method"] == "bhattacharya"
+    for var in ("coef", "intercept", "tau"):
+        assert_quantiles_agree(gibbs, nuts, var, z=5.0)
+
+
 def test_auto_takes_the_pg_gibbs_sampler_for_the_breast_cancer_horseshoe(breast_cancer):
     """The logistic horseshoe on breast cancer: auto takes the Pólya-Gamma sweeps, 10 to a
     draw (benchmarks/README.md: ~6x nutpie's ESS per second, R-hat 1.005, where nutpie takes

@@ -338,7 +338,7 @@ def block_plan(model) -> GibbsPlan:
     thin = GIBBS_PRIORS[model.prior.name].sweeps_per_draw if cheap else 1
     if not weighted and thin == 1:  # ... and for the Gaussian one where a draw is one sweep
         sweep += tau_cost
-    if (method == BCM and not weighted and model.prior.name == "regularized-horseshoe"
+    if (method == BCM and model.prior.name == "regularized-horseshoe"
             and not getattr(model.prior, "fixed_tau", False)):
         # its tau collapsed at p > n: each Metropolis proposal forms its own Phi D Phi' and
         # Cholesky, a sweep's worth of flops (gibbs_kernel.rhs_tau_propose)

@@ -47,12 +47,13 @@ The model (``theta = (w, w0)``, design ``Z = [X, 1]`` when the intercept is fitt
   (Neal 2003) of their exact conditionals, O(p) per density evaluation. Then each
   ``(lam_j, w_j)`` pair as one block, as for the horseshoe, with the slab in ``w_j``'s prior
   variance; on Rue's path ``tau`` is drawn collapsed where the horseshoe's is (the slab in
-  ``D``). At p > n (Gaussian noise) ``tau`` is drawn with the coefficients integrated out
-  too, by :data:`RHS_TAU_MH_STEPS` Metropolis steps on ``log tau``
-  (:func:`rhs_tau_propose`, :func:`rhs_tau_accept`); ``D`` is not linear in ``tau**2``, so
-  each proposal forms its own ``n**2 p`` product (numpy's ``syrk`` on the external-product
-  path). Drawn given the coefficients it mixed slowly (200 x 1,000: tau's bulk ESS 13 of
-  4 x 1,000, R-hat 1.22; now 440, 1.007, for 2.9x the time).
+  ``D``). At p > n ``tau`` is drawn with the coefficients integrated out too (Gaussian
+  noise, or given the Pólya-Gamma weights), by :data:`RHS_TAU_MH_STEPS` Metropolis steps
+  on ``log tau`` (:func:`rhs_tau_propose`, :func:`rhs_tau_accept`); ``D`` is not linear in
+  ``tau**2``, so each proposal forms its own ``n**2 p`` product (numpy's ``syrk`` on the
+  Gaussian external-product path). Drawn given the coefficients it mixed slowly (200 x
+  1,000 Gaussian: tau's bulk ESS 13 of 4 x 1,000, R-hat 1.22, now 440 and 1.007 for 2.9x
+  the time; 300 x 600 logistic: 6 and 1.73, now 183 and 1.034).
 
 Full conditionals (each is a textbook conjugate update), one helper each:
 
@@ -333,6 +334,18 @@ def _design(X, xbar, v, s, B):
             B[i, j] = (X[i, j] - xbar[j]) * c[j]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _design_rows(X, xbar, v, sw, B):
+    """``B = diag(sw) (X - 1 xbar') diag(sqrt(v))`` (:func:`_design` with a weight per row:
+    the Pólya-Gamma sweep's ``sw = sqrt(omega)``; the arithmetic of ``bcm_draw``)."""
+    n, p = X.shape
+    sd = np.sqrt(v)
+    for i in range(n):
+        s = sw[i]
+        for j in range(p):
+            B[i, j] = s * (X[i, j] - xbar[j]) * sd[j]
+
+
 # Random-walk Metropolis proposals per sweep, and their sd, for log tau in
 # _horseshoe_tau_collapsed (each one n x n Cholesky, a few percent of the sweep) and
 # _horseshoe_tau_collapsed_rue (each one k x k Cholesky; 2,000 x 200 logistic: +36%).
@@ -570,6 +583,32 @@ def _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B):
         bvec[i] = Zty[i]
 
 
+@numba.njit(cache=True, nogil=True)
+def _pg_working(icpt, X, kappa, omega, xbar, sw, alpha):
+    """The Pólya-Gamma sweep's Gaussian working model for Bhattacharya's draw: ``z_i =
+    kappa_i / omega_i`` with noise variance ``1 / omega_i``; writes the omega-weighted column
+    means ``xbar`` (zeros without intercept), ``sw = sqrt(omega)`` and ``alpha = sw (z -
+    zbar)``; returns ``(W, zbar)``, ``W = sum omega``."""
+    n, p = X.shape
+    W = 0.0
+    zk = 0.0
+    for i in range(n):
+        W += omega[i]
+        zk += kappa[i]
+    zbar = zk / W if icpt else 0.0
+    for j in range(p):
+        xbar[j] = 0.0
+    if icpt:
+        for i in range(n):
+            wi = omega[i] / W
+            for j in range(p):
+                xbar[j] += wi * X[i, j]
+    for i in range(n):
+        sw[i] = math.sqrt(omega[i])
+        alpha[i] = sw[i] * (kappa[i] / omega[i] - zbar)
+    return W, zbar
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _bcm_theta(rng, ipar, fpar, X, resp, omega, sig2, theta, d, xbar, B, sw, alpha):
     """``theta`` by Bhattacharya et al., the flat intercept integrated out and drawn after."""
@@ -584,23 +623,7 @@ def _bcm_theta(rng, ipar, fpar, X, resp, omega, sig2, theta, d, xbar, B, sw, alp
             sw[i] = 1.0 / s
             alpha[i] = resp[i] / s
     else:
-        # z_i = kappa_i / omega_i (resp holds kappa); omega-weighted means
-        W = 0.0
-        zk = 0.0
-        for i in range(n):
-            W += omega[i]
-            zk += resp[i]
-        zbar = zk / W if icpt else 0.0
-        for j in range(p):
-            xbar[j] = 0.0
-        if icpt:
-            for i in range(n):
-                wi = omega[i] / W
-                for j in range(p):
-                    xbar[j] += wi * X[i, j]
-        for i in range(n):
-            sw[i] = math.sqrt(omega[i])
-            alpha[i] = sw[i] * (resp[i] / omega[i] - zbar)
+        W, zbar = _pg_working(icpt, X, resp, omega, xbar, sw, alpha)
     coef = theta[:p]
     bcm_draw(rng, X, sw, xbar, alpha, d, B, coef)
     if icpt:
@@ -636,24 +659,28 @@ def _pairs(rng, ipar, ZtZ, Zty, X, XT, colsq, y, theta, lam2, nu, d, tau2, sig2,
 @numba.njit(cache=True, nogil=True)
 def rhs_collapsed_tau(ipar):
     """Whether the regularised horseshoe's ``tau`` is drawn collapsed at p > n (half-Cauchy
-    ``tau``, Gaussian noise, Bhattacharya's path; :func:`rhs_tau_propose`)."""
+    ``tau``, Bhattacharya's path, Gaussian noise or Pólya-Gamma weights;
+    :func:`rhs_tau_propose`)."""
     return (ipar[I_PRIOR] == PRIOR_REG_HORSESHOE and ipar[I_SCALE_MODE] == HALFCAUCHY
-            and ipar[I_METHOD] != RUE and ipar[I_FAMILY] == GAUSSIAN)
+            and ipar[I_METHOD] != RUE)
 
 
 @numba.njit(cache=True, nogil=True)
-def rhs_tau_propose(rng, X, xbar, lam2, sc, B2):
-    """A random-walk proposal for the regularised horseshoe's ``log tau`` at p > n (Gaussian
-    noise), with the coefficients and the flat intercept integrated out.
+def rhs_tau_propose(rng, X, xbar, lam2, sc, sw, B2):
+    """A random-walk proposal for the regularised horseshoe's ``log tau`` at p > n, with the
+    coefficients and the flat intercept integrated out.
 
-    The marginal likelihood is ``N(alpha; 0, I + Phi D Phi')`` (``Phi = (X - 1 xbar') / s``,
-    ``alpha = resp / s``), as for the horseshoe (:func:`_horseshoe_tau_collapsed`), but the
-    slab makes ``d_j = 1 / (1 / (lam_j^2 tau^2) + 1 / c^2)`` non-linear in ``tau^2``: each
-    proposal needs its own product ``Phi D Phi'`` (``n**2 p``), not one ``n x n`` Cholesky.
-    This draws ``log tau' = log tau + TAU_MH_SD e`` into the state and writes
-    ``B2 = Phi D(tau')^{1/2}``; its product ``G2 = B2 B2'`` is formed next (by numpy's
-    ``syrk`` on the external-product path), then :func:`rhs_tau_accept` decides.
-    :data:`RHS_TAU_MH_STEPS` such steps a sweep.
+    The marginal likelihood is ``N(alpha; 0, I + Phi D Phi')``: Gaussian noise ``s``,
+    ``Phi = (X - 1 xbar') / s``, ``alpha = resp / s`` (``sw`` empty), as for the horseshoe
+    (:func:`_horseshoe_tau_collapsed`); given Pólya-Gamma weights, the working model's
+    ``Phi = diag(sw) (X - 1 xbar')``, ``alpha = sw (z - zbar)`` (:func:`_pg_working`; the
+    flat intercept integrated out is the projection off ``sw``, where ``alpha`` and ``Phi``
+    have no component). The slab makes ``d_j = 1 / (1 / (lam_j^2 tau^2) + 1 / c^2)``
+    non-linear in ``tau^2``: each proposal needs its own product ``Phi D Phi'``
+    (``n**2 p``), not one ``n x n`` Cholesky. This draws ``log tau' = log tau + TAU_MH_SD e``
+    into the state and writes ``B2 = Phi D(tau')^{1/2}``; its product ``G2 = B2 B2'`` is
+    formed next (by numpy's ``syrk`` on the Gaussian external-product path), then
+    :func:`rhs_tau_accept` decides. :data:`RHS_TAU_MH_STEPS` such steps a sweep.
     """
     x_new = 0.5 * math.log(sc[S_TAU2]) + TAU_MH_SD * rng.standard_normal()
     sc[S_LOG_TAU_NEW] = x_new
@@ -662,23 +689,30 @@ def rhs_tau_propose(rng, X, xbar, lam2, sc, B2):
     d2 = np.empty(lam2.shape[0])
     for j in range(lam2.shape[0]):
         d2[j] = prior_variance(lam2[j], t2, inv_c2)
-    _design(X, xbar, d2, math.sqrt(sc[S_SIG2]), B2)
+    if sw.shape[0] == 0:
+        _design(X, xbar, d2, math.sqrt(sc[S_SIG2]), B2)
+    else:
+        _design_rows(X, xbar, d2, sw, B2)
 
 
 @numba.njit(cache=True, nogil=True)
-def rhs_tau_accept(rng, fpar, resp, lam2, d, sc, G, G2, first, alpha):
+def gaussian_alpha(resp, sc, alpha):
+    """``alpha = resp / s`` for :func:`rhs_tau_accept` (Gaussian noise)."""
+    s = math.sqrt(sc[S_SIG2])
+    for i in range(resp.shape[0]):
+        alpha[i] = resp[i] / s
+
+
+@numba.njit(cache=True, nogil=True)
+def rhs_tau_accept(rng, fpar, lam2, d, sc, G, G2, first, alpha):
     """Accept or refuse :func:`rhs_tau_propose`'s ``tau'`` (Metropolis on ``log tau``).
 
-    ``G = Phi D Phi'`` at the current ``tau``, ``G2`` at ``tau'``. ``first``: the first
-    step of the sweep (the current log marginal is computed, else reused from the state).
-    On acceptance ``tau`` and ``d`` move to ``tau'``; returns whether they did (the caller
-    then swaps its ``B, B2`` and ``G, G2``)."""
-    n = G.shape[0]
-    s = math.sqrt(sc[S_SIG2])
-    for i in range(n):
-        alpha[i] = resp[i] / s
+    ``G = Phi D Phi'`` at the current ``tau``, ``G2`` at ``tau'``; ``alpha`` as there.
+    ``first``: the first step of the sweep (the current log marginal is computed, else
+    reused from the state). On acceptance ``tau`` and ``d`` move to ``tau'``; returns
+    whether they did (the caller then swaps its ``B, B2`` and ``G, G2``)."""
     beta = fpar[F_SCALE_B]
-    v = np.empty(n)
+    v = np.empty(G.shape[0])
     if first:
         sc[S_LOG_MARGINAL] = _rhs_log_marginal(G, alpha, 0.5 * math.log(sc[S_TAU2]), beta, v)
     x_new = sc[S_LOG_TAU_NEW]
@@ -695,17 +729,21 @@ def rhs_tau_accept(rng, fpar, resp, lam2, d, sc, G, G2, first, alpha):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _rhs_tau_collapsed(rng, fpar, X, xbar, resp, lam2, d, sc, B, B2, alpha):
+def _rhs_tau_collapsed(rng, fpar, X, xbar, lam2, d, sc, sw, B, B2, alpha):
     """:data:`RHS_TAU_MH_STEPS` steps of :func:`rhs_tau_propose` / :func:`rhs_tau_accept`
-    with the products formed here (the fused kernel's path; the external-product runner
-    makes the same calls, in the same order, from Python). Returns ``B`` and ``G`` at the
+    with the products formed here (the fused kernel's path and the Pólya-Gamma sweep's; the
+    Gaussian external-product runner makes the same calls, in the same order, from Python).
+    ``alpha`` (and ``sw``, ``xbar`` for the weights) filled. Returns ``B`` and ``G`` at the
     accepted ``tau`` for the coefficient draw."""
-    _design(X, xbar, d, math.sqrt(sc[S_SIG2]), B)
+    if sw.shape[0] == 0:
+        _design(X, xbar, d, math.sqrt(sc[S_SIG2]), B)
+    else:
+        _design_rows(X, xbar, d, sw, B)
     G = np.dot(B, B.T)
     for step in range(RHS_TAU_MH_STEPS):
-        rhs_tau_propose(rng, X, xbar, lam2, sc, B2)
+        rhs_tau_propose(rng, X, xbar, lam2, sc, sw, B2)
         G2 = np.dot(B2, B2.T)
-        if rhs_tau_accept(rng, fpar, resp, lam2, d, sc, G, G2, step == 0, alpha):
+        if rhs_tau_accept(rng, fpar, lam2, d, sc, G, G2, step == 0, alpha):
             B, B2 = B2, B
             G, G2 = G2, G
     return B, G
@@ -762,8 +800,21 @@ def _sweep(rng, ipar, fpar, ZtZ, Zty, t0, g0, X, y, resp, omega, theta, d, lam2,
     elif rhs_collapsed and not _external(Gext, X.shape[0]):
         # the regularised horseshoe's (tau, theta) as one block at p > n; on the external-
         # product path the runner has drawn tau already and the branch below draws theta
-        Bacc, G = _rhs_tau_collapsed(rng, fpar, X, xbar, resp, lam2, d, sc, B, B2, alpha)
-        _bcm_theta_external(rng, ipar, fpar, resp, sig2, theta, d, xbar, Bacc, G)
+        if ipar[I_FAMILY] == GAUSSIAN:
+            gaussian_alpha(resp, sc, alpha)
+            Bacc, G = _rhs_tau_collapsed(rng, fpar, X, xbar, lam2, d, sc, np.empty(0), B, B2,
+                                         alpha)
+            _bcm_theta_external(rng, ipar, fpar, resp, sig2, theta, d, xbar, Bacc, G)
+        else:
+            n, p = X.shape
+            W, zbar = _pg_working(ipar[I_INTERCEPT] != 0, X, resp, omega, xbar, sw, alpha)
+            Bacc, G = _rhs_tau_collapsed(rng, fpar, X, xbar, lam2, d, sc, sw, B, B2, alpha)
+            M = G.copy()
+            for i in range(n):
+                M[i, i] += 1.0
+            bcm_finish(rng, Bacc, M, alpha, np.sqrt(d), theta[:p])
+            if ipar[I_INTERCEPT] != 0:
+                theta[p] = intercept_given_coef(rng, theta[:p], xbar, zbar, W)
     # 1. theta | d, s^2 (or omega)
     elif ipar[I_METHOD] == RUE:
         _likelihood_precision(ipar, ZtZ, Zty, X, omega, sig2, A, bvec, B)
@@ -946,7 +997,7 @@ def after_move(rng, ipar, X, theta, d, sc, eta):
 
 @numba.njit(cache=True, nogil=True)
 def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu, sc,
-             A, bvec, z, xbar, B, sw, alpha, XT, sweep, out_coef, out_icpt, out_noise,
+             A, bvec, z, xbar, B, sw, alpha, XT, B2, sweep, out_coef, out_icpt, out_noise,
              out_scale):
     """One Pólya-Gamma sweep given the weights ``omega ~ PG(1, eta)``; then ``eta = Z theta``.
 
@@ -964,7 +1015,7 @@ def pg_sweep(rng, ipar, fpar, ZtZ, Zty, X, kappa, omega, eta, theta, d, lam2, nu
     """
     _sweep(rng, ipar, fpar, ZtZ, Zty, Zty, Zty, X, kappa, kappa, omega, theta, d, lam2, nu,
            sc, A, bvec, z, xbar, B, sw, alpha, np.empty((0, 0)), np.empty((0, 0)),
-           np.empty(0), np.empty((0, 0)))
+           np.empty(0), B2)
     n, p = X.shape
     icpt = ipar[I_INTERCEPT] != 0
     w0 = theta[p] if icpt else 0.0

@@ -91,17 +91,19 @@ def _external_chain(data, rng, s, total, out, stop, progress, c):
     G = np.empty((B.shape[0], B.shape[0]))
     G2 = np.empty_like(G)
     collapsed_tau = _k.rhs_collapsed_tau(data.ipar)
+    no_weights = np.empty(0)
     _k.design_next(data.ipar, data.X, s["xbar"], s["lam2"], s["d"], s["sc"], B)
     for sweep in range(total):
         if stop.is_set():
             raise _Stopped
         np.matmul(B, B.T, out=G)  # numpy sees the symmetric product: BLAS syrk
         if collapsed_tau:  # the kernel's _rhs_tau_collapsed, with numpy's products
+            _k.gaussian_alpha(data.resp, s["sc"], s["alpha"])
             for step in range(_k.RHS_TAU_MH_STEPS):
-                _k.rhs_tau_propose(rng, data.X, s["xbar"], s["lam2"], s["sc"], B2)
+                _k.rhs_tau_propose(rng, data.X, s["xbar"], s["lam2"], s["sc"], no_weights, B2)
                 np.matmul(B2, B2.T, out=G2)
-                if _k.rhs_tau_accept(rng, data.fpar, data.resp, s["lam2"], s["d"], s["sc"],
-                                     G, G2, step == 0, s["alpha"]):
+                if _k.rhs_tau_accept(rng, data.fpar, s["lam2"], s["d"], s["sc"], G, G2,
+                                     step == 0, s["alpha"]):
                     B, B2 = B2, B
                     G, G2 = G2, G
             s["B"], s["B2"] = B, B2  # the sweep draws theta from the accepted B, G
@@ -152,7 +154,8 @@ def _polya_gamma_chain(data, rng, s, total, out, stop, progress, c, imh=None):
         random_polyagamma(1.0, eta, out=omega, random_state=rng)
         _k.pg_sweep(rng, data.ipar, data.fpar, data.ZtZ, data.Zty, data.X, data.resp, omega,
                     eta, theta, s["d"], s["lam2"], s["nu"], s["sc"], s["A"], s["bvec"],
-                    s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], data.XT, sweep, *out)
+                    s["z"], s["xbar"], s["B"], s["sw"], s["alpha"], data.XT, s["B2"], sweep,
+                    *out)
         if imh is not None and imh.move(theta, eta):
             _k.after_move(rng, data.ipar, data.X, theta, s["d"], s["sc"], eta)
         progress[c] = sweep + 1
