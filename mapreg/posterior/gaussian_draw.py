@@ -72,6 +72,18 @@ def rue_draw(rng, A, b, d, z, theta):
         theta[i] = acc / L[i, i]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def design_rows(X, xbar, d, sw, B):
+    """``B = diag(sw) (X - 1 xbar') D^{1/2}`` (``Phi D^{1/2}``); returns ``D^{1/2}``."""
+    n, p = X.shape
+    sd = np.sqrt(d)
+    for i in range(n):
+        s = sw[i]
+        for j in range(p):
+            B[i, j] = s * (X[i, j] - xbar[j]) * sd[j]
+    return sd
+
+
 @numba.njit(cache=True, nogil=True)
 def bcm_draw(rng, X, sw, xbar, alpha, d, B, out):
     """``out ~ N(A^-1 Phi' alpha, A^-1)``, ``A = Phi'Phi + D^-1``, ``Phi = diag(sw) (X - 1 xbar')``.
@@ -80,14 +92,9 @@ def bcm_draw(rng, X, sw, xbar, alpha, d, B, out):
     (it receives ``Phi D^{1/2}``). ``xbar = 0`` for no centring. Returns nothing; the only
     ``n x n`` array is ``Phi D Phi' + I``.
     """
-    n, p = X.shape
-    sd = np.sqrt(d)
-    for i in range(n):
-        s = sw[i]
-        for j in range(p):
-            B[i, j] = s * (X[i, j] - xbar[j]) * sd[j]
+    sd = design_rows(X, xbar, d, sw, B)
     M = np.dot(B, B.T)
-    for i in range(n):
+    for i in range(X.shape[0]):
         M[i, i] += 1.0
     bcm_finish(rng, B, M, alpha, sd, out)
 

@@ -108,6 +108,7 @@ from mapreg.posterior.gaussian_draw import (
     RUE,
     bcm_draw,
     bcm_finish,
+    design_rows,
     intercept_given_coef,
     rue_draw,
 )
@@ -120,7 +121,7 @@ from mapreg.posterior.horseshoe_kernel import (
 
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
-# numba cache key (callees): gaussian_draw=5b4d7353 horseshoe_kernel=7d356ede
+# numba cache key (callees): gaussian_draw=c1406600 horseshoe_kernel=7d356ede
 
 # the kernel's codes: which coefficient prior (see mapreg.posterior.gibbs.GIBBS_PRIORS) ...
 PRIOR_GAUSSIAN, PRIOR_LAPLACE, PRIOR_HORSESHOE, PRIOR_REG_HORSESHOE = 0, 1, 2, 3
@@ -332,18 +333,6 @@ def _design(X, xbar, v, s, B):
     for i in range(n):
         for j in range(p):
             B[i, j] = (X[i, j] - xbar[j]) * c[j]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _design_rows(X, xbar, v, sw, B):
-    """``B = diag(sw) (X - 1 xbar') diag(sqrt(v))`` (:func:`_design` with a weight per row:
-    the Pólya-Gamma sweep's ``sw = sqrt(omega)``; the arithmetic of ``bcm_draw``)."""
-    n, p = X.shape
-    sd = np.sqrt(v)
-    for i in range(n):
-        s = sw[i]
-        for j in range(p):
-            B[i, j] = s * (X[i, j] - xbar[j]) * sd[j]
 
 
 # Random-walk Metropolis proposals per sweep, and their sd, for log tau in
@@ -692,7 +681,7 @@ def rhs_tau_propose(rng, X, xbar, lam2, sc, sw, B2):
     if sw.shape[0] == 0:
         _design(X, xbar, d2, math.sqrt(sc[S_SIG2]), B2)
     else:
-        _design_rows(X, xbar, d2, sw, B2)
+        design_rows(X, xbar, d2, sw, B2)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -738,7 +727,7 @@ def _rhs_tau_collapsed(rng, fpar, X, xbar, lam2, d, sc, sw, B, B2, alpha):
     if sw.shape[0] == 0:
         _design(X, xbar, d, math.sqrt(sc[S_SIG2]), B)
     else:
-        _design_rows(X, xbar, d, sw, B)
+        design_rows(X, xbar, d, sw, B)
     G = np.dot(B, B.T)
     for step in range(RHS_TAU_MH_STEPS):
         rhs_tau_propose(rng, X, xbar, lam2, sc, sw, B2)
