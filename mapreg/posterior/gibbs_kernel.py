@@ -469,16 +469,6 @@ def _rhs_log_marginal(G, alpha, log_tau, beta, v):
     return -0.5 * logdet - 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _rhs_design(X, xbar, s, lam2, tau2, inv_c2, sd, B):
-    """``sd = D^{1/2}`` (:func:`prior_variance` at ``tau2``) and ``B = Phi D^{1/2}``."""
-    for j in range(lam2.shape[0]):
-        sd[j] = prior_variance(lam2[j], tau2, inv_c2)
-    _design(X, xbar, sd, s, B)
-    for j in range(lam2.shape[0]):
-        sd[j] = math.sqrt(sd[j])
-
-
 # ---------------------------------------------------------------- one chain, block by block
 # ipar: the integer settings of a chain; fpar: its float settings; sc: its scalar state
 I_FAMILY, I_METHOD, I_INTERCEPT, I_PRIOR, I_SCALE_MODE, I_NOISE_MODE, I_THIN, I_TUNE, I_N = range(9)
