@@ -330,7 +330,7 @@ def test_regularized_collapsed_global_scale_at_p_gt_n_matches_scipy(intercept):
         k.rhs_tau_propose(draws, X, xbar, lam2, sc, np.empty(0), B2)
         x = sc[k.S_LOG_TAU_NEW]
         xs.append(x)
-        got.append(k._rhs_log_marginal(B2 @ B2.T, resp / s, x, beta, np.empty(n)))
+        got.append(k._tau_log_marginal(B2 @ B2.T, resp / s, x, beta, np.empty(n)))
     assert np.ptp(xs) > 0.3  # the proposals spread: the differences are a real check
     ref = np.array([reference(x) for x in xs])
     got = np.array(got)
@@ -374,7 +374,7 @@ def test_regularized_collapsed_global_scale_given_polya_gamma_weights_matches_sc
         k.rhs_tau_propose(draws, X, xbar, lam2, sc, sw, B2)
         x = sc[k.S_LOG_TAU_NEW]
         xs.append(x)
-        got.append(k._rhs_log_marginal(B2 @ B2.T, alpha, x, beta, np.empty(n)))
+        got.append(k._tau_log_marginal(B2 @ B2.T, alpha, x, beta, np.empty(n)))
     assert np.ptp(xs) > 0.3
     ref = np.array([reference(x) for x in xs])
     got = np.array(got)

@@ -65,7 +65,7 @@ from mapreg.posterior.gibbs_kernel import (
 
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
-# numba cache key (callees): gibbs_kernel=302399d0
+# numba cache key (callees): gibbs_kernel=10bdd2fc
 
 ROWS, GRAM = 0, 1
 # whose scale a scale hyperprior sets: the Gaussian prior's sigma or the Laplace prior's b

@@ -344,13 +344,22 @@ TAU_MH_STEPS, TAU_MH_SD = 5, 0.3
 @numba.njit(cache=True, nogil=True)
 def _collapsed_log_post(G, alpha, log_tau, beta):
     """``log p(tau | lam, y)`` with the coefficients integrated out, on the log-tau scale:
-    ``-log|I + tau^2 G| / 2 - alpha'(I + tau^2 G)^-1 alpha / 2 + log HalfCauchy(tau) + log tau``."""
+    ``-log|I + tau^2 G| / 2 - alpha'(I + tau^2 G)^-1 alpha / 2 + log HalfCauchy(tau) + log tau``
+    (:func:`_tau_log_marginal` with ``Phi D Phi' = tau^2 G``)."""
+    return _tau_log_marginal(math.exp(2.0 * log_tau) * G, alpha, log_tau, beta,
+                             np.empty(G.shape[0]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _tau_log_marginal(G, alpha, log_tau, beta, v):
+    """``log N(alpha; 0, I + G) + log HalfCauchy(tau) + log tau`` (up to a constant), with
+    ``G = Phi D Phi'`` at this ``tau`` (not changed); ``v`` (n) is scratch."""
     n = G.shape[0]
-    t2 = math.exp(2.0 * log_tau)
-    M = t2 * G
+    M = G.copy()
     for i in range(n):
         M[i, i] += 1.0
-    logdet, q = _logdet_and_quad(M, alpha, np.empty(n))
+    logdet, q = _logdet_and_quad(M, alpha, v)
+    t2 = math.exp(2.0 * log_tau)
     return -0.5 * logdet - 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
 
 
@@ -454,19 +463,6 @@ def _horseshoe_tau_collapsed_rue(rng, A, bvec, lam2, tau2, beta, inv_c2):
 #: 6-step runs with the products in the kernel, ~1.5x dearer; drawn given the
 #: coefficients: 13 / 1.22 / 9.3 s). Three is the fewest that did not warn.
 RHS_TAU_MH_STEPS = 3
-
-
-@numba.njit(cache=True, nogil=True)
-def _rhs_log_marginal(G, alpha, log_tau, beta, v):
-    """``log N(alpha; 0, I + G) + log HalfCauchy(tau) + log tau`` (up to a constant), with
-    ``G = Phi D Phi'`` at this ``tau``; ``v`` (n) is scratch."""
-    n = G.shape[0]
-    M = G.copy()
-    for i in range(n):
-        M[i, i] += 1.0
-    logdet, q = _logdet_and_quad(M, alpha, v)
-    t2 = math.exp(2.0 * log_tau)
-    return -0.5 * logdet - 0.5 * q - math.log1p(t2 / (beta * beta)) + log_tau
 
 
 # ---------------------------------------------------------------- one chain, block by block
@@ -693,9 +689,9 @@ def rhs_tau_accept(rng, fpar, lam2, d, sc, G, G2, first, alpha):
     beta = fpar[F_SCALE_B]
     v = np.empty(G.shape[0])
     if first:
-        sc[S_LOG_MARGINAL] = _rhs_log_marginal(G, alpha, 0.5 * math.log(sc[S_TAU2]), beta, v)
+        sc[S_LOG_MARGINAL] = _tau_log_marginal(G, alpha, 0.5 * math.log(sc[S_TAU2]), beta, v)
     x_new = sc[S_LOG_TAU_NEW]
-    lp_new = _rhs_log_marginal(G2, alpha, x_new, beta, v)
+    lp_new = _tau_log_marginal(G2, alpha, x_new, beta, v)
     if math.log(1.0 - rng.random()) < lp_new - sc[S_LOG_MARGINAL]:
         sc[S_LOG_MARGINAL] = lp_new
         t2 = math.exp(2.0 * x_new)

@@ -27,7 +27,7 @@ from mapreg.posterior.coordinate_kernel import update_coordinate
 
 # numba keys a cached function by its own file's content: this line changes when a
 # module whose jitted code it calls does (tests/test_numba_cache_keys.py)
-# numba cache key (callees): coordinate_kernel=6b4ccaf9
+# numba cache key (callees): coordinate_kernel=fda83f4a
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
